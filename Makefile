@@ -1,0 +1,42 @@
+# The README's commands. `make run` and `make test` create .venv on first use.
+#   make run     the pipeline on the bundled digits data (default config: hypertune.yaml)
+#   make test    the whole test suite
+#   make lock    re-resolve requirements.lock from requirements.in (needs the registry)
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+# Re-install when the lock or the package definition changes.
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast lock clean-runs
+
+run: $(STAMP)
+	$(VENV)/bin/hypertune run --config hypertune.yaml $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+$(STAMP): requirements.lock setup.py
+	@test -x $(PY) || { \
+	  python310="$$( (python3.10 -c 'import sys' >/dev/null 2>&1 && command -v python3.10) || \
+	    ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10.*/bin/python 2>/dev/null | tail -n 1 || true)"; \
+	  if [ -z "$$python310" ] && command -v uv >/dev/null; then python310="$$(uv python find 3.10 2>/dev/null || true)"; fi; \
+	  if [ -z "$$python310" ]; then echo "error: CPython 3.10 not found (TFX 1.16 needs it); install it or put python3.10 on PATH" >&2; exit 1; fi; \
+	  echo "creating $(VENV) with $$python310"; \
+	  "$$python310" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.10 \
+	  --python-platform x86_64-manylinux_2_28 requirements.in -o requirements.lock
+
+clean-runs:
+	rm -rf runs

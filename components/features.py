@@ -1,0 +1,60 @@
+"""What the data's schema says about columns, before and after Transform.
+
+Nothing here knows the digits data: numeric and categorical features are read from the
+schema (raw side) or from the transformed feature spec (model side).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, List, Tuple
+
+import tensorflow as tf
+
+# Transformed feature names carry this suffix; the label and the stacked numeric columns
+# have reserved names.
+TRANSFORMED_SUFFIX = '_xf'
+LABEL_KEY = '__label__'
+NUMERIC_KEY = '__numeric__'
+# tf.Transform vocabulary file holding the label strings in class-id order.
+LABEL_VOCABULARY = 'label_vocabulary'
+# Missing strings become this token; it gets a vocabulary entry like any other value.
+MISSING_STRING = '__missing__'
+
+
+def transformed_name(raw_name: str) -> str:
+  return raw_name + TRANSFORMED_SUFFIX
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInputs:
+  """The model's view of the transformed features."""
+  numeric_width: int  # columns in the stacked numeric vector (0: no numeric column)
+  # Transformed categorical feature -> number of ids (vocabulary + out-of-vocabulary bucket).
+  categorical: Tuple[Tuple[str, int], ...]
+  num_classes: int
+  labels: Tuple[str, ...]
+
+  @property
+  def input_dim(self) -> int:
+    return self.numeric_width + sum(size for _, size in self.categorical)
+
+
+def model_inputs(tf_transform_output) -> ModelInputs:
+  """Reads the transformed schema: the numeric vector's width, each categorical feature's
+  number of ids, and the label vocabulary."""
+  spec = tf_transform_output.transformed_feature_spec()
+  numeric_width = int(spec[NUMERIC_KEY].shape[-1]) if NUMERIC_KEY in spec else 0
+  categorical: List[Tuple[str, int]] = [
+      (name, tf_transform_output.num_buckets_for_transformed_feature(name))
+      for name in sorted(spec) if name not in (LABEL_KEY, NUMERIC_KEY)]
+  labels = tuple(
+      v.decode() for v in tf_transform_output.vocabulary_by_name(LABEL_VOCABULARY))
+  return ModelInputs(numeric_width, tuple(categorical), len(labels), labels)
+
+
+def raw_serving_spec(tf_transform_output, label: str) -> Dict[str, tf.io.FixedLenFeature]:
+  """The raw features a serving request carries: everything in the schema but the label."""
+  spec = dict(tf_transform_output.raw_feature_spec())
+  spec.pop(label, None)
+  return spec

@@ -1,0 +1,151 @@
+"""The model: build_model(hp) shared by the Tuner and the Trainer, and its serving signatures.
+
+`build_model` declares the search space as it builds (the Keras Tuner way), so the Tuner
+explores exactly the space the Trainer later rebuilds from the best hyperparameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Mapping, Sequence
+
+import keras
+import keras_tuner
+import tensorflow as tf
+
+from components import features
+
+SpaceSpec = Mapping[str, Mapping[str, Any]]
+
+
+def declare(hp: keras_tuner.HyperParameters, name: str, spec: Mapping[str, Any]):
+  """Declares one hyperparameter from its config spec and returns its current value."""
+  kind = spec['kind']
+  if kind == 'fixed':
+    return hp.Fixed(name, spec['value'])
+  if kind == 'choice':
+    return hp.Choice(name, list(spec['values']))
+  if kind == 'int':
+    return hp.Int(name, int(spec['min']), int(spec['max']), step=int(spec.get('step') or 1),
+                  sampling=spec.get('sampling', 'linear'))
+  if kind == 'float':
+    return hp.Float(name, float(spec['min']), float(spec['max']), step=spec.get('step'),
+                    sampling=spec.get('sampling', 'linear'))
+  raise ValueError(f'unknown hyperparameter kind {kind!r} for {name}')
+
+
+def space_by_name(space: Sequence[Mapping[str, Any]]) -> Dict[str, Mapping[str, Any]]:
+  return {spec['name']: spec for spec in space}
+
+
+def build_model(hp: keras_tuner.HyperParameters, inputs: features.ModelInputs,
+                space: SpaceSpec) -> keras.Model:
+  """Dense classifier: num_layers x (Dense(units_i, relu) + Dropout) -> softmax."""
+  feature_inputs = _feature_inputs(inputs)
+  x = _encoded(feature_inputs, inputs)
+  num_layers = declare(hp, 'num_layers', space['num_layers'])
+  dropout = declare(hp, 'dropout', space['dropout'])
+  for i in range(num_layers):
+    units = declare(hp, f'units_{i}', space['units'])
+    x = keras.layers.Dense(units, activation='relu', name=f'hidden_{i}')(x)
+    if dropout > 0:
+      x = keras.layers.Dropout(dropout, name=f'dropout_{i}')(x)
+  outputs = keras.layers.Dense(inputs.num_classes, activation='softmax', name='probabilities')(x)
+  model = keras.Model(feature_inputs, outputs)
+  learning_rate = declare(hp, 'learning_rate', space['learning_rate'])
+  model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+  return model
+
+
+def _feature_inputs(inputs: features.ModelInputs) -> Dict[str, keras.KerasTensor]:
+  layers = {}
+  if inputs.numeric_width:
+    layers[features.NUMERIC_KEY] = keras.Input(
+        shape=(inputs.numeric_width,), name=features.NUMERIC_KEY, dtype='float32')
+  for name, _ in inputs.categorical:
+    layers[name] = keras.Input(shape=(1,), name=name, dtype='int64')
+  return layers
+
+
+def _encoded(feature_inputs: Dict[str, keras.KerasTensor],
+             inputs: features.ModelInputs) -> keras.KerasTensor:
+  parts: List[keras.KerasTensor] = (
+      [feature_inputs[features.NUMERIC_KEY]] if inputs.numeric_width else [])
+  for name, size in inputs.categorical:
+    parts.append(keras.layers.CategoryEncoding(size, output_mode='one_hot',
+                                               name=f'one_hot_{name}')(feature_inputs[name]))
+  return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name='features')(parts)
+
+
+def active_hyperparameters(values: Mapping[str, Any]) -> Dict[str, Any]:
+  """The values the model actually used: without Keras Tuner's bookkeeping (`tuner/...`) and
+  without the widths of layers beyond num_layers, which a trial may carry unused."""
+  num_layers = values.get('num_layers', 0)
+  active = {}
+  for name, value in values.items():
+    if name.startswith('tuner/'):
+      continue
+    if name.startswith('units_') and int(name.split('_')[1]) >= num_layers:
+      continue
+    active[name] = value
+  return active
+
+
+def hidden_widths(model: keras.Model) -> List[int]:
+  """The units of each hidden layer, in order: how a test reads the tuned width back."""
+  return [layer.units for layer in model.layers if layer.name.startswith('hidden_')]
+
+
+# ---------------------------------------------------------------------------------------------
+# Export: serving takes serialized raw tf.Examples; the transform graph is inside the model.
+
+
+def export_serving_model(model: keras.Model, tf_transform_output, label: str,
+                         labels: Sequence[str], export_dir: str) -> None:
+  """SavedModel with `serving_default` (raw examples -> probabilities, label) and
+  `transform_features` (raw examples with label -> transformed features, used by TFMA)."""
+  model.tft_layer = tf_transform_output.transform_features_layer()
+  model.label_strings = tf.constant(list(labels))
+  serving_spec = features.raw_serving_spec(tf_transform_output, label)
+  raw_spec = tf_transform_output.raw_feature_spec()
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
+  def serve(serialized):
+    raw = tf.io.parse_example(serialized, serving_spec)
+    transformed = model.tft_layer(raw)
+    transformed.pop(features.LABEL_KEY, None)
+    probabilities = model(transformed)
+    class_id = tf.argmax(probabilities, axis=1)
+    return {
+        'probabilities': probabilities,
+        'class_id': class_id,
+        'label': tf.gather(model.label_strings, class_id),
+        'probability': tf.reduce_max(probabilities, axis=1),
+    }
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
+  def transform_features(serialized):
+    return model.tft_layer(tf.io.parse_example(serialized, raw_spec))
+
+  tf.saved_model.save(model, export_dir, signatures={
+      'serving_default': serve,
+      'transform_features': transform_features,
+  })
+  write_request_spec(export_dir, serving_spec, label)
+
+
+REQUEST_SPEC_FILE = os.path.join('assets.extra', 'request_spec.json')
+
+
+def write_request_spec(export_dir: str, serving_spec, label: str) -> None:
+  """Records which raw columns a request carries and their types, so a client (our
+  `hypertune predict`) can build tf.Examples from CSV rows without the schema."""
+  kinds = {tf.int64: 'int', tf.float32: 'float', tf.string: 'bytes'}
+  spec = {'label': label,
+          'features': {name: kinds[feature.dtype] for name, feature in serving_spec.items()}}
+  path = os.path.join(export_dir, REQUEST_SPEC_FILE)
+  tf.io.gfile.makedirs(os.path.dirname(path))
+  with tf.io.gfile.GFile(path, 'w') as f:
+    f.write(json.dumps(spec, indent=2, sort_keys=True))

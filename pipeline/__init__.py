@@ -1,0 +1,1 @@
+"""Builds and runs the tfx-hypertune TFX pipeline."""

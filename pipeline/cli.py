@@ -1,0 +1,247 @@
+"""The `hypertune` command.
+
+    hypertune run [--config FILE] [--data DIR --label COLUMN] [flags]   run the pipeline locally
+    hypertune predict --model DIR --data CSV [--output FILE]           score CSV rows
+    hypertune report [--config FILE] [--top N]                          the last run's trials
+    hypertune freeze-schema [--config FILE] [--data DIR]                curate the inferred schema
+
+User errors (config, data, schema drift) end in one line on stderr and exit status 2 (bad
+input) or 1 (the pipeline stopped on anomalies); tracebacks are for bugs. Heavy imports
+(TensorFlow, TFX) wait until the input has been checked, so mistakes are reported in a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import sys
+import time
+import warnings
+from typing import Any, Dict, List, Optional
+
+from pipeline import config as config_lib
+from pipeline import data_check
+
+EXIT_BAD_INPUT = 2
+EXIT_PIPELINE_STOPPED = 1
+
+# Command-line flag -> dotted config setting.
+RUN_FLAGS = {
+    'data': 'data.path',
+    'label': 'data.label',
+    'schema': 'data.schema',
+    'output_dir': 'output_dir',
+    'pipeline_name': 'pipeline_name',
+    'orchestrator': 'orchestrator',
+    'algorithm': 'search.algorithm',
+    'objective': 'search.objective',
+    'max_epochs': 'search.max_epochs',
+    'factor': 'search.factor',
+    'iterations': 'search.hyperband_iterations',
+    'max_trials': 'search.max_trials',
+    'seed': 'seed',
+    'accuracy_threshold': 'evaluation.accuracy_threshold',
+}
+PATH_FLAGS = ('data', 'schema', 'output_dir')
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+  _quiet_noise()
+  args = _parser().parse_args(argv)
+  try:
+    return args.handler(args)
+  except (config_lib.ConfigError, data_check.DataError, FileNotFoundError) as e:
+    print(f'hypertune: error: {e}', file=sys.stderr)
+    return EXIT_BAD_INPUT
+  except Exception as e:  # pylint: disable=broad-except
+    anomalies = _find_anomalies_error(e)
+    if anomalies is None:
+      raise
+    print(f'hypertune: stopped: {anomalies}', file=sys.stderr)
+    return EXIT_PIPELINE_STOPPED
+
+
+def _quiet_noise() -> None:
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  # google-cloud libraries warn about Python 3.10 on import; TFX 1.16 requires 3.10.
+  warnings.filterwarnings('ignore', category=FutureWarning)
+  warnings.filterwarnings('ignore', category=DeprecationWarning)
+  # Keras says this whenever a finite tf.data epoch ends; our datasets are finite on purpose.
+  warnings.filterwarnings('ignore', message='Your input ran out of data')
+
+
+def _find_anomalies_error(error: BaseException) -> Optional[str]:
+  """The DataAnomaliesError inside whatever the orchestrator wrapped it in, if any."""
+  seen = set()
+  while error is not None and id(error) not in seen:
+    seen.add(id(error))
+    if type(error).__name__ == 'DataAnomaliesError':
+      return str(error)
+    error = error.__cause__ or error.__context__
+  return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments
+
+
+def _parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(prog='hypertune', description=__doc__.split('\n\n')[0])
+  commands = parser.add_subparsers(dest='command', required=True)
+
+  run = commands.add_parser('run', help='run the pipeline locally')
+  _add_config_flags(run)
+  run.add_argument('-v', '--verbose', action='store_true', help='show TFX and Beam logs')
+  run.set_defaults(handler=cmd_run)
+
+  predict = commands.add_parser('predict', help='score CSV rows with a pushed model')
+  predict.add_argument('--model', required=True,
+                       help='a SavedModel, or a serving directory (the newest version is used)')
+  predict.add_argument('--data', required=True, help='CSV file of raw rows')
+  predict.add_argument('--output', help='write predictions here instead of stdout')
+  predict.set_defaults(handler=cmd_predict)
+
+  report = commands.add_parser('report', help="print the last run's best trials")
+  _add_config_flags(report)
+  report.add_argument('--top', type=int, default=10)
+  report.set_defaults(handler=cmd_report)
+
+  freeze = commands.add_parser(
+      'freeze-schema', help="copy the last run's schema to <data>/schema.pbtxt")
+  _add_config_flags(freeze)
+  freeze.add_argument('--to', help='where to write the schema (default: <data>/schema.pbtxt)')
+  freeze.set_defaults(handler=cmd_freeze_schema)
+  return parser
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument('--config', help='YAML config file (see hypertune.yaml)')
+  parser.add_argument('--data', help='folder of CSV files (default: the bundled digits)')
+  parser.add_argument('--label', help='label column (default: label)')
+  parser.add_argument('--schema', help='curated schema.pbtxt (default: <data>/schema.pbtxt)')
+  parser.add_argument('--output-dir', help='where runs go (default: ./runs)')
+  parser.add_argument('--pipeline-name')
+  parser.add_argument('--orchestrator', choices=config_lib.ORCHESTRATORS)
+  parser.add_argument('--algorithm', choices=config_lib.ALGORITHMS)
+  parser.add_argument('--objective')
+  parser.add_argument('--max-epochs', type=int)
+  parser.add_argument('--factor', type=int)
+  parser.add_argument('--iterations', type=int, help='Hyperband iterations')
+  parser.add_argument('--max-trials', type=int, help='trial cap for random/bayesian/grid')
+  parser.add_argument('--seed', type=int)
+  parser.add_argument('--accuracy-threshold', type=float)
+  parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                      help='any setting by its dotted name, e.g. search.space.units.max=256')
+
+
+def config_from_args(args: argparse.Namespace) -> config_lib.Config:
+  overrides: Dict[str, Any] = {}
+  for assignment in args.set:
+    key, value = config_lib.parse_override(assignment)
+    overrides[key] = value
+  for flag, setting in RUN_FLAGS.items():
+    value = getattr(args, flag, None)
+    if value is not None:
+      overrides[setting] = os.path.abspath(value) if flag in PATH_FLAGS else value
+  return config_lib.load_config(args.config, overrides)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+  started = time.monotonic()
+  config = config_from_args(args)
+  summary = data_check.check_data(config.data.path, config.data.label, config.data.schema_path)
+  print(f'data: {config.data.path}: {summary.rows} rows in {len(summary.files)} file(s), '
+        f'{len(summary.classes)} classes, {len(summary.numeric_columns)} numeric and '
+        f'{len(summary.text_columns)} text feature columns; schema: '
+        f'{config.data.schema_path or "inferred (SchemaGen)"}', flush=True)
+  print(f'search: {config.search.algorithm}, max_epochs={config.search.max_epochs}, '
+        f'factor={config.search.factor}, seed={config.seed}; '
+        f'orchestrator: {config.orchestrator}', flush=True)
+  from pipeline import local_runner, results  # pylint: disable=import-outside-toplevel
+  local_runner.run_pipeline(config, verbose=args.verbose)
+  run_summary = results.summarize(config.metadata_path, config.pipeline_root)
+  print(f'\nfinished in {time.monotonic() - started:.0f}s')
+  for line in run_summary.lines():
+    print(f'  {line}')
+  return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+  from pipeline import predict  # pylint: disable=import-outside-toplevel
+  out = open(args.output, 'w', newline='') if args.output else sys.stdout
+  try:
+    accuracy = predict.predict_csv(args.model, args.data, out)
+  finally:
+    if args.output:
+      out.close()
+  if accuracy is not None:
+    print(f'accuracy: {accuracy:.4f}', file=sys.stderr if out is sys.stdout else sys.stdout)
+  return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+  from components.tuner import executor  # pylint: disable=import-outside-toplevel
+  from pipeline import results  # pylint: disable=import-outside-toplevel
+  config = config_from_args(args)
+  tuner = _latest_node(config, 'Tuner', results)
+  path = os.path.join(tuner.uri('tuner_results'), executor.TRIALS_CSV)
+  with open(path, newline='') as f:
+    rows = list(csv.DictReader(f))
+  print(format_table(rows[:args.top]))
+  print(f'\n{len(rows)} trials; table: {path}')
+  return 0
+
+
+def cmd_freeze_schema(args: argparse.Namespace) -> int:
+  from pipeline import results  # pylint: disable=import-outside-toplevel
+  config = config_from_args(args)
+  nodes = results.latest_run(config.metadata_path)
+  node = nodes.get('SchemaGen') or nodes.get('ImportSchemaGen')
+  if node is None:
+    raise data_check.DataError(f'{config.metadata_path}: no schema in the last run')
+  source = os.path.join(node.uri('schema'), config_lib.SCHEMA_FILE_NAME)
+  target = args.to or os.path.join(config.data.path, config_lib.SCHEMA_FILE_NAME)
+  shutil.copyfile(source, target)
+  print(f'froze {source} -> {target}; later runs validate against it (ImportSchemaGen)')
+  return 0
+
+
+def _latest_node(config: config_lib.Config, node_id: str, results):
+  try:
+    nodes = results.latest_run(config.metadata_path)
+  except FileNotFoundError as e:
+    raise data_check.DataError(str(e)) from None
+  if node_id not in nodes or not nodes[node_id].outputs:
+    raise data_check.DataError(f'{config.metadata_path}: the last run has no {node_id} output')
+  return nodes[node_id]
+
+
+def format_table(rows: List[Dict[str, str]]) -> str:
+  if not rows:
+    return '(no trials)'
+  columns = [c for c in rows[0] if any(r.get(c) not in ('', None) for r in rows)]
+  cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+  widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+  lines = ['  '.join(c.ljust(w) for c, w in zip(columns, widths))]
+  lines += ['  '.join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+  return '\n'.join(lines)
+
+
+def _cell(value: Optional[str]) -> str:
+  if value in (None, ''):
+    return ''
+  try:
+    number = float(value)
+  except ValueError:
+    return value
+  return value if number.is_integer() else f'{number:.4f}'
+
+
+if __name__ == '__main__':
+  sys.exit(main())

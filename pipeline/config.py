@@ -1,0 +1,364 @@
+"""One frozen configuration for a pipeline run: loaded from YAML + overrides, validated.
+
+Nothing here touches TFX: the config is plain data so that it can be built, validated and
+printed before any component runs. Every user mistake becomes a `ConfigError` whose message
+names the setting (as a dotted path, e.g. `search.factor`) and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+# Where the repository's bundled data lives (the package is installed in editable mode from
+# the repository, and the Kubeflow image copies data/ beside it).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = REPO_ROOT / 'data' / 'digits'
+SCHEMA_FILE_NAME = 'schema.pbtxt'
+
+# The model's knobs. `build_model` reads exactly these names; `units` is the template for
+# the per-layer `units_<i>` hyperparameters.
+KNOWN_HYPERPARAMETERS = ('num_layers', 'units', 'dropout', 'learning_rate')
+HYPERPARAMETER_KINDS = ('int', 'float', 'choice', 'fixed')
+ALGORITHMS = ('hyperband', 'random', 'bayesian', 'grid')
+ORCHESTRATORS = ('local', 'beam')
+
+
+class ConfigError(ValueError):
+  """A setting is missing or invalid; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class HyperparameterSpec:
+  """One dimension of the search space, as written in the config file."""
+  name: str
+  kind: str
+  min: Optional[float] = None
+  max: Optional[float] = None
+  step: Optional[float] = None
+  sampling: str = 'linear'
+  values: Tuple[Any, ...] = ()
+  value: Any = None
+
+  def to_dict(self) -> Dict[str, Any]:
+    fields = dataclasses.asdict(self)
+    return {k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in fields.items() if v not in (None, ())}
+
+
+DEFAULT_SPACE: Dict[str, Dict[str, Any]] = {
+    # The classic Keras Tuner example: one hidden layer of 16..512 units, three learning rates,
+    # extended with depth and dropout.
+    'num_layers': {'kind': 'int', 'min': 1, 'max': 3},
+    'units': {'kind': 'int', 'min': 16, 'max': 512, 'step': 16},
+    'dropout': {'kind': 'float', 'min': 0.0, 'max': 0.5, 'step': 0.1},
+    'learning_rate': {'kind': 'choice', 'values': [1e-2, 1e-3, 1e-4]},
+}
+
+DEFAULT_BEAM_ARGS = (
+    # In-process DirectRunner: on small data, multi-processing pays more in worker start-up
+    # than it saves (see BENCHMARKS.md). Override with beam_pipeline_args in the config.
+    '--direct_running_mode=in_memory',
+    '--direct_num_workers=1',
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+  path: str = str(DEFAULT_DATA_DIR)
+  label: str = 'label'
+  # A curated schema (ImportSchemaGen). None: <path>/schema.pbtxt when it exists, else inferred.
+  schema: Optional[str] = None
+
+  @property
+  def schema_path(self) -> Optional[str]:
+    if self.schema:
+      return self.schema
+    candidate = os.path.join(self.path, SCHEMA_FILE_NAME)
+    return candidate if os.path.isfile(candidate) else None
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig:
+  algorithm: str = 'hyperband'
+  objective: str = 'val_accuracy'
+  max_epochs: int = 10
+  factor: int = 3
+  hyperband_iterations: int = 1
+  # Trial cap for random / bayesian / grid search (Hyperband sizes itself).
+  max_trials: int = 20
+  early_stopping_patience: int = 5
+  batch_size: int = 32
+  space: Tuple[HyperparameterSpec, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+  # None: the epochs of the best trial (Hyperband's `tuner/epochs`), else search.max_epochs.
+  epochs: Optional[int] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+  accuracy_threshold: float = 0.9
+  # How much accuracy a new model may lose against the last blessed one and still be blessed.
+  max_accuracy_drop: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  pipeline_name: str = 'hypertune-digits'
+  data: DataConfig = DataConfig()
+  search: SearchConfig = SearchConfig()
+  training: TrainingConfig = TrainingConfig()
+  evaluation: EvaluationConfig = EvaluationConfig()
+  output_dir: str = 'runs'
+  orchestrator: str = 'local'
+  seed: int = 42
+  beam_pipeline_args: Tuple[str, ...] = DEFAULT_BEAM_ARGS
+
+  # Everything a run writes lives under output_dir/<pipeline_name>/.
+  @property
+  def run_dir(self) -> str:
+    return os.path.join(os.path.abspath(self.output_dir), self.pipeline_name)
+
+  @property
+  def pipeline_root(self) -> str:
+    return os.path.join(self.run_dir, 'pipeline_root')
+
+  @property
+  def metadata_path(self) -> str:
+    return os.path.join(self.run_dir, 'metadata.sqlite')
+
+  @property
+  def serving_dir(self) -> str:
+    return os.path.join(self.run_dir, 'serving')
+
+  def to_json(self) -> str:
+    return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_config(path: Optional[str] = None,
+                overrides: Optional[Mapping[str, Any]] = None) -> Config:
+  """Reads the YAML file (if any), applies dotted overrides, validates, returns a Config."""
+  raw: Dict[str, Any] = {}
+  base_dir = os.getcwd()
+  if path:
+    raw = _read_yaml(path)
+    base_dir = os.path.dirname(os.path.abspath(path))
+  for dotted, value in (overrides or {}).items():
+    if value is not None:
+      _set_dotted(raw, dotted, value)
+  return build_config(raw, base_dir=base_dir)
+
+
+def _read_yaml(path: str) -> Dict[str, Any]:
+  if not os.path.isfile(path):
+    raise ConfigError(f'config file {path}: not found')
+  try:
+    with open(path, encoding='utf-8') as f:
+      loaded = yaml.safe_load(f)  # safe: a config file never constructs objects
+  except yaml.YAMLError as e:
+    raise ConfigError(f'config file {path}: not valid YAML ({_first_line(e)})') from None
+  if loaded is None:
+    return {}
+  if not isinstance(loaded, dict):
+    raise ConfigError(f'config file {path}: must be a mapping of settings')
+  return loaded
+
+
+def _first_line(error: Exception) -> str:
+  return ' '.join(str(error).split())
+
+
+def _set_dotted(raw: Dict[str, Any], dotted: str, value: Any) -> None:
+  node = raw
+  *parents, leaf = dotted.split('.')
+  for key in parents:
+    node = node.setdefault(key, {})
+    if not isinstance(node, dict):
+      raise ConfigError(f'{dotted}: {key} is not a section')
+  node[leaf] = value
+
+
+def parse_override(assignment: str) -> Tuple[str, Any]:
+  """`search.max_epochs=5` -> ('search.max_epochs', 5); the value is read as YAML."""
+  if '=' not in assignment:
+    raise ConfigError(f'--set {assignment}: expected KEY=VALUE')
+  key, text = assignment.split('=', 1)
+  return key.strip(), yaml.safe_load(text)
+
+
+def build_config(raw: Mapping[str, Any], base_dir: str = '.') -> Config:
+  """Turns a nested dict (as read from YAML) into a validated Config."""
+  raw = dict(raw)
+  _reject_unknown('', raw, [f.name for f in dataclasses.fields(Config)])
+  data = _section(raw, 'data', DataConfig)
+  search_raw = dict(raw.pop('search', None) or {})
+  space = _build_space(search_raw.pop('space', None))
+  search = _section({'search': search_raw}, 'search', SearchConfig, space=space)
+  training = _section(raw, 'training', TrainingConfig)
+  evaluation = _section(raw, 'evaluation', EvaluationConfig)
+  beam_args = raw.pop('beam_pipeline_args', None)
+  config = Config(
+      data=dataclasses.replace(
+          data,
+          path=_resolve(base_dir, data.path),
+          schema=_resolve(base_dir, data.schema) if data.schema else None),
+      search=search,
+      training=training,
+      evaluation=evaluation,
+      beam_pipeline_args=(tuple(str(a) for a in beam_args)
+                          if beam_args is not None else DEFAULT_BEAM_ARGS),
+      **{k: v for k, v in raw.items()},
+  )
+  if 'output_dir' in raw:
+    config = dataclasses.replace(config, output_dir=_resolve(base_dir, config.output_dir))
+  validate(config)
+  return config
+
+
+def _resolve(base_dir: str, path: str) -> str:
+  return os.path.normpath(os.path.join(base_dir, os.path.expanduser(str(path))))
+
+
+def _reject_unknown(prefix: str, raw: Mapping[str, Any], known: List[str]) -> None:
+  for key in raw:
+    if key not in known:
+      where = f'{prefix}{key}'
+      raise ConfigError(f'{where}: unknown setting (known: {", ".join(sorted(known))})')
+
+
+def _section(raw: Dict[str, Any], name: str, cls, **extra):
+  values = raw.pop(name, None) or {}
+  if not isinstance(values, dict):
+    raise ConfigError(f'{name}: must be a mapping of settings')
+  known = [f.name for f in dataclasses.fields(cls) if f.name not in extra]
+  _reject_unknown(f'{name}.', values, known)
+  return cls(**values, **extra)
+
+
+def _build_space(raw_space: Optional[Mapping[str, Any]]) -> Tuple[HyperparameterSpec, ...]:
+  merged = {name: dict(spec) for name, spec in DEFAULT_SPACE.items()}
+  if raw_space is not None:
+    if not isinstance(raw_space, dict):
+      raise ConfigError('search.space: must map hyperparameter names to their ranges')
+    for name, spec in raw_space.items():
+      where = f'search.space.{name}'
+      if name not in KNOWN_HYPERPARAMETERS:
+        raise ConfigError(f'{where}: unknown hyperparameter '
+                          f'(the model reads: {", ".join(KNOWN_HYPERPARAMETERS)})')
+      if not isinstance(spec, dict):
+        # A bare value fixes the hyperparameter: `dropout: 0.2`.
+        spec = {'kind': 'fixed', 'value': spec}
+      merged[name] = dict(spec)
+  specs = []
+  for name, spec in merged.items():
+    fields = [f.name for f in dataclasses.fields(HyperparameterSpec) if f.name != 'name']
+    _reject_unknown(f'search.space.{name}.', spec, fields)
+    if 'values' in spec:
+      spec['values'] = tuple(spec['values'] or ())
+    specs.append(HyperparameterSpec(name=name, **spec))
+  return tuple(specs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: every check names the setting it rejects.
+
+
+def validate(config: Config) -> None:
+  _check(config.pipeline_name and all(c.isalnum() or c in '-_' for c in config.pipeline_name),
+         'pipeline_name', f'{config.pipeline_name!r}: use letters, digits, - and _ only')
+  _check(config.orchestrator in ORCHESTRATORS, 'orchestrator',
+         f'{config.orchestrator!r}: choose one of {", ".join(ORCHESTRATORS)}')
+  _check(_is_int(config.seed) and config.seed >= 0, 'seed', 'must be a non-negative integer')
+  _check(isinstance(config.data.label, str) and config.data.label, 'data.label',
+         'must name the label column')
+  _validate_search(config.search)
+  if config.training.epochs is not None:
+    _check_positive_int(config.training.epochs, 'training.epochs')
+  threshold = config.evaluation.accuracy_threshold
+  _check(_is_number(threshold) and 0 <= threshold <= 1, 'evaluation.accuracy_threshold',
+         f'{threshold!r}: must be between 0 and 1')
+  drop = config.evaluation.max_accuracy_drop
+  _check(_is_number(drop) and 0 <= drop <= 1, 'evaluation.max_accuracy_drop',
+         f'{drop!r}: must be between 0 and 1')
+
+
+def _validate_search(search: SearchConfig) -> None:
+  _check(search.algorithm in ALGORITHMS, 'search.algorithm',
+         f'{search.algorithm!r}: choose one of {", ".join(ALGORITHMS)}')
+  _check(search.objective in ('val_accuracy', 'val_loss'), 'search.objective',
+         f'{search.objective!r}: choose val_accuracy or val_loss')
+  _check_positive_int(search.max_epochs, 'search.max_epochs')
+  _check(_is_int(search.factor) and search.factor >= 2, 'search.factor',
+         f'{search.factor!r}: Hyperband needs an integer factor of at least 2')
+  _check_positive_int(search.hyperband_iterations, 'search.hyperband_iterations')
+  _check_positive_int(search.max_trials, 'search.max_trials')
+  _check_positive_int(search.batch_size, 'search.batch_size')
+  _check(_is_int(search.early_stopping_patience) and search.early_stopping_patience >= 0,
+         'search.early_stopping_patience', 'must be a non-negative integer')
+  for spec in search.space:
+    _validate_hyperparameter(spec)
+  num_layers = next(s for s in search.space if s.name == 'num_layers')
+  low = num_layers.value if num_layers.kind == 'fixed' else (
+      num_layers.min if num_layers.kind == 'int' else min(num_layers.values))
+  _check(_is_int(low) and low >= 1, 'search.space.num_layers', 'needs at least 1 layer')
+
+
+def _validate_hyperparameter(spec: HyperparameterSpec) -> None:
+  where = f'search.space.{spec.name}'
+  _check(spec.kind in HYPERPARAMETER_KINDS, f'{where}.kind',
+         f'{spec.kind!r}: unknown hyperparameter kind (known: {", ".join(HYPERPARAMETER_KINDS)})')
+  if spec.kind == 'fixed':
+    _check(_is_number(spec.value), f'{where}.value', 'a fixed hyperparameter needs a number')
+    return
+  if spec.kind == 'choice':
+    _check(spec.values and all(_is_number(v) for v in spec.values), f'{where}.values',
+           'a choice needs a non-empty list of numbers')
+    return
+  is_int = spec.kind == 'int'
+  check_type = _is_int if is_int else _is_number
+  for bound in ('min', 'max'):
+    _check(check_type(getattr(spec, bound)), f'{where}.{bound}',
+           f'{getattr(spec, bound)!r}: must be {"an integer" if is_int else "a number"}')
+  _check(spec.min <= spec.max, where, f'min {spec.min} is above max {spec.max}')
+  if spec.step is not None:
+    _check(check_type(spec.step) and spec.step > 0, f'{where}.step',
+           f'{spec.step!r}: must be a positive {"integer" if is_int else "number"}')
+  _check(spec.sampling in ('linear', 'log'), f'{where}.sampling',
+         f'{spec.sampling!r}: choose linear or log')
+  if spec.sampling == 'log':
+    _check(spec.min > 0, f'{where}.min', 'log sampling needs min above 0')
+  if spec.name in ('dropout',):
+    _check(0 <= spec.min and spec.max < 1, where, 'dropout must lie in [0, 1)')
+  if spec.name in ('units', 'num_layers'):
+    _check(spec.min >= 1, f'{where}.min', 'must be at least 1')
+
+
+def _check(ok: Any, setting: str, message: str) -> None:
+  if not ok:
+    raise ConfigError(f'{setting}: {message}')
+
+
+def _check_positive_int(value: Any, setting: str) -> None:
+  _check(_is_int(value) and value >= 1, setting, f'{value!r}: must be a positive integer')
+
+
+def _is_int(value: Any) -> bool:
+  return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+  return (isinstance(value, (int, float)) and not isinstance(value, bool)
+          and math.isfinite(value))

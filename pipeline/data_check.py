@@ -1,0 +1,176 @@
+"""Checks a folder of CSV files before any component runs.
+
+TFX would fail on these inputs too, but deep inside a Beam job and with a traceback; here each
+problem becomes one line that names the file, the line or column, and what is wrong. The check
+streams every file once (csv module, constant memory).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import glob
+import os
+from typing import Dict, List, Optional, Set
+
+# A column whose values are at least this share numbers is taken to be numeric, so a stray
+# text cell in it is an error rather than a reason to treat the column as categorical.
+NUMERIC_SHARE = 0.9
+MAX_LABEL_CLASSES_SHOWN = 5
+
+
+class DataError(ValueError):
+  """The input data cannot be used; the message names the file and what is wrong."""
+
+
+@dataclasses.dataclass
+class DataSummary:
+  files: List[str]
+  columns: List[str]
+  rows: int
+  classes: List[str]
+  numeric_columns: List[str]
+  text_columns: List[str]
+
+
+def csv_files(data_dir: str) -> List[str]:
+  if not os.path.isdir(data_dir):
+    raise DataError(f'data folder {data_dir}: not found')
+  files = sorted(glob.glob(os.path.join(data_dir, '*.csv')))
+  if not files:
+    raise DataError(f'data folder {data_dir}: no .csv files in it')
+  return files
+
+
+def check_data(data_dir: str, label: str, schema_path: Optional[str] = None) -> DataSummary:
+  """Raises DataError on the first problem; returns what was found otherwise."""
+  files = csv_files(data_dir)
+  schema_types = read_schema_types(schema_path) if schema_path else {}
+  if schema_types and label not in schema_types:
+    raise DataError(f'schema {schema_path}: has no column {label!r} for the label')
+  header: Optional[List[str]] = None
+  stats: Dict[str, _ColumnStats] = {}
+  classes: Set[str] = set()
+  rows = 0
+  for path in files:
+    file_header, file_rows = _check_file(path, label, header, schema_types, stats, classes)
+    header = header or file_header
+    rows += file_rows
+  assert header is not None
+  _check_text_in_numeric(stats, schema_types)
+  if len(classes) < 2:
+    raise DataError(f'label column {label!r} in {data_dir}: a single class '
+                    f'({", ".join(sorted(classes)) or "none"}); classification needs two or more')
+  numeric = [c for c in header if c != label and stats[c].is_numeric(schema_types.get(c))]
+  text = [c for c in header if c != label and c not in numeric]
+  return DataSummary(files, header, rows, sorted(classes), numeric, text)
+
+
+@dataclasses.dataclass
+class _ColumnStats:
+  numbers: int = 0
+  texts: int = 0
+  first_text: Optional[str] = None
+  first_text_where: str = ''
+
+  def is_numeric(self, schema_type: Optional[str]) -> bool:
+    if schema_type:
+      return schema_type in ('INT', 'FLOAT')
+    return self.texts == 0 and self.numbers > 0
+
+
+def _check_file(path: str, label: str, expected_header: Optional[List[str]],
+                schema_types: Dict[str, str], stats: Dict[str, _ColumnStats],
+                classes: Set[str]):
+  with open(path, newline='', encoding='utf-8') as f:
+    reader = csv.reader(f)
+    header = next(reader, None)
+    if not header or not any(h.strip() for h in header):
+      raise DataError(f'{path}: empty file (expected a header line of column names)')
+    _check_header(path, header, label, expected_header, schema_types)
+    label_index = header.index(label)
+    for name in header:
+      stats.setdefault(name, _ColumnStats())
+    rows = 0
+    for row in reader:
+      if not row:
+        continue
+      rows += 1
+      line = reader.line_num
+      if len(row) != len(header):
+        raise DataError(f'{path} line {line}: {len(row)} fields, but the header has '
+                        f'{len(header)}')
+      if not row[label_index].strip():
+        raise DataError(f'{path} line {line}: label column {label!r} is empty')
+      classes.add(row[label_index].strip())
+      for name, value in zip(header, row):
+        _observe(stats[name], value, f'{path} line {line}')
+  if rows == 0:
+    raise DataError(f'{path}: no data rows after the header')
+  return header, rows
+
+
+def _check_header(path: str, header: List[str], label: str,
+                  expected: Optional[List[str]], schema_types: Dict[str, str]) -> None:
+  if len(set(header)) != len(header):
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    raise DataError(f'{path}: duplicate column names {", ".join(duplicates)}')
+  if label not in header:
+    raise DataError(f'{path}: label column {label!r} not found '
+                    f'(columns: {_abbreviate(header)})')
+  if expected is not None and header != expected:
+    raise DataError(f'{path}: columns differ from the first file\'s '
+                    f'({_abbreviate(header)} vs {_abbreviate(expected)})')
+
+
+def _observe(stats: _ColumnStats, value: str, where: str) -> None:
+  value = value.strip()
+  if not value:
+    return  # a missing value: Transform fills it in
+  if _is_number(value):
+    stats.numbers += 1
+  else:
+    stats.texts += 1
+    if stats.first_text is None:
+      stats.first_text, stats.first_text_where = value, where
+
+
+def _check_text_in_numeric(stats: Dict[str, _ColumnStats], schema_types: Dict[str, str]) -> None:
+  for name, column in stats.items():
+    if not column.texts:
+      continue
+    declared_numeric = schema_types.get(name) in ('INT', 'FLOAT')
+    mostly_numbers = column.numbers >= NUMERIC_SHARE * (column.numbers + column.texts)
+    if declared_numeric or (not schema_types and mostly_numbers):
+      why = ('the schema says it is numeric' if declared_numeric else
+             f'{column.numbers} of its {column.numbers + column.texts} values are numbers')
+      raise DataError(f'{column.first_text_where}: text {column.first_text!r} in numeric '
+                      f'column {name!r} ({why})')
+
+
+def _is_number(value: str) -> bool:
+  try:
+    float(value)
+  except ValueError:
+    return False
+  return True
+
+
+def _abbreviate(names: List[str], limit: int = 8) -> str:
+  shown = ', '.join(names[:limit])
+  return shown + (f', ... ({len(names)} in all)' if len(names) > limit else '')
+
+
+def read_schema_types(schema_path: str) -> Dict[str, str]:
+  """Column -> 'INT' | 'FLOAT' | 'BYTES' from a schema.pbtxt (TensorFlow Metadata)."""
+  from google.protobuf import text_format  # pylint: disable=import-outside-toplevel
+  from tensorflow_metadata.proto.v0 import schema_pb2  # pylint: disable=import-outside-toplevel
+  if not os.path.isfile(schema_path):
+    raise DataError(f'schema {schema_path}: not found')
+  schema = schema_pb2.Schema()
+  try:
+    with open(schema_path, encoding='utf-8') as f:
+      text_format.Parse(f.read(), schema)
+  except text_format.ParseError as e:
+    raise DataError(f'schema {schema_path}: not a valid schema ({e})') from None
+  return {feature.name: schema_pb2.FeatureType.Name(feature.type) for feature in schema.feature}

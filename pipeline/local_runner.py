@@ -1,0 +1,93 @@
+"""Runs the pipeline on this machine: LocalDagRunner (or BeamDagRunner) + SQLite ML Metadata."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+from typing import Optional
+
+from tfx import v1 as tfx
+from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
+
+from pipeline.config import Config
+from pipeline.pipeline import create_pipeline
+
+
+class ProgressReporter(logging.Handler):
+  """Turns TFX's orchestration log lines into one short line per component, with elapsed time,
+  and whether the component ran or was reused from the cache."""
+
+  _STARTED = re.compile(r'^(?:Component|node) (\S+) is running\.')
+  _FINISHED = re.compile(r'^(?:Component|node) (\S+) is finished\.')
+  _CACHED = re.compile(r'^A cached execution \d+ is used\.')
+
+  def __init__(self, stream=None):
+    super().__init__(level=logging.INFO)
+    self._stream = stream or sys.stdout
+    self._started = time.monotonic()
+    self._component_started = self._started
+    self._cached = False
+
+  def emit(self, record: logging.LogRecord) -> None:
+    message = record.getMessage()
+    if match := self._STARTED.match(message):
+      self._component_started, self._cached = time.monotonic(), False
+      self._print(f'{match.group(1)} ...')
+    elif self._CACHED.match(message):
+      self._cached = True
+    elif match := self._FINISHED.match(message):
+      took = time.monotonic() - self._component_started
+      self._print(f'{match.group(1)} {"reused from cache" if self._cached else "done"} '
+                  f'({took:.1f}s)')
+
+  def _print(self, text: str) -> None:
+    print(f'[{time.monotonic() - self._started:6.1f}s] {text}', file=self._stream, flush=True)
+
+
+def quiet_tensorflow_logs() -> None:
+  """TensorFlow's C++ and Python info logs drown the progress lines; keep warnings."""
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  logging.getLogger('tensorflow').setLevel(logging.ERROR)
+  logging.getLogger('apache_beam').setLevel(logging.WARNING)
+
+
+def run_pipeline(config: Config, *, verbose: bool = False) -> None:
+  """Builds and runs the pipeline with the configured local orchestrator."""
+  os.makedirs(config.run_dir, exist_ok=True)
+  metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+  pipeline = create_pipeline(config, metadata_connection_config=metadata)
+  runner = BeamDagRunner() if config.orchestrator == 'beam' else tfx.orchestration.LocalDagRunner()
+  with _progress_logging(verbose):
+    runner.run(pipeline)
+
+
+class _progress_logging:  # pylint: disable=invalid-name
+  """Routes absl/TFX logs to the progress reporter (and, when verbose, to stderr)."""
+
+  def __init__(self, verbose: bool):
+    self._verbose = verbose
+    self._reporter: Optional[ProgressReporter] = None
+
+  def __enter__(self):
+    quiet_tensorflow_logs()
+    absl_logger = logging.getLogger('absl')
+    self._saved = (absl_logger.level, absl_logger.propagate)
+    absl_logger.setLevel(logging.INFO)
+    # Components call absl.logging.set_verbosity() as they run (Transform's executor, for
+    # one), which would silence the INFO lines progress is read from: pin the level.
+    absl_logger.setLevel = lambda level: None
+    absl_logger.propagate = self._verbose
+    self._reporter = ProgressReporter()
+    absl_logger.addHandler(self._reporter)
+    return self
+
+  def __exit__(self, *exc):
+    absl_logger = logging.getLogger('absl')
+    absl_logger.removeHandler(self._reporter)
+    del absl_logger.setLevel  # back to logging.Logger.setLevel
+    absl_logger.setLevel(self._saved[0])
+    absl_logger.propagate = self._saved[1]
+    return False

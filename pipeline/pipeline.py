@@ -1,0 +1,143 @@
+"""create_pipeline(config): the DAG, wiring only.
+
+CsvExampleGen -> StatisticsGen -> SchemaGen | ImportSchemaGen -> ExampleValidator -> SchemaGate
+-> Transform -> Tuner -> Trainer -> Evaluator (vs. the last blessed model) -> Pusher.
+Runners choose the orchestrator, the metadata store and the paths; they never re-wire.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+
+from components import features
+from components.tuner.component import Tuner
+from components.validation import SchemaGate
+from pipeline.config import Config
+
+# Hash buckets of CsvExampleGen's deterministic split: 70% train (fit), 15% eval (early
+# stopping and the Tuner's objective), 15% test (held out: only the Evaluator sees it).
+SPLIT_BUCKETS = {'train': 14, 'eval': 3, 'test': 3}
+EVAL_SPLIT = 'test'
+COMPONENTS_DIR = Path(__file__).resolve().parent.parent / 'components'
+
+
+def code_version() -> str:
+  """A hash of our component code. It goes into each component's custom config, which TFX
+  fingerprints, so that changing the code invalidates the cache (tensorflow/tfx#2247)."""
+  digest = hashlib.sha256()
+  for path in sorted(COMPONENTS_DIR.rglob('*.py')):
+    digest.update(path.relative_to(COMPONENTS_DIR).as_posix().encode())
+    digest.update(path.read_bytes())
+  return digest.hexdigest()[:16]
+
+
+def user_function_config(config: Config, version: str) -> Dict[str, Any]:
+  """What tuner_fn and run_fn read from fn_args.custom_config."""
+  search = dataclasses.asdict(config.search)
+  search['space'] = [spec.to_dict() for spec in config.search.space]
+  return {
+      'label': config.data.label,
+      'seed': config.seed,
+      'search': search,
+      'training': dataclasses.asdict(config.training),
+      'code_version': version,
+  }
+
+
+def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
+                    serving_dir: Optional[str] = None,
+                    metadata_connection_config=None) -> tfx.dsl.Pipeline:
+  version = code_version()
+  function_config = user_function_config(config, version)
+
+  example_gen = tfx.components.CsvExampleGen(
+      input_base=config.data.path,
+      output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
+          tfx.proto.SplitConfig.Split(name=name, hash_buckets=buckets)
+          for name, buckets in SPLIT_BUCKETS.items()])))
+  statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
+  if config.data.schema_path:
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=config.data.schema_path)
+  else:
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs['statistics'], infer_feature_shape=True)
+  example_validator = tfx.components.ExampleValidator(
+      statistics=statistics_gen.outputs['statistics'], schema=schema_gen.outputs['schema'])
+  schema_gate = SchemaGate(
+      schema=schema_gen.outputs['schema'], anomalies=example_validator.outputs['anomalies'],
+      code_version=version)
+  transform = tfx.components.Transform(
+      examples=example_gen.outputs['examples'],
+      schema=schema_gate.outputs['validated_schema'],
+      preprocessing_fn='components.transform.preprocessing_fn',
+      splits_config=tfx.proto.SplitsConfig(analyze=['train'], transform=['train', 'eval']),
+      custom_config={'label': config.data.label, 'code_version': version})
+  tuner = Tuner(
+      tuner_fn='components.tuner_fn.tuner_fn',
+      examples=transform.outputs['transformed_examples'],
+      transform_graph=transform.outputs['transform_graph'],
+      train_args=tfx.proto.TrainArgs(splits=['train']),
+      eval_args=tfx.proto.EvalArgs(splits=['eval']),
+      custom_config=function_config)
+  trainer = tfx.components.Trainer(
+      run_fn='components.trainer.run_fn',
+      examples=transform.outputs['transformed_examples'],
+      transform_graph=transform.outputs['transform_graph'],
+      hyperparameters=tuner.outputs['best_hyperparameters'],
+      train_args=tfx.proto.TrainArgs(splits=['train']),
+      eval_args=tfx.proto.EvalArgs(splits=['eval']),
+      custom_config=function_config)
+  baseline_resolver = tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+      model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+  ).with_id('latest_blessed_model_resolver')
+  evaluator = tfx.components.Evaluator(
+      examples=example_gen.outputs['examples'],
+      example_splits=[EVAL_SPLIT],
+      model=trainer.outputs['model'],
+      baseline_model=baseline_resolver.outputs['model'],
+      eval_config=eval_config(config))
+  pusher = tfx.components.Pusher(
+      model=trainer.outputs['model'],
+      model_blessing=evaluator.outputs['blessing'],
+      push_destination=tfx.proto.PushDestination(
+          filesystem=tfx.proto.PushDestination.Filesystem(
+              base_directory=serving_dir or config.serving_dir)))
+
+  return tfx.dsl.Pipeline(
+      pipeline_name=config.pipeline_name,
+      pipeline_root=pipeline_root or config.pipeline_root,
+      components=[example_gen, statistics_gen, schema_gen, example_validator, schema_gate,
+                  transform, tuner, trainer, baseline_resolver, evaluator, pusher],
+      enable_cache=True,
+      metadata_connection_config=metadata_connection_config,
+      beam_pipeline_args=list(config.beam_pipeline_args))
+
+
+def eval_config(config: Config) -> tfma.EvalConfig:
+  """Accuracy on the held-out split: above the threshold, and no worse than the last blessed
+  model by more than max_accuracy_drop."""
+  threshold = tfma.MetricThreshold(
+      value_threshold=tfma.GenericValueThreshold(
+          lower_bound={'value': config.evaluation.accuracy_threshold}),
+      change_threshold=tfma.GenericChangeThreshold(
+          direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+          absolute={'value': -config.evaluation.max_accuracy_drop - 1e-10}))
+  return tfma.EvalConfig(
+      model_specs=[tfma.ModelSpec(
+          signature_name='serving_default',
+          preprocessing_function_names=['transform_features'],
+          label_key=features.LABEL_KEY,
+          prediction_key='probabilities')],
+      slicing_specs=[tfma.SlicingSpec()],
+      metrics_specs=[tfma.MetricsSpec(metrics=[
+          tfma.MetricConfig(class_name='SparseCategoricalAccuracy', threshold=threshold),
+          tfma.MetricConfig(class_name='ExampleCount'),
+      ])])

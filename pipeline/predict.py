@@ -1,0 +1,93 @@
+"""`hypertune predict`: score raw CSV rows with a pushed model, the way a client would.
+
+The CSV rows become serialized tf.Examples (column types from the model's request spec) and
+go through the `serving_default` signature, transform graph included.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from typing import Dict, Iterator, List, Optional, TextIO, Tuple
+
+from pipeline.data_check import DataError
+
+BATCH_SIZE = 256
+
+
+def resolve_model_dir(model_dir: str) -> str:
+  """A SavedModel directory, or a serving directory of timestamped versions (newest wins)."""
+  if os.path.isfile(os.path.join(model_dir, 'saved_model.pb')):
+    return model_dir
+  if not os.path.isdir(model_dir):
+    raise DataError(f'model {model_dir}: not found')
+  versions = [d for d in os.listdir(model_dir)
+              if d.isdigit() and os.path.isfile(os.path.join(model_dir, d, 'saved_model.pb'))]
+  if not versions:
+    raise DataError(f'model {model_dir}: neither a SavedModel nor a folder of model versions')
+  return os.path.join(model_dir, max(versions, key=int))
+
+
+def predict_csv(model_dir: str, csv_path: str, out: TextIO) -> Optional[float]:
+  """Writes `predicted_label,probability` per row; returns accuracy if the CSV has labels."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from components import model as model_lib  # pylint: disable=import-outside-toplevel
+  model_dir = resolve_model_dir(model_dir)
+  with open(os.path.join(model_dir, model_lib.REQUEST_SPEC_FILE)) as f:
+    spec = json.load(f)
+  serve = tf.saved_model.load(model_dir).signatures['serving_default']
+  writer = csv.writer(out)
+  writer.writerow(['predicted_label', 'probability'])
+  correct = total = 0
+  for examples, labels in _batches(csv_path, spec):
+    result = serve(examples=tf.constant(examples))
+    for predicted, probability, truth in zip(result['label'].numpy(),
+                                             result['probability'].numpy(), labels):
+      predicted = predicted.decode()
+      writer.writerow([predicted, f'{probability:.6f}'])
+      if truth is not None:
+        total += 1
+        correct += int(predicted == truth)
+  return correct / total if total else None
+
+
+def _batches(csv_path: str, spec: Dict) -> Iterator[Tuple[List[bytes], List[Optional[str]]]]:
+  if not os.path.isfile(csv_path):
+    raise DataError(f'{csv_path}: not found')
+  with open(csv_path, newline='', encoding='utf-8') as f:
+    reader = csv.DictReader(f)
+    if not reader.fieldnames:
+      raise DataError(f'{csv_path}: empty file (expected a header line of column names)')
+    missing = [name for name in spec['features'] if name not in reader.fieldnames]
+    if missing:
+      raise DataError(f'{csv_path}: columns the model needs are missing: {", ".join(missing)}')
+    examples, labels = [], []
+    for row in reader:
+      examples.append(_to_example(row, spec['features'], csv_path, reader.line_num))
+      label = (row.get(spec['label']) or '').strip()
+      labels.append(label or None)
+      if len(examples) == BATCH_SIZE:
+        yield examples, labels
+        examples, labels = [], []
+    if examples:
+      yield examples, labels
+
+
+def _to_example(row: Dict[str, str], kinds: Dict[str, str], path: str, line: int) -> bytes:
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  feature = {}
+  for name, kind in kinds.items():
+    value = (row.get(name) or '').strip()
+    if not value:
+      continue  # missing: the transform graph fills it in
+    try:
+      if kind == 'int':
+        feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(float(value))]))
+      elif kind == 'float':
+        feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
+      else:
+        feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
+    except ValueError:
+      raise DataError(f'{path} line {line}: text {value!r} in numeric column {name!r}') from None
+  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()

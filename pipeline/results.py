@@ -1,0 +1,137 @@
+"""What a finished run produced, read back from ML Metadata and the artifacts.
+
+`latest_run` finds the newest pipeline run in the SQLite store and, for each component, its
+execution state (COMPLETE, CACHED, FAILED) and output artifacts; `RunSummary` turns those into
+the few facts a person wants at the end of `hypertune run`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+from typing import Any, Dict, List, Optional
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from components import model
+from components.tuner import executor as tuner_executor
+
+ACCURACY_METRIC = 'sparse_categorical_accuracy'
+
+
+@dataclasses.dataclass
+class NodeRun:
+  node_id: str
+  state: str  # metadata_store_pb2.Execution.State name: COMPLETE, CACHED, FAILED, ...
+  outputs: Dict[str, List[metadata_store_pb2.Artifact]]
+
+  def uri(self, key: str) -> str:
+    return self.outputs[key][0].uri
+
+  def custom(self, key: str, prop: str) -> Any:
+    value = self.outputs[key][0].custom_properties.get(prop)
+    if value is None:
+      return None
+    return getattr(value, value.WhichOneof('value'))
+
+
+def open_store(metadata_path: str) -> metadata_store.MetadataStore:
+  if not os.path.isfile(metadata_path):
+    raise FileNotFoundError(f'{metadata_path}: no metadata store (has the pipeline run here?)')
+  config = metadata_store_pb2.ConnectionConfig()
+  config.sqlite.filename_uri = metadata_path
+  config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+  return metadata_store.MetadataStore(config)
+
+
+def latest_run(metadata_path: str) -> Dict[str, NodeRun]:
+  """node id -> NodeRun for the newest pipeline run in the store."""
+  store = open_store(metadata_path)
+  runs = store.get_contexts_by_type('pipeline_run')
+  if not runs:
+    return {}
+  run = max(runs, key=lambda c: c.id)
+  nodes: Dict[str, NodeRun] = {}
+  for execution in store.get_executions_by_context(run.id):
+    node_id = next(c.name.split('.', 1)[1] for c in store.get_contexts_by_execution(execution.id)
+                   if c.type == 'node')
+    outputs: Dict[str, List[metadata_store_pb2.Artifact]] = {}
+    events = [e for e in store.get_events_by_execution_ids([execution.id])
+              if e.type in (metadata_store_pb2.Event.OUTPUT,
+                            metadata_store_pb2.Event.DECLARED_OUTPUT)]
+    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+    for event in events:
+      key = event.path.steps[0].key if event.path.steps else ''
+      outputs.setdefault(key, []).append(artifacts[event.artifact_id])
+    nodes[node_id] = NodeRun(
+        node_id, metadata_store_pb2.Execution.State.Name(execution.last_known_state), outputs)
+  return nodes
+
+
+def read_best_hyperparameters(hyperparameters_uri: str) -> Dict[str, Any]:
+  with open(os.path.join(hyperparameters_uri, tuner_executor.BEST_HYPERPARAMETERS_FILE)) as f:
+    return json.load(f)['values']
+
+
+def count_trials(tuner_results_uri: str) -> int:
+  pattern = os.path.join(tuner_results_uri, tuner_executor.SEARCH_DIR, '*', 'trial_*',
+                         'trial.json')
+  return len(glob.glob(pattern))
+
+
+def evaluation_accuracy(evaluation_uri: str) -> Optional[float]:
+  """The candidate model's accuracy on the overall slice (not the baseline's, not the diff)."""
+  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
+  for metrics in tfma.load_metrics(evaluation_uri):
+    if metrics.slice_key.single_slice_keys:
+      continue
+    for item in metrics.metric_keys_and_values:
+      key = item.key
+      if (key.name == ACCURACY_METRIC and not key.is_diff
+          and key.model_name in ('', 'candidate')):
+        return item.value.double_value.value
+  return None
+
+
+@dataclasses.dataclass
+class RunSummary:
+  best_hyperparameters: Dict[str, Any]
+  trials: int
+  accuracy: Optional[float]
+  blessed: bool
+  pushed_to: Optional[str]
+  pipeline_root: str
+  trials_dir: str
+  cached: List[str]
+
+  def lines(self) -> List[str]:
+    hp = model.active_hyperparameters(self.best_hyperparameters)
+    accuracy = f'{self.accuracy:.4f}' if self.accuracy is not None else 'n/a'
+    return [
+        f'best hyperparameters: {json.dumps(hp)}',
+        f'trials run:           {self.trials}',
+        f'test accuracy:        {accuracy} (held-out split, TFMA)',
+        f'blessed:              {"yes" if self.blessed else "no"}',
+        f'pushed model:         {self.pushed_to or "not pushed"}',
+        f'run artifacts:        {self.pipeline_root}',
+        f'trial results:        {self.trials_dir}',
+    ] + ([f'reused from cache:    {", ".join(self.cached)}'] if self.cached else [])
+
+
+def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
+  nodes = latest_run(metadata_path)
+  tuner, evaluator, pusher = nodes['Tuner'], nodes['Evaluator'], nodes['Pusher']
+  pushed = pusher.custom('pushed_model', 'pushed') == 1
+  return RunSummary(
+      best_hyperparameters=read_best_hyperparameters(tuner.uri('best_hyperparameters')),
+      trials=count_trials(tuner.uri('tuner_results')),
+      accuracy=evaluation_accuracy(evaluator.uri('evaluation')),
+      blessed=evaluator.custom('blessing', 'blessed') == 1,
+      pushed_to=pusher.custom('pushed_model', 'pushed_destination') if pushed else None,
+      pipeline_root=pipeline_root,
+      trials_dir=os.path.join(tuner.uri('tuner_results')),
+      cached=sorted(n for n, r in nodes.items() if r.state == 'CACHED'),
+  )

@@ -1,0 +1,102 @@
+"""tuner_fn's pieces: the Hyperband plan against Keras Tuner's own oracle, and the tuner the
+config builds (algorithm, space, budget, callbacks)."""
+
+import collections
+import functools
+
+import keras
+import keras_tuner
+import pytest
+
+from components import features, model, tuner_fn
+from pipeline import config as config_lib
+from pipeline.pipeline import user_function_config
+
+
+def _oracle_rounds(max_epochs, factor, iterations, directory):
+  """Drives the real HyperbandOracle (no training) and counts trials per (bracket, round)."""
+  hp = keras_tuner.HyperParameters()
+  hp.Int('units', 1, 10_000)
+  oracle = keras_tuner.oracles.HyperbandOracle(
+      objective=keras_tuner.Objective('score', 'max'), max_epochs=max_epochs, factor=factor,
+      hyperband_iterations=iterations, seed=1, hyperparameters=hp)
+  oracle._set_project_dir(directory, 'plan')  # pylint: disable=protected-access
+  counts = collections.Counter()
+  epochs = {}
+  for i in range(10_000):
+    trial = oracle.create_trial(f'tuner{i}')
+    if trial.status == 'STOPPED':
+      break
+    values = trial.hyperparameters.values
+    key = (values['tuner/bracket'], values['tuner/round'])
+    counts[key] += 1
+    epochs[key] = (values['tuner/initial_epoch'], values['tuner/epochs'])
+    oracle.update_trial(trial.trial_id, {'score': float(values['units'])})
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+  return counts, epochs
+
+
+@pytest.mark.parametrize('max_epochs, factor, iterations',
+                         [(10, 3, 1), (27, 3, 1), (3, 3, 2), (20, 4, 1), (2, 2, 1)])
+def test_hyperband_plan_matches_the_oracle(max_epochs, factor, iterations, tmp_path):
+  counts, epochs = _oracle_rounds(max_epochs, factor, iterations, str(tmp_path))
+  plan = tuner_fn.hyperband_plan(max_epochs, factor, iterations)
+  planned = collections.Counter()
+  for r in plan:
+    planned[(r.bracket, r.round)] += r.trials
+    assert epochs[(r.bracket, r.round)] == (r.initial_epoch, r.epochs)
+  assert planned == counts
+
+
+def test_default_budget_is_thirty_trials():
+  assert tuner_fn.planned_trials(
+      {'algorithm': 'hyperband', 'max_epochs': 10, 'factor': 3, 'hyperband_iterations': 1}) == 30
+
+
+def _search(**overrides):
+  config = config_lib.build_config({'search': overrides})
+  return user_function_config(config, 'test')['search']
+
+
+INPUTS = features.ModelInputs(numeric_width=8, categorical=(('color_xf', 4),), num_classes=3,
+                              labels=('a', 'b', 'c'))
+
+
+def _hypermodel(search):
+  return functools.partial(model.build_model, inputs=INPUTS,
+                           space=model.space_by_name(search['space']))
+
+
+def test_make_tuner_builds_configured_hyperband(tmp_path):
+  search = _search(max_epochs=9, factor=3)
+  tuner = tuner_fn.make_tuner(search, _hypermodel(search), str(tmp_path), seed=3)
+  assert isinstance(tuner, keras_tuner.Hyperband)
+  oracle = tuner.oracle
+  assert (oracle.max_epochs, oracle.factor, oracle.hyperband_iterations) == (9, 3, 1)
+  assert oracle.objective.name == 'val_accuracy' and oracle.objective.direction == 'max'
+  assert tuner.planned == sum(r.trials for r in tuner_fn.hyperband_plan(9, 3))
+  tuner.hypermodel.build(oracle.hyperparameters)  # declares the space, as a trial would
+  space = {hp.name: hp for hp in oracle.hyperparameters.space}
+  assert (space['units_0'].min_value, space['units_0'].max_value, space['units_0'].step) == (
+      16, 512, 16)
+  assert list(space['learning_rate'].values) == [1e-2, 1e-3, 1e-4]
+  assert (space['num_layers'].min_value, space['num_layers'].max_value) == (1, 3)
+
+
+@pytest.mark.parametrize('algorithm, oracle_class', [
+    ('random', keras_tuner.oracles.RandomSearchOracle),
+    ('bayesian', keras_tuner.oracles.BayesianOptimizationOracle),
+    ('grid', keras_tuner.oracles.GridSearchOracle),
+])
+def test_make_tuner_other_algorithms(tmp_path, algorithm, oracle_class):
+  search = _search(algorithm=algorithm, max_trials=7)
+  tuner = tuner_fn.make_tuner(search, _hypermodel(search), str(tmp_path), seed=3)
+  assert isinstance(tuner.oracle, oracle_class)
+  assert tuner.oracle.max_trials == 7
+
+
+def test_search_callbacks_stop_early_on_val_loss():
+  (callback,) = tuner_fn.search_callbacks(_search(early_stopping_patience=4))
+  assert isinstance(callback, keras.callbacks.EarlyStopping)
+  assert (callback.monitor, callback.patience) == ('val_loss', 4)
