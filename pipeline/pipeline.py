@@ -16,6 +16,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from components import features
+from components.baseline import PreviousBlessedModelStrategy
 from components.tuner.component import Tuner
 from components.validation import SchemaGate
 from pipeline.config import Config
@@ -24,6 +25,7 @@ from pipeline.config import Config
 # stopping and the Tuner's objective), 15% test (held out: only the Evaluator sees it).
 SPLIT_BUCKETS = {'train': 14, 'eval': 3, 'test': 3}
 EVAL_SPLIT = 'test'
+CSV_PATTERN = '*.csv'
 COMPONENTS_DIR = Path(__file__).resolve().parent.parent / 'components'
 
 
@@ -58,6 +60,9 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
 
   example_gen = tfx.components.CsvExampleGen(
       input_base=config.data.path,
+      # Only the CSV files: a curated schema.pbtxt (or a README) may sit beside them.
+      input_config=tfx.proto.Input(splits=[
+          tfx.proto.Input.Split(name='single_split', pattern=CSV_PATTERN)]),
       output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
           tfx.proto.SplitConfig.Split(name=name, hash_buckets=buckets)
           for name, buckets in SPLIT_BUCKETS.items()])))
@@ -94,10 +99,12 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       eval_args=tfx.proto.EvalArgs(splits=['eval']),
       custom_config=function_config)
   baseline_resolver = tfx.dsl.Resolver(
-      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      strategy_class=PreviousBlessedModelStrategy,
       model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
       model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
   ).with_id('latest_blessed_model_resolver')
+  # After the Trainer, so that the strategy can tell the candidate from earlier models.
+  baseline_resolver.add_upstream_node(trainer)
   evaluator = tfx.components.Evaluator(
       examples=example_gen.outputs['examples'],
       example_splits=[EVAL_SPLIT],

@@ -1,0 +1,64 @@
+"""Reading back what a real pipeline run produced: models, examples, metadata."""
+
+import glob
+import os
+import re
+
+import tensorflow as tf
+
+from pipeline import cli, results
+
+
+def run_cli(capsys, *args):
+  """Runs `hypertune ARGS` in this process; returns (exit code, stdout, stderr)."""
+  code = cli.main(list(args))
+  captured = capsys.readouterr()
+  return code, captured.out, captured.err
+
+
+def serving_versions(serving_dir):
+  if not os.path.isdir(serving_dir):
+    return []
+  return sorted(d for d in os.listdir(serving_dir) if d.isdigit())
+
+
+def saved_model_hidden_widths(model_dir):
+  """The width of each Dense layer before the output, read from the SavedModel's variables
+  (not from anything our code wrote about itself)."""
+  reader = tf.train.load_checkpoint(os.path.join(model_dir, 'variables', 'variables'))
+  kernels = []
+  for name, shape in reader.get_variable_to_shape_map().items():
+    match = re.match(r'^_operations/(\d+)/_kernel/\.ATTRIBUTES/VARIABLE_VALUE$', name)
+    if match:
+      kernels.append((int(match.group(1)), shape))
+  return [shape[1] for _, shape in sorted(kernels)][:-1]
+
+
+def split_examples(pipeline_root, split):
+  """Serialized raw tf.Examples of one CsvExampleGen split (the newest execution's)."""
+  pattern = os.path.join(pipeline_root, 'CsvExampleGen', 'examples', '*', f'Split-{split}', '*')
+  files = sorted(glob.glob(pattern), key=os.path.getmtime)
+  newest_dir = os.path.dirname(files[-1])
+  examples = []
+  for path in sorted(glob.glob(os.path.join(newest_dir, '*'))):
+    examples += [r.numpy() for r in tf.data.TFRecordDataset(path, compression_type='GZIP')]
+  return examples
+
+
+def label_of(serialized, label):
+  example = tf.train.Example.FromString(serialized)
+  feature = example.features.feature[label]
+  if feature.int64_list.value:
+    return str(feature.int64_list.value[0])
+  return feature.bytes_list.value[0].decode()
+
+
+def serve_accuracy(model_dir, examples, label):
+  serve = tf.saved_model.load(model_dir).signatures['serving_default']
+  predicted = serve(examples=tf.constant(examples))['label'].numpy()
+  truth = [label_of(e, label) for e in examples]
+  return sum(p.decode() == t for p, t in zip(predicted, truth)) / len(truth)
+
+
+def node_states(metadata_path):
+  return {node: run.state for node, run in results.latest_run(metadata_path).items()}
