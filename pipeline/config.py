@@ -261,7 +261,11 @@ def _build_space(raw_space: Optional[Mapping[str, Any]]) -> Tuple[Hyperparameter
       if not isinstance(spec, dict):
         # A bare value fixes the hyperparameter: `dropout: 0.2`.
         spec = {'kind': 'fixed', 'value': spec}
-      merged[name] = dict(spec)
+      if spec.get('kind', merged[name]['kind']) == merged[name]['kind']:
+        # Same kind: change only the given fields (`--set search.space.units.max=256`).
+        merged[name] = {**merged[name], **spec}
+      else:
+        merged[name] = dict(spec)
   specs = []
   for name, spec in merged.items():
     fields = [f.name for f in dataclasses.fields(HyperparameterSpec) if f.name != 'name']
