@@ -7,18 +7,21 @@ turns it into a Keras Tuner (Hyperband by default) over `model.build_model`.
 from __future__ import annotations
 
 import functools
+import json
 import math
+import os
 import time
 from typing import Any, Dict, List, Mapping, NamedTuple
 
 import keras
 import keras_tuner
+import numpy as np
 import tensorflow_transform as tft
 from tfx.components.tuner.component import TunerFnResult
 
 from components import datasets, features, model
 
-TRIALS_PROJECT = 'trials'
+TRIALS_PROJECT = 'trials'  # also components.tuner.executor.TRIALS_PROJECT
 
 
 class HyperbandRound(NamedTuple):
@@ -59,17 +62,73 @@ def planned_trials(search: Mapping[str, Any]) -> int:
   return search['max_trials']
 
 
+TRIAL_STATS_FILE = 'trial_stats.json'
+
+
+class TrialStatsCallback(keras.callbacks.Callback):
+  """Writes what the trial report needs and Keras Tuner does not record: the model's trainable
+  parameters and the seconds each epoch took."""
+
+  def __init__(self, path: str):
+    super().__init__()
+    self._path = path
+
+  def on_train_begin(self, logs=None):
+    self._stats = {
+        'trainable_parameters': int(sum(np.prod(w.shape) for w in self.model.trainable_weights)),
+        'epochs': [], 'epoch_seconds': [], 'val_accuracy': [], 'val_loss': []}
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._epoch_started = time.monotonic()
+
+  def on_epoch_end(self, epoch, logs=None):
+    logs = logs or {}
+    self._stats['epochs'].append(epoch + 1)  # absolute: a Hyperband round resumes its parent
+    self._stats['epoch_seconds'].append(time.monotonic() - self._epoch_started)
+    for name in ('val_accuracy', 'val_loss'):
+      self._stats[name].append(float(logs[name]) if name in logs else None)
+
+  def on_train_end(self, logs=None):
+    _update_json(self._path, self._stats)
+
+
+def _update_json(path: str, values: Dict[str, Any]) -> None:
+  data = {}
+  if os.path.isfile(path):
+    with open(path) as f:
+      data = json.load(f)
+  data.update(values)
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, 'w') as f:
+    json.dump(data, f)
+
+
 class _ProgressMixin:
-  """Prints one line per finished trial: N of M, its score, its values, elapsed time."""
+  """Records per-trial stats and prints one line per finished trial: N of M, its score, its
+  values, elapsed time."""
 
   planned: int = 0
 
   def on_search_begin(self):
     super().on_search_begin()
     self._search_started = time.monotonic()
-    self._finished = sum(1 for t in self.oracle.trials.values() if t.status == 'COMPLETED')
+    # A parallel worker's oracle is an OracleClient, which has no trials: it counts its own.
+    trials = getattr(self.oracle, 'trials', {})
+    self._finished = sum(1 for t in trials.values() if t.status == 'COMPLETED')
+
+  def run_trial(self, trial, *args, **kwargs):
+    stats = os.path.join(self.get_trial_dir(trial.trial_id), TRIAL_STATS_FILE)
+    kwargs['callbacks'] = list(kwargs.get('callbacks') or []) + [TrialStatsCallback(stats)]
+    return super().run_trial(trial, *args, **kwargs)
+
+  def on_trial_begin(self, trial):
+    super().on_trial_begin(trial)
+    self._trial_started = time.monotonic()
 
   def on_trial_end(self, trial):
+    _update_json(os.path.join(self.get_trial_dir(trial.trial_id), TRIAL_STATS_FILE),
+                 {'trial_seconds': time.monotonic() - self._trial_started,
+                  'tuner_id': self.tuner_id})
     super().on_trial_end(trial)
     self._finished += 1
     values = {k: _short(v) for k, v in

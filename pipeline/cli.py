@@ -70,6 +70,8 @@ def _quiet_noise() -> None:
   warnings.filterwarnings('ignore', category=DeprecationWarning)
   # Keras says this whenever a finite tf.data epoch ends; our datasets are finite on purpose.
   warnings.filterwarnings('ignore', message='Your input ran out of data')
+  # Hyperband resumes a trial from its parent's checkpoint before the optimizer is built.
+  warnings.filterwarnings('ignore', message='Skipping variable loading for optimizer')
 
 
 def _find_anomalies_error(error: BaseException) -> Optional[str]:

@@ -95,6 +95,10 @@ class SearchConfig:
   max_trials: int = 20
   early_stopping_patience: int = 5
   batch_size: int = 32
+  # Keras Tuner workers run side by side against one chief oracle (local processes).
+  parallel_trials: int = 1
+  # On new data, try this many of the previous search's best configurations first (0: off).
+  warm_start_trials: int = 3
   space: Tuple[HyperparameterSpec, ...] = ()
 
 
@@ -310,6 +314,9 @@ def _validate_search(search: SearchConfig) -> None:
   _check_positive_int(search.hyperband_iterations, 'search.hyperband_iterations')
   _check_positive_int(search.max_trials, 'search.max_trials')
   _check_positive_int(search.batch_size, 'search.batch_size')
+  _check_positive_int(search.parallel_trials, 'search.parallel_trials')
+  _check(_is_int(search.warm_start_trials) and search.warm_start_trials >= 0,
+         'search.warm_start_trials', 'must be a non-negative integer')
   _check(_is_int(search.early_stopping_patience) and search.early_stopping_patience >= 0,
          'search.early_stopping_patience', 'must be a non-negative integer')
   for spec in search.space:

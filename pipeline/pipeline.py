@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -17,6 +18,7 @@ from tfx import v1 as tfx
 
 from components import features
 from components.baseline import PreviousBlessedModelStrategy
+from components.tuner import executor as tuner_executor
 from components.tuner.component import Tuner
 from components.validation import SchemaGate
 from pipeline.config import Config
@@ -57,6 +59,10 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                     metadata_connection_config=None) -> tfx.dsl.Pipeline:
   version = code_version()
   function_config = user_function_config(config, version)
+  root = pipeline_root or config.pipeline_root
+  # Search state outlives executions (resume after a crash, warm start on new data).
+  tuner_config = {**function_config, 'pipeline_name': config.pipeline_name,
+                  tuner_executor.STATE_DIR_KEY: os.path.join(root, 'TunerState')}
 
   example_gen = tfx.components.CsvExampleGen(
       input_base=config.data.path,
@@ -89,7 +95,7 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       transform_graph=transform.outputs['transform_graph'],
       train_args=tfx.proto.TrainArgs(splits=['train']),
       eval_args=tfx.proto.EvalArgs(splits=['eval']),
-      custom_config=function_config)
+      custom_config=tuner_config)
   trainer = tfx.components.Trainer(
       run_fn='components.trainer.run_fn',
       examples=transform.outputs['transformed_examples'],
@@ -120,7 +126,7 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
 
   return tfx.dsl.Pipeline(
       pipeline_name=config.pipeline_name,
-      pipeline_root=pipeline_root or config.pipeline_root,
+      pipeline_root=root,
       components=[example_gen, statistics_gen, schema_gen, example_validator, schema_gate,
                   transform, tuner, trainer, baseline_resolver, evaluator, pusher],
       enable_cache=True,

@@ -18,6 +18,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from components import model
 from components.tuner import executor as tuner_executor
+from components.tuner import report
 
 ACCURACY_METRIC = 'sparse_categorical_accuracy'
 
@@ -118,6 +119,7 @@ class RunSummary:
         f'pushed model:         {self.pushed_to or "not pushed"}',
         f'run artifacts:        {self.pipeline_root}',
         f'trial results:        {self.trials_dir}',
+        f'trial report:         {os.path.join(self.trials_dir, report.REPORT_HTML)}',
     ] + ([f'reused from cache:    {", ".join(self.cached)}'] if self.cached else [])
 
 
@@ -132,6 +134,6 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
       blessed=evaluator.custom('blessing', 'blessed') == 1,
       pushed_to=pusher.custom('pushed_model', 'pushed_destination') if pushed else None,
       pipeline_root=pipeline_root,
-      trials_dir=os.path.join(tuner.uri('tuner_results')),
+      trials_dir=tuner.uri('tuner_results'),
       cached=sorted(n for n, r in nodes.items() if r.state == 'CACHED'),
   )

@@ -1,17 +1,23 @@
-"""Tuner executor: run the tuner_fn's search and record every trial.
+"""Tuner executor: a resumable, warm-startable, optionally parallel Keras Tuner search.
 
 Unlike the stock executor (tfx/components/tuner/executor.py) it
-- never calls `oracle.get_best_trials(oracle.max_trials)`, which crashes for Hyperband
-  because Hyperband leaves max_trials unset (tensorflow/tfx#7778);
-- searches inside the `tuner_results` artifact, so every trial's files outlive the run;
-- writes a trials.csv table beside the stock JSON results.
+- keeps the search state in a persistent directory keyed by the pipeline, the search settings
+  and a fingerprint of the training data, so a search killed half-way resumes from its finished
+  trials when the pipeline runs again (the stock one searches in a temporary directory);
+- can try the best configurations of the previous search first (warm start);
+- runs `parallel_trials` Keras Tuner workers against one chief oracle over gRPC on loopback;
+- never calls `oracle.get_best_trials(oracle.max_trials)`, which crashes for Hyperband because
+  Hyperband leaves max_trials unset (tensorflow/tfx#7778);
+- writes a trial report (table, plots, TensorBoard HParams) into the tuner_results artifact.
 """
 
 from __future__ import annotations
 
-import csv
+import glob
+import hashlib
 import json
 import os
+import shutil
 from typing import Any, Dict, List
 
 from tfx import types
@@ -20,11 +26,18 @@ from tfx.components.tuner import executor as stock_executor
 from tfx.components.util import udf_utils
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import json_utils
+
+from components import model
+from components.tuner import parallel, report, warm_start
 
 BEST_HYPERPARAMETERS_FILE = 'best_hyperparameters.txt'  # the stock name: Trainer reads it
 TUNER_RESULTS_FILE = 'tuner_results.json'  # the stock format: completed trials, best first
-TRIALS_CSV = 'trials.csv'
-SEARCH_DIR = 'search'  # Keras Tuner's own trial files, under the tuner_results artifact
+SEARCH_DIR = 'search'  # under the artifact: a copy of the trial files (no checkpoints)
+SEARCH_INFO_FILE = 'search_info.json'
+TRIALS_CSV = report.TRIALS_CSV
+STATE_DIR_KEY = 'search_state_dir'  # custom_config key: where persistent search state lives
+TRIALS_PROJECT = 'trials'  # Keras Tuner's project name (tuner_fn.TRIALS_PROJECT)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -33,17 +46,80 @@ class Executor(base_executor.BaseExecutor):
          output_dict: Dict[str, List[types.Artifact]],
          exec_properties: Dict[str, Any]) -> None:
     if stock_executor.get_tune_args(exec_properties):
-      raise ValueError('tune_args: not supported; set parallel trials in the config instead')
+      raise ValueError('tune_args: not supported; set search.parallel_trials in the config')
     results_dir = artifact_utils.get_single_uri(
         output_dict[standard_component_specs.TUNER_RESULTS_KEY])
-    fn_args = fn_args_utils.get_common_fn_args(
-        input_dict, exec_properties, working_dir=os.path.join(results_dir, SEARCH_DIR))
+    custom_config = json_utils.loads(
+        exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or 'null') or {}
+    search = custom_config.get('search', {})
+    state_root = custom_config.get(STATE_DIR_KEY) or os.path.join(results_dir, 'state')
+    probe = fn_args_utils.get_common_fn_args(input_dict, exec_properties, working_dir=None)
+    key = search_key(custom_config, probe.train_files + probe.eval_files)
+    working_dir = os.path.join(state_root, key)
+    project_dir = os.path.join(working_dir, TRIALS_PROJECT)
+    resumed = os.path.isfile(os.path.join(project_dir, 'oracle.json'))
+    fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, working_dir)
     tuner_fn = udf_utils.get_fn(exec_properties, 'tuner_fn')
     result = tuner_fn(fn_args)
-    result.tuner.search(**result.fit_kwargs)
+    tuner = result.tuner
+    finished_before = _completed_ids(tuner.oracle)
+    print(f'  [Tuner] search state: {working_dir}'
+          f'{f" (resuming: {len(finished_before)} trials already finished)" if resumed else ""}',
+          flush=True)
+    carried_over: List[Dict[str, Any]] = []
+    if not resumed and search.get('warm_start_trials'):
+      carried_over = warm_start.enqueue_previous_best(
+          tuner.oracle, state_root, key, search['warm_start_trials'])
+    workers = int(search.get('parallel_trials') or 1)
+    failures: List[str] = []
+    if workers > 1:
+      failures = parallel.search(tuner, result.fit_kwargs, workers, input_dict, exec_properties,
+                                 working_dir)
+    else:
+      tuner.search(**result.fit_kwargs)
     hp_dir = artifact_utils.get_single_uri(
         output_dict[standard_component_specs.BEST_HYPERPARAMETERS_KEY])
-    write_results(result.tuner.oracle, hp_dir, results_dir)
+    write_results(tuner.oracle, hp_dir, results_dir)
+    _copy_trial_files(project_dir, os.path.join(results_dir, SEARCH_DIR, TRIALS_PROJECT))
+    html_path = report.write_report(project_dir, results_dir, carried_over,
+                                    objective=search.get('objective', 'val_accuracy'))
+    _write_json(os.path.join(results_dir, SEARCH_INFO_FILE), {
+        'search_state_dir': working_dir,
+        'resumed': resumed,
+        'trials_finished_before_this_run': sorted(finished_before),
+        'carried_over': carried_over,
+        'parallel_trials': workers,
+        'worker_failures': failures,
+        'report': html_path,
+    })
+    print(f'  [Tuner] report: {html_path}', flush=True)
+
+
+def search_key(custom_config: Dict[str, Any], data_patterns: List[str]) -> str:
+  """<settings hash>-<data hash>: the same search on the same data gets the same directory;
+  the settings part alone finds earlier searches of the same space (warm start)."""
+  settings = {'pipeline': custom_config.get('pipeline_name'),
+              'search': {k: v for k, v in custom_config.get('search', {}).items()
+                         if k not in ('parallel_trials', 'warm_start_trials')},
+              'seed': custom_config.get('seed')}
+  settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+  return f'{settings_hash[:10]}-{data_fingerprint(data_patterns)[:10]}'
+
+
+def data_fingerprint(patterns: List[str]) -> str:
+  """A hash of the (transformed) training and evaluation files' contents."""
+  digest = hashlib.sha256()
+  for pattern in patterns:
+    for path in sorted(glob.glob(pattern)):
+      digest.update(os.path.basename(path).encode())
+      with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+          digest.update(chunk)
+  return digest.hexdigest()
+
+
+def _completed_ids(oracle) -> List[str]:
+  return [t.trial_id for t in oracle.trials.values() if t.status == 'COMPLETED']
 
 
 def completed_trials(oracle) -> List[Any]:
@@ -57,33 +133,23 @@ def write_results(oracle, hp_dir: str, results_dir: str) -> None:
   if not trials:
     raise RuntimeError('Tuner: no trial completed; see the trial errors above')
   os.makedirs(hp_dir, exist_ok=True)
-  with open(os.path.join(hp_dir, BEST_HYPERPARAMETERS_FILE), 'w') as f:
-    json.dump(trials[0].hyperparameters.get_config(), f)
-  rows = [trial_row(t) for t in trials]
-  with open(os.path.join(results_dir, TUNER_RESULTS_FILE), 'w') as f:
-    json.dump([{'trial_id': r['trial_id'], 'score': r['score'],
-                **trials[i].hyperparameters.values} for i, r in enumerate(rows)], f)
-  write_csv(os.path.join(results_dir, TRIALS_CSV), rows)
+  _write_json(os.path.join(hp_dir, BEST_HYPERPARAMETERS_FILE),
+              trials[0].hyperparameters.get_config())
+  _write_json(os.path.join(results_dir, TUNER_RESULTS_FILE), [
+      {'trial_id': t.trial_id, 'score': t.score,
+       **model.active_hyperparameters(t.hyperparameters.values)} for t in trials])
 
 
-def trial_row(trial) -> Dict[str, Any]:
-  values = trial.hyperparameters.values
-  metrics = trial.metrics
-  row = {'trial_id': trial.trial_id, 'score': trial.score}
-  for name in ('val_accuracy', 'val_loss', 'accuracy', 'loss'):
-    row[name] = metrics.get_best_value(name) if metrics.exists(name) else None
-  row['epochs'] = values.get('tuner/epochs')
-  row['bracket'] = values.get('tuner/bracket')
-  row['round'] = values.get('tuner/round')
-  row.update({k: v for k, v in values.items() if not k.startswith('tuner/')})
-  return row
+def _copy_trial_files(project_dir: str, target: str) -> None:
+  """Trial metadata into the artifact; checkpoints stay in the state directory."""
+  for path in glob.glob(os.path.join(project_dir, '*.json')) + glob.glob(
+      os.path.join(project_dir, 'trial_*', '*.json')):
+    destination = os.path.join(target, os.path.relpath(path, project_dir))
+    os.makedirs(os.path.dirname(destination), exist_ok=True)
+    shutil.copyfile(path, destination)
 
 
-def write_csv(path: str, rows: List[Dict[str, Any]]) -> None:
-  columns: List[str] = []
-  for row in rows:
-    columns += [c for c in row if c not in columns]
-  with open(path, 'w', newline='') as f:
-    writer = csv.DictWriter(f, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
+def _write_json(path: str, value: Any) -> None:
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, 'w') as f:
+    json.dump(value, f, indent=1)

@@ -44,6 +44,8 @@ def test_user_functions_get_the_config_and_code_version():
   pipeline = create_pipeline(config)
   tuner = next(c for c in pipeline.components if c.id == 'Tuner')
   custom = json.loads(tuner.exec_properties['custom_config'])
+  assert custom.pop('search_state_dir') == os.path.join(config.pipeline_root, 'TunerState')
+  assert custom.pop('pipeline_name') == 'hypertune-digits'
   assert custom == user_function_config(config, code_version())
   assert custom['search']['max_epochs'] == 4 and custom['seed'] == 5
   assert tuner.exec_properties['tuner_fn'] == 'components.tuner_fn.tuner_fn'

@@ -1,0 +1,115 @@
+"""Parallel trials: one chief oracle in the executor's process, N Keras Tuner workers as local
+processes, talking over gRPC on loopback (Keras Tuner's own distributed mode:
+KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT).
+
+Keras Tuner's chief loop (keras_tuner/src/distribute/oracle_chief.py) waits for every ongoing
+trial to end, so one dead worker would hang it forever. Here the chief serves the same gRPC
+servicer but watches the worker processes: a worker that exits with an error is reported, its
+trial is ended as FAILED, and the search finishes with the trials that completed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent import futures
+from typing import Any, Dict, List
+
+import grpc
+from keras_tuner.src import protos
+from keras_tuner.src.distribute import oracle_chief
+from tfx.types import artifact_utils
+from tfx.utils import json_utils
+
+POLL_SECONDS = 0.5
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+def search(tuner, fit_kwargs, workers: int, input_dict, exec_properties: Dict[str, Any],
+           working_dir: str) -> List[str]:
+  """Runs the search with `workers` worker processes; returns one line per failed worker."""
+  del fit_kwargs  # each worker builds its own datasets through tuner_fn
+  oracle = tuner.oracle
+  port = free_port()
+  server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers + 1))
+  protos.get_service_grpc().add_OracleServicer_to_server(
+      oracle_chief.OracleServicer(oracle), server)
+  server.add_insecure_port(f'127.0.0.1:{port}')
+  server.start()
+  args_path = os.path.join(working_dir, 'worker_args.json')
+  os.makedirs(working_dir, exist_ok=True)
+  with open(args_path, 'w') as f:
+    json.dump({'input_dict': artifact_utils.jsonify_artifact_dict(input_dict),  # a JSON str
+               'exec_properties': json.loads(json_utils.dumps(exec_properties)),
+               'working_dir': working_dir, 'workers': workers}, f)
+  processes = {f'tuner{i}': _start_worker(f'tuner{i}', port, args_path, working_dir)
+               for i in range(workers)}
+  try:
+    return _watch(oracle, processes, working_dir, getattr(tuner, 'planned', 0))
+  finally:
+    for process in processes.values():
+      if process.poll() is None:
+        process.kill()
+    server.stop(grace=None)
+
+
+def _start_worker(tuner_id: str, port: int, args_path: str, working_dir: str):
+  env = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP='127.0.0.1',
+             KERASTUNER_ORACLE_PORT=str(port))
+  log_path = os.path.join(working_dir, f'{tuner_id}.log')
+  log = open(log_path, 'a')  # pylint: disable=consider-using-with
+  return subprocess.Popen([sys.executable, '-m', 'components.tuner.worker', args_path],
+                          env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _watch(oracle, processes: Dict[str, subprocess.Popen], working_dir: str,
+           planned: int) -> List[str]:
+  started = time.monotonic()
+  reported = {t.trial_id for t in oracle.trials.values() if t.status == 'COMPLETED'}
+  failures: List[str] = []
+  running = dict(processes)
+  while running:
+    time.sleep(POLL_SECONDS)
+    reported |= _print_new_trials(oracle, reported, started, planned)
+    for tuner_id, process in list(running.items()):
+      code = process.poll()
+      if code is None:
+        continue
+      del running[tuner_id]
+      if code != 0:
+        message = (f'worker {tuner_id} exited with status {code}; its log: '
+                   f'{os.path.join(working_dir, tuner_id + ".log")}')
+        failures.append(message)
+        print(f'  [Tuner] {message}; the search goes on without it', flush=True)
+        _fail_ongoing_trial(oracle, tuner_id)
+  _print_new_trials(oracle, reported, started, planned)
+  return failures
+
+
+def _fail_ongoing_trial(oracle, tuner_id: str) -> None:
+  trial = oracle.ongoing_trials.get(tuner_id)
+  if trial is not None:
+    trial.status = 'FAILED'
+    trial.message = f'worker {tuner_id} died'
+    oracle.end_trial(trial)
+  oracle.tuner_ids.discard(tuner_id)
+
+
+def _print_new_trials(oracle, reported, started: float, planned: int):
+  new = {t.trial_id for t in oracle.trials.values()
+         if t.status == 'COMPLETED' and t.trial_id not in reported}
+  for trial_id in sorted(new):
+    trial = oracle.trials[trial_id]
+    done = len(reported) + len([n for n in sorted(new) if n <= trial_id])
+    print(f'  [Tuner {time.monotonic() - started:6.1f}s] trial {done} of ~{planned}: '
+          f'{oracle.objective.name}={trial.score:.4f} (trial {trial_id})', flush=True)
+  return new

@@ -1,0 +1,314 @@
+"""The trial report: a table, plots and TensorBoard logs, built from the trial files alone.
+
+Inputs are Keras Tuner's `trial_*/trial.json` and our `trial_*/trial_stats.json` (parameters,
+per-epoch seconds and validation metrics), so the report can be rebuilt from any search
+directory and its numbers can be checked against those files.
+
+    report/
+      trials.csv          one row per trial
+      report.html         the plots and the best trials, in one page
+      *.png               accuracy by trial, accuracy vs. model size, epochs to target vs.
+                          hidden units, Hyperband brackets
+      tensorboard/        HParams logs: `tensorboard --logdir report/tensorboard`
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import html
+import json
+import os
+from typing import Any, Dict, List, Optional
+
+from components import model
+
+TRIALS_CSV = 'trials.csv'
+REPORT_HTML = 'report.html'
+PLOTS = {
+    'accuracy_by_trial.png': 'Validation accuracy of each trial',
+    'accuracy_vs_size.png': 'Validation accuracy against model size',
+    'epochs_to_target.png': 'Epochs needed to reach the target accuracy, against hidden units',
+    'hyperband_brackets.png': 'Hyperband: configurations each round kept',
+}
+# "Reaching the target": within this fraction of the best validation accuracy found.
+TARGET_FRACTION = 0.98
+
+
+def load_trials(search_dir: str) -> List[Dict[str, Any]]:
+  """One dict per trial directory: trial.json merged with trial_stats.json."""
+  trials = []
+  for path in sorted(glob.glob(os.path.join(search_dir, 'trial_*', 'trial.json'))):
+    with open(path) as f:
+      trial = json.load(f)
+    stats_path = os.path.join(os.path.dirname(path), 'trial_stats.json')
+    stats = {}
+    if os.path.isfile(stats_path):
+      with open(stats_path) as f:
+        stats = json.load(f)
+    trials.append({'trial': trial, 'stats': stats})
+  return trials
+
+
+def trial_rows(trials: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+  """The trials.csv rows, in trial order."""
+  rows = []
+  for item in trials:
+    trial, stats = item['trial'], item['stats']
+    values = trial['hyperparameters']['values']
+    metrics = trial.get('metrics', {}).get('metrics', {})
+    epoch_seconds = stats.get('epoch_seconds') or []
+    row = {
+        'trial_id': trial['trial_id'],
+        'status': trial.get('status'),
+        'score': trial.get('score'),
+        'val_accuracy': _best(metrics, 'val_accuracy'),
+        'val_loss': _best(metrics, 'val_loss'),
+        'epochs_run': len(epoch_seconds),
+        'initial_epoch': values.get('tuner/initial_epoch', 0),
+        'trainable_parameters': stats.get('trainable_parameters'),
+        'seconds_per_epoch': (sum(epoch_seconds) / len(epoch_seconds)
+                              if epoch_seconds else None),
+        'trial_seconds': stats.get('trial_seconds'),
+        'bracket': values.get('tuner/bracket'),
+        'round': values.get('tuner/round'),
+        'tuner_id': stats.get('tuner_id'),
+    }
+    row.update(model.active_hyperparameters(values))
+    rows.append(row)
+  return rows
+
+
+def _best(metrics: Dict[str, Any], name: str) -> Optional[float]:
+  history = metrics.get(name)
+  if not history or not history.get('observations'):
+    return None
+  values = [o['value'][0] for o in history['observations']]
+  return max(values) if history.get('direction') == 'max' else min(values)
+
+
+def hidden_units(row: Dict[str, Any]) -> int:
+  return sum(row.get(f'units_{i}', 0) for i in range(int(row.get('num_layers') or 0)))
+
+
+def epochs_to_target(item: Dict[str, Any], target: float) -> Optional[int]:
+  """First (absolute) epoch at which the trial's validation accuracy reached the target."""
+  stats = item['stats']
+  for epoch, accuracy in zip(stats.get('epochs') or [], stats.get('val_accuracy') or []):
+    if accuracy is not None and accuracy >= target:
+      return epoch
+  return None
+
+
+def write_report(search_dir: str, out_dir: str, carried_over: Optional[List[Dict]] = None,
+                 objective: str = 'val_accuracy') -> str:
+  """Writes trials.csv, the plots, report.html and TensorBoard logs; returns the HTML path."""
+  os.makedirs(out_dir, exist_ok=True)
+  trials = load_trials(search_dir)
+  rows = trial_rows(trials)
+  write_csv(os.path.join(out_dir, TRIALS_CSV), rows)
+  completed = [(item, row) for item, row in zip(trials, rows)
+               if row['status'] == 'COMPLETED' and row['val_accuracy'] is not None]
+  best_accuracy = max((row['val_accuracy'] for _, row in completed), default=0.0)
+  target = round(TARGET_FRACTION * best_accuracy, 4)
+  _plot_all(out_dir, completed, target)
+  write_tensorboard(os.path.join(out_dir, 'tensorboard'), trials, rows)
+  path = os.path.join(out_dir, REPORT_HTML)
+  with open(path, 'w') as f:
+    f.write(_html(rows, completed, target, objective, carried_over or []))
+  return path
+
+
+def write_csv(path: str, rows: List[Dict[str, Any]]) -> None:
+  columns: List[str] = []
+  for row in rows:
+    columns += [c for c in row if c not in columns]
+  with open(path, 'w', newline='') as f:
+    writer = csv.DictWriter(f, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots
+
+
+def _plot_all(out_dir: str, completed, target: float) -> None:
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  rows = [row for _, row in completed]
+  plotters = {
+      'accuracy_by_trial.png': lambda ax: _accuracy_by_trial(ax, rows),
+      'accuracy_vs_size.png': lambda ax: _accuracy_vs_size(ax, rows),
+      'epochs_to_target.png': lambda ax: _epochs_to_target(ax, completed, target),
+      'hyperband_brackets.png': lambda ax: _brackets(ax, rows),
+  }
+  for name, plot in plotters.items():
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    plot(ax)
+    ax.set_title(PLOTS[name], fontsize=11)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, name))
+    plt.close(fig)
+
+
+def _accuracy_by_trial(ax, rows) -> None:
+  xs = list(range(len(rows)))
+  ax.scatter(xs, [r['val_accuracy'] for r in rows], c=[r['bracket'] or 0 for r in rows],
+             cmap='viridis', s=22)
+  if rows:
+    best = max(xs, key=lambda i: rows[i]['val_accuracy'])
+    ax.scatter([best], [rows[best]['val_accuracy']], marker='*', s=180, c='red',
+               label=f'best: trial {rows[best]["trial_id"]}')
+    ax.legend(loc='lower right')
+  ax.set_xlabel('trial (in order run; colour: Hyperband bracket)')
+  ax.set_ylabel('validation accuracy')
+
+
+def _accuracy_vs_size(ax, rows) -> None:
+  for layers in sorted({r.get('num_layers') for r in rows}, key=lambda v: v or 0):
+    group = [r for r in rows if r.get('num_layers') == layers and r['trainable_parameters']]
+    ax.scatter([r['trainable_parameters'] for r in group], [r['val_accuracy'] for r in group],
+               s=22, label=f'{layers} hidden layer(s)')
+  ax.set_xscale('log')
+  ax.set_xlabel('trainable parameters (log scale)')
+  ax.set_ylabel('validation accuracy')
+  ax.legend(loc='lower right')
+
+
+def _epochs_to_target(ax, completed, target: float) -> None:
+  from matplotlib.ticker import MaxNLocator  # pylint: disable=import-outside-toplevel
+  reached, missed = [], []
+  for item, row in completed:
+    epochs = epochs_to_target(item, target)
+    (reached if epochs else missed).append((hidden_units(row), epochs or row['epochs_run']))
+  if reached:
+    ax.scatter(*zip(*reached), s=22, label=f'reached {target:.3f}')
+  if missed:
+    ax.scatter(*zip(*missed), marker='x', s=22, c='grey',
+               label='did not reach it (epochs run)')
+  ax.set_xlabel('hidden units (sum over layers)')
+  ax.set_ylabel('epoch')
+  ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+  ax.legend(loc='upper right')
+
+
+def _brackets(ax, rows) -> None:
+  brackets = sorted({r['bracket'] for r in rows if r['bracket'] is not None}, reverse=True)
+  if not brackets:
+    ax.text(0.5, 0.5, 'not a Hyperband search', ha='center', va='center')
+    return
+  width = 0.8 / len(brackets)
+  for i, bracket in enumerate(brackets):
+    rounds = sorted({r['round'] for r in rows if r['bracket'] == bracket})
+    counts = [sum(1 for r in rows if r['bracket'] == bracket and r['round'] == n)
+              for n in rounds]
+    ax.bar([n + i * width for n in rounds], counts, width=width, label=f'bracket {bracket}')
+  ax.set_xlabel('round (each trains the survivors of the previous one for longer)')
+  ax.set_ylabel('configurations')
+  ax.legend(loc='upper right')
+
+
+# ---------------------------------------------------------------------------------------------
+# TensorBoard HParams
+
+
+def write_tensorboard(log_dir: str, trials, rows) -> None:
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tensorboard.plugins.hparams import api as hparams_api  # pylint: disable=import-outside-toplevel
+  for item, row in zip(trials, rows):
+    values = model.active_hyperparameters(item['trial']['hyperparameters']['values'])
+    writer = tf.summary.create_file_writer(os.path.join(log_dir, f'trial_{row["trial_id"]}'))
+    with writer.as_default():
+      hparams_api.hparams(values, trial_id=row['trial_id'])
+      stats = item['stats']
+      for epoch, accuracy, loss in zip(stats.get('epochs') or [], stats.get('val_accuracy') or [],
+                                       stats.get('val_loss') or []):
+        if accuracy is not None:
+          tf.summary.scalar('val_accuracy', accuracy, step=epoch)
+        if loss is not None:
+          tf.summary.scalar('val_loss', loss, step=epoch)
+    writer.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+
+def _html(rows, completed, target: float, objective: str, carried_over: List[Dict]) -> str:
+  ranked = sorted((row for _, row in completed), key=lambda r: r['val_accuracy'], reverse=True)
+  findings = _findings(completed, target)
+  parts = [
+      '<!doctype html><meta charset="utf-8"><title>tfx-hypertune trial report</title>',
+      '<style>body{font-family:sans-serif;max-width:1100px;margin:auto}'
+      'table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;'
+      'padding:2px 6px;text-align:right}img{width:48%;margin:1%}</style>',
+      '<h1>Trial report</h1>',
+      f'<p>{len(rows)} trials, {len(completed)} completed; objective {html.escape(objective)}.'
+      f' Target accuracy for "epochs to target": {target:.4f} '
+      f'({TARGET_FRACTION:.0%} of the best).</p>',
+      '<ul>' + ''.join(f'<li>{html.escape(f)}</li>' for f in findings) + '</ul>',
+  ]
+  if carried_over:
+    parts.append('<h2>Warm start</h2><p>Tried first, carried over from the previous search: '
+                 + '; '.join(html.escape(json.dumps(c)) for c in carried_over) + '</p>')
+  parts += [f'<img src="{name}" alt="{html.escape(title)}">' for name, title in PLOTS.items()]
+  parts.append('<h2>Best trials</h2>' + _table(ranked[:15]))
+  parts.append(f'<p>All trials: <a href="{TRIALS_CSV}">{TRIALS_CSV}</a>. TensorBoard: '
+               '<code>tensorboard --logdir tensorboard</code> (HParams tab).</p>')
+  return '\n'.join(parts)
+
+
+def _findings(completed, target: float) -> List[str]:
+  """Plain answers to the questions tuning is for, from the completed trials."""
+  rows = [row for _, row in completed if row['trainable_parameters']]
+  if len(rows) < 2:
+    return []
+  best = max(rows, key=lambda r: r['val_accuracy'])
+  by_size = sorted(rows, key=lambda r: r['trainable_parameters'])
+  small = by_size[:len(by_size) // 2]
+  best_small = max(small, key=lambda r: r['val_accuracy'])
+  findings = [
+      f'Best: trial {best["trial_id"]}, val_accuracy {best["val_accuracy"]:.4f} with '
+      f'{best["trainable_parameters"]:,} parameters '
+      f'({json.dumps(model.active_hyperparameters(best))}).',
+      f'Fewer hidden units: the best of the smaller half of models '
+      f'(<= {small[-1]["trainable_parameters"]:,} parameters) reached '
+      f'{best_small["val_accuracy"]:.4f}, {best["val_accuracy"] - best_small["val_accuracy"]:+.4f}'
+      f' from the best, with {best_small["trainable_parameters"]:,} parameters.',
+  ]
+  speed = [r for r in rows if r['seconds_per_epoch']]
+  if len(speed) >= 2:
+    half = len(speed) // 2
+    by_params = sorted(speed, key=lambda r: r['trainable_parameters'])
+    small_s = sum(r['seconds_per_epoch'] for r in by_params[:half]) / half
+    large_s = sum(r['seconds_per_epoch'] for r in by_params[half:]) / (len(speed) - half)
+    findings.append(f'Speed: an epoch took {small_s:.3f} s on average for the smaller half of '
+                    f'models and {large_s:.3f} s for the larger half.')
+  reached = [(epochs_to_target(item, target), hidden_units(row)) for item, row in completed]
+  reached = [(e, u) for e, u in reached if e]
+  if reached:
+    fastest = min(reached)
+    findings.append(f'Convergence: {len(reached)} of {len(completed)} trials reached {target:.4f};'
+                    f' the fastest by epoch {fastest[0]} with {fastest[1]} hidden units.')
+  return findings
+
+
+def _table(rows: List[Dict[str, Any]]) -> str:
+  if not rows:
+    return '<p>(no completed trials)</p>'
+  columns = [c for c in rows[0] if c not in ('status',)]
+  head = ''.join(f'<th>{html.escape(c)}</th>' for c in columns)
+  body = ''.join('<tr>' + ''.join(f'<td>{_fmt(r.get(c))}</td>' for c in columns) + '</tr>'
+                 for r in rows)
+  return f'<table><tr>{head}</tr>{body}</table>'
+
+
+def _fmt(value: Any) -> str:
+  if value is None:
+    return ''
+  if isinstance(value, float):
+    return f'{value:.4g}'
+  return html.escape(str(value))

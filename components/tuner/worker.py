@@ -1,0 +1,35 @@
+"""A Keras Tuner worker process for parallel trials (see parallel.py).
+
+    KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=N \
+        python -m components.tuner.worker ARGS.json
+
+It rebuilds the tuner through the same tuner_fn as the chief; Keras Tuner sees the environment
+and proxies every oracle call to the chief.
+"""
+
+import json
+import os
+import sys
+
+
+def main(args_path: str) -> None:
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
+  from tfx.components.util import udf_utils  # pylint: disable=import-outside-toplevel
+  from tfx.types import artifact_utils  # pylint: disable=import-outside-toplevel
+  with open(args_path) as f:
+    args = json.load(f)
+  # Share the cores: N workers with all threads each would only contend.
+  threads = max(1, (os.cpu_count() or 1) // int(args['workers']))
+  tf.config.threading.set_intra_op_parallelism_threads(threads)
+  tf.config.threading.set_inter_op_parallelism_threads(1)
+  input_dict = artifact_utils.parse_artifact_dict(args['input_dict'])
+  exec_properties = args['exec_properties']
+  fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, args['working_dir'])
+  result = udf_utils.get_fn(exec_properties, 'tuner_fn')(fn_args)
+  result.tuner.search(**result.fit_kwargs)
+
+
+if __name__ == '__main__':
+  main(sys.argv[1])
