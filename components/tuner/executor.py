@@ -125,7 +125,8 @@ def _completed_ids(oracle) -> List[str]:
 def completed_trials(oracle) -> List[Any]:
   """Every completed trial, best first (all of them, whatever max_trials says)."""
   done = [t for t in oracle.trials.values() if t.status == 'COMPLETED' and t.score is not None]
-  return sorted(done, key=lambda t: t.score, reverse=oracle.objective.direction == 'max')
+  sign = -1 if oracle.objective.direction == 'max' else 1
+  return sorted(done, key=lambda t: (sign * t.score, t.trial_id))  # ties: the earlier trial
 
 
 def write_results(oracle, hp_dir: str, results_dir: str) -> None:

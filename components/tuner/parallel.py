@@ -39,6 +39,7 @@ def search(tuner, fit_kwargs, workers: int, input_dict, exec_properties: Dict[st
   """Runs the search with `workers` worker processes; returns one line per failed worker."""
   del fit_kwargs  # each worker builds its own datasets through tuner_fn
   oracle = tuner.oracle
+  oracle._display.verbose = 0  # pylint: disable=protected-access  (we print our own lines)
   port = free_port()
   server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers + 1))
   protos.get_service_grpc().add_OracleServicer_to_server(

@@ -48,7 +48,8 @@ def best_values(search_dir: str, count: int, direction: str) -> List[Dict[str, A
   rows = [r for r in report.trial_rows(report.load_trials(os.path.join(search_dir,
                                                                         TRIALS_PROJECT)))
           if r['status'] == 'COMPLETED' and r['score'] is not None]
-  rows.sort(key=lambda r: r['score'], reverse=direction == 'max')
+  sign = -1 if direction == 'max' else 1
+  rows.sort(key=lambda r: (sign * r['score'], r['trial_id']))  # ties: the earlier trial
   carried = []
   for row in rows:
     values = {k: row[k] for k in ('num_layers', 'dropout', 'learning_rate') if k in row}

@@ -120,3 +120,38 @@ def test_report_lists_trials(first_run, capsys):
   with open(os.path.join(first_run['summary'].trials_dir, 'tuner_results.json')) as f:
     scores = [t['score'] for t in json.load(f)]
   assert float(rows[0].split()[1]) == pytest.approx(max(scores), abs=1e-4)
+
+
+def test_report_numbers_equal_the_trial_files(first_run):
+  import csv
+  import glob
+  import matplotlib.image
+  from components.tuner import report
+  results_dir = first_run['summary'].trials_dir
+  with open(os.path.join(results_dir, 'trials.csv')) as f:
+    rows = {r['trial_id']: r for r in csv.DictReader(f)}
+  trial_dirs = glob.glob(os.path.join(results_dir, 'search', 'trials', 'trial_*'))
+  assert len(trial_dirs) == len(rows) == 6
+  for trial_dir in trial_dirs:
+    with open(os.path.join(trial_dir, 'trial.json')) as f:
+      trial = json.load(f)
+    with open(os.path.join(trial_dir, 'trial_stats.json')) as f:
+      stats = json.load(f)
+    row = rows[trial['trial_id']]
+    assert float(row['score']) == pytest.approx(trial['score'], abs=1e-12)
+    assert int(row['epochs_run']) == len(stats['epoch_seconds']) >= 1
+    assert float(row['seconds_per_epoch']) == pytest.approx(
+        sum(stats['epoch_seconds']) / len(stats['epoch_seconds']))
+    assert int(row['trainable_parameters']) == stats['trainable_parameters']
+    assert row['units_0'] == str(trial['hyperparameters']['values']['units_0'])
+  for name in report.PLOTS:
+    path = os.path.join(results_dir, name)
+    with open(path, 'rb') as f:
+      assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    height, width, _ = matplotlib.image.imread(path).shape
+    assert height >= 300 and width >= 500
+  with open(os.path.join(results_dir, 'report.html')) as f:
+    page = f.read()
+  assert all(f'src="{name}"' in page for name in report.PLOTS)
+  events = glob.glob(os.path.join(results_dir, 'tensorboard', 'trial_*', 'events.out.*'))
+  assert len(events) == 6

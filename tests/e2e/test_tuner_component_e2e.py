@@ -1,0 +1,219 @@
+"""Our Tuner component in the real pipeline: resume after SIGKILL, warm start on new data,
+parallel workers (one killed), and every algorithm through the executor."""
+
+import csv
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from tfx.types import standard_artifacts
+from tfx.utils import json_utils
+
+from components import tuner_fn
+from components.tuner import executor as tuner_executor
+from pipeline import cli, results
+from tests.conftest import DIGITS_DIR, REPO, read_digits_rows, write_csv
+
+pytestmark = pytest.mark.e2e
+
+BUDGET = ['--max-epochs', '3', '--seed', '3']
+
+
+def _digits_folder(path, rows_limit):
+  header, rows = read_digits_rows(rows_limit)
+  write_csv(path / 'digits.csv', header, rows)
+  shutil.copy(os.path.join(DIGITS_DIR, 'schema.pbtxt'), path / 'schema.pbtxt')
+  return path
+
+
+def _completed_trials(state_root):
+  done = {}
+  for path in glob.glob(os.path.join(state_root, '*', 'trials', 'trial_*', 'trial.json')):
+    with open(path) as f:
+      if json.load(f)['status'] == 'COMPLETED':
+        done[path] = open(os.path.join(os.path.dirname(path), 'trial_stats.json'), 'rb').read()
+  return done
+
+
+def _search_info(run_dir):
+  tuner = results.latest_run(os.path.join(run_dir, 'metadata.sqlite'))['Tuner']
+  with open(os.path.join(tuner.uri('tuner_results'), tuner_executor.SEARCH_INFO_FILE)) as f:
+    return json.load(f), tuner.uri('tuner_results')
+
+
+def test_resume_after_sigkill_then_warm_start(tmp_path):
+  data_dir = _digits_folder(tmp_path / 'data', 1500)
+  args = ['run', '--data', str(data_dir), '--output-dir', str(tmp_path / 'runs'), *BUDGET]
+  run_dir = str(tmp_path / 'runs' / 'hypertune-digits')
+  state_root = os.path.join(run_dir, 'pipeline_root', 'TunerState')
+
+  # 1. Start the pipeline in its own process; SIGKILL it once two trials have finished.
+  process = subprocess.Popen([sys.executable, '-m', 'pipeline.cli', *args], cwd=REPO,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+  deadline = time.monotonic() + 300
+  while len(_completed_trials(state_root)) < 2:
+    assert process.poll() is None, 'the pipeline ended before it could be killed'
+    assert time.monotonic() < deadline, 'no trial finished in time'
+    time.sleep(0.2)
+  os.killpg(process.pid, signal.SIGKILL)
+  process.wait()
+  finished = _completed_trials(state_root)
+  assert 2 <= len(finished) < 6
+
+  # 2. Run again: the search continues from the finished trials.
+  assert cli.main(args) == 0
+  info, results_dir = _search_info(run_dir)
+  assert info['resumed'] is True
+  assert len(info['trials_finished_before_this_run']) == len(finished)
+  after = _completed_trials(state_root)
+  assert len(after) == 6  # the whole Hyperband plan, once
+  for path, stats in finished.items():
+    assert after[path] == stats, f'{path} was run again'
+  with open(os.path.join(results_dir, 'trials.csv')) as f:
+    assert len(list(csv.DictReader(f))) == 6
+
+  # 3. New data arrives: a new search, which tries the previous best configurations first.
+  with open(os.path.join(results_dir, 'tuner_results.json')) as f:
+    ranked = json.load(f)  # best first
+  previous_best = []  # distinct configurations (Hyperband re-runs a configuration per round)
+  for trial in ranked:
+    values = {k: v for k, v in trial.items() if k not in ('trial_id', 'score')}
+    if values not in [v for _, v in previous_best]:
+      previous_best.append((trial['trial_id'], values))
+  _digits_folder(data_dir, None)
+  assert cli.main(args) == 0
+  info, results_dir = _search_info(run_dir)
+  assert info['resumed'] is False
+  carried = info['carried_over']
+  assert len(carried) == 3
+  assert [c['values'] for c in carried] == [values for _, values in previous_best[:3]]
+  with open(os.path.join(results_dir, 'trials.csv')) as f:
+    first_trials = list(csv.DictReader(f))[:3]
+  for row, item in zip(first_trials, carried):
+    for name, value in item['values'].items():
+      assert float(row[name]) == pytest.approx(float(value)), (name, row, item)
+  with open(os.path.join(results_dir, 'report.html')) as f:
+    assert 'carried over from the previous search' in f.read()
+
+
+def _worker_pids(tuner_id):
+  pids = []
+  for environ in glob.glob('/proc/[0-9]*/environ'):
+    try:
+      with open(os.path.join(os.path.dirname(environ), 'cmdline'), 'rb') as f:
+        cmdline = f.read()
+      with open(environ, 'rb') as f:
+        env = f.read().split(b'\0')
+    except OSError:
+      continue
+    if b'components.tuner.worker' in cmdline and f'KERASTUNER_TUNER_ID={tuner_id}'.encode() in env:
+      pids.append(int(os.path.basename(os.path.dirname(environ))))
+  return pids
+
+
+def _kill_worker_after_its_first_trial(state_root, tuner_id, killed):
+  deadline = time.monotonic() + 400
+  while time.monotonic() < deadline:
+    for stats in glob.glob(os.path.join(state_root, '*', 'trials', 'trial_*',
+                                        'trial_stats.json')):
+      try:
+        with open(stats) as f:
+          if json.load(f).get('tuner_id') == tuner_id:
+            for pid in _worker_pids(tuner_id):
+              os.kill(pid, signal.SIGKILL)
+              killed.append(pid)
+            return
+      except (OSError, ValueError):
+        pass
+    time.sleep(0.2)
+
+
+@pytest.fixture(scope='module')
+def parallel_run(tmp_path_factory):
+  root = tmp_path_factory.mktemp('parallel')
+  run_dir = str(root / 'hypertune-digits')
+  killed = []
+  killer = threading.Thread(target=_kill_worker_after_its_first_trial, daemon=True, args=(
+      os.path.join(run_dir, 'pipeline_root', 'TunerState'), 'tuner1', killed))
+  killer.start()
+  code = cli.main(['run', '--output-dir', str(root), '--set', 'search.parallel_trials=2',
+                   '--max-epochs', '3', '--seed', '5'])
+  killer.join(timeout=5)
+  return {'code': code, 'run_dir': run_dir, 'killed': killed}
+
+
+def test_parallel_workers_survive_a_killed_worker(parallel_run):
+  assert parallel_run['code'] == 0
+  assert parallel_run['killed'], 'the test never found worker tuner1 to kill'
+  info, results_dir = _search_info(parallel_run['run_dir'])
+  assert info['parallel_trials'] == 2
+  assert len(info['worker_failures']) == 1 and 'worker tuner1 exited' in info[
+      'worker_failures'][0]
+  with open(os.path.join(results_dir, 'trials.csv')) as f:
+    rows = list(csv.DictReader(f))
+  completed = [r for r in rows if r['status'] == 'COMPLETED']
+  assert {'tuner0', 'tuner1'} <= {r['tuner_id'] for r in completed}
+  assert len(completed) >= 4
+  # Same outputs as a serial search.
+  assert {'trials.csv', 'report.html', 'tuner_results.json', 'search', 'tensorboard',
+          'accuracy_by_trial.png'} <= set(os.listdir(results_dir))
+  summary = results.summarize(os.path.join(parallel_run['run_dir'], 'metadata.sqlite'),
+                              os.path.join(parallel_run['run_dir'], 'pipeline_root'))
+  assert summary.pushed_to and summary.accuracy >= 0.9
+
+
+@pytest.mark.parametrize('algorithm', ['random', 'bayesian', 'grid', 'hyperband'])
+def test_each_algorithm_through_the_executor(parallel_run, tmp_path, algorithm):
+  """The executor alone, on the parallel run's transformed data, with a tiny budget."""
+  nodes = results.latest_run(os.path.join(parallel_run['run_dir'], 'metadata.sqlite'))
+  transform = nodes['Transform']
+
+  def artifact(cls, uri, split_names=None):
+    a = cls()
+    a.uri = uri
+    if split_names:
+      a.split_names = split_names
+    return a
+
+  input_dict = {
+      'examples': [artifact(standard_artifacts.Examples,
+                            transform.uri('transformed_examples'), '["train", "eval"]')],
+      'transform_graph': [artifact(standard_artifacts.TransformGraph,
+                                   transform.uri('transform_graph'))],
+  }
+  output_dict = {
+      'best_hyperparameters': [artifact(standard_artifacts.HyperParameters,
+                                        str(tmp_path / 'hp'))],
+      'tuner_results': [artifact(standard_artifacts.TunerResults, str(tmp_path / 'results'))],
+  }
+  from pipeline import config as config_lib
+  from pipeline.pipeline import user_function_config
+  config = config_lib.build_config({'search': {
+      'algorithm': algorithm, 'max_trials': 2, 'max_epochs': 2, 'factor': 2,
+      'space': {'num_layers': 1, 'units': {'kind': 'choice', 'values': [16, 32]},
+                'dropout': 0.0}}})
+  custom = user_function_config(config, 'test')
+  exec_properties = {
+      'tuner_fn': 'components.tuner_fn.tuner_fn',
+      'train_args': json.dumps({'splits': ['train']}),
+      'eval_args': json.dumps({'splits': ['eval']}),
+      'custom_config': json_utils.dumps(custom),
+  }
+  tuner_executor.Executor().Do(input_dict, output_dict, exec_properties)
+  with open(tmp_path / 'hp' / 'best_hyperparameters.txt') as f:
+    best = json.load(f)['values']
+  assert best['units_0'] in (16, 32) and best['num_layers'] == 1
+  with open(tmp_path / 'results' / 'trials.csv') as f:
+    rows = list(csv.DictReader(f))
+  # Hyperband sizes itself: max_epochs 2, factor 2 -> brackets of 2+1 and 2 trials.
+  expected = tuner_fn.planned_trials(custom['search'])
+  assert expected == {'random': 2, 'bayesian': 2, 'grid': 2, 'hyperband': 5}[algorithm]
+  assert len([r for r in rows if r['status'] == 'COMPLETED']) == expected
