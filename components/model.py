@@ -79,6 +79,10 @@ def _encoded(feature_inputs: Dict[str, keras.KerasTensor],
   return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name='features')(parts)
 
 
+# The hyperparameters besides the per-layer widths (units_0, units_1, ...).
+KNOWN_SCALARS = ('num_layers', 'dropout', 'learning_rate')
+
+
 def active_hyperparameters(values: Mapping[str, Any]) -> Dict[str, Any]:
   """The values the model actually used: without Keras Tuner's bookkeeping (`tuner/...`) and
   without the widths of layers beyond num_layers, which a trial may carry unused."""

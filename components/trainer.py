@@ -8,34 +8,28 @@ from typing import Any, Dict
 
 import keras
 import keras_tuner
-import tensorflow_transform as tft
 
-from components import datasets, features, model
+from components import datasets, model
 
 TRAINING_SUMMARY_FILE = 'training_summary.json'
 
 
 def run_fn(fn_args) -> None:
-  config: Dict[str, Any] = fn_args.custom_config
-  search, seed = config['search'], config['seed']
-  datasets.set_seeds(seed)
-  tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-  inputs = features.model_inputs(tf_transform_output)
+  prepared = datasets.prepare(fn_args)
+  search = prepared.search
   hp = keras_tuner.HyperParameters.from_config(fn_args.hyperparameters)
-  epochs = training_epochs(hp, config)
-  keras_model = model.build_model(hp, inputs, model.space_by_name(search['space']))
-  make = lambda files, shuffle: datasets.make_dataset(  # noqa: E731
-      files, fn_args.data_accessor, tf_transform_output, search['batch_size'], seed, shuffle)
+  epochs = training_epochs(hp, fn_args.custom_config)
+  keras_model = model.build_model(hp, prepared.inputs, model.space_by_name(search['space']))
   print(f'  [Trainer] training {model.hidden_widths(keras_model)} hidden units '
         f'for up to {epochs} epochs', flush=True)
   history = keras_model.fit(
-      make(fn_args.train_files, True), validation_data=make(fn_args.eval_files, False),
-      epochs=epochs, verbose=0,
+      prepared.train, validation_data=prepared.eval, epochs=epochs, verbose=0,
       callbacks=[keras.callbacks.EarlyStopping(
           monitor='val_loss', patience=search['early_stopping_patience'],
           restore_best_weights=True)])
-  model.export_serving_model(keras_model, tf_transform_output, config['label'],
-                             inputs.labels, fn_args.serving_model_dir)
+  model.export_serving_model(keras_model, prepared.tf_transform_output,
+                             fn_args.custom_config['label'], prepared.inputs.labels,
+                             fn_args.serving_model_dir)
   _write_summary(fn_args.model_run_dir, hp, epochs, history, keras_model)
 
 

@@ -16,10 +16,9 @@ from typing import Any, Dict, List, Mapping, NamedTuple
 import keras
 import keras_tuner
 import numpy as np
-import tensorflow_transform as tft
 from tfx.components.tuner.component import TunerFnResult
 
-from components import datasets, features, model
+from components import datasets, model
 
 TRIALS_PROJECT = 'trials'  # also components.tuner.executor.TRIALS_PROJECT
 
@@ -183,20 +182,14 @@ def search_callbacks(search: Mapping[str, Any]) -> List[keras.callbacks.Callback
 
 def tuner_fn(fn_args) -> TunerFnResult:
   """Builds the tuner and the search arguments (TFX Tuner's user function)."""
-  config: Dict[str, Any] = fn_args.custom_config
-  search, seed = config['search'], config['seed']
-  datasets.set_seeds(seed)
-  tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
-  inputs = features.model_inputs(tf_transform_output)
-  space = model.space_by_name(search['space'])
-  hypermodel = functools.partial(model.build_model, inputs=inputs, space=space)
-  tuner = make_tuner(search, hypermodel, fn_args.working_dir, seed)
-  make = functools.partial(datasets.make_dataset, data_accessor=fn_args.data_accessor,
-                           tf_transform_output=tf_transform_output,
-                           batch_size=search['batch_size'], seed=seed)
+  prepared = datasets.prepare(fn_args)
+  search = prepared.search
+  hypermodel = functools.partial(model.build_model, inputs=prepared.inputs,
+                                 space=model.space_by_name(search['space']))
+  tuner = make_tuner(search, hypermodel, fn_args.working_dir, prepared.seed)
   fit_kwargs = {
-      'x': make(fn_args.train_files, shuffle=True),
-      'validation_data': make(fn_args.eval_files, shuffle=False),
+      'x': prepared.train,
+      'validation_data': prepared.eval,
       'callbacks': search_callbacks(search),
       'verbose': 0,
   }

@@ -188,15 +188,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-  from components.tuner import executor  # pylint: disable=import-outside-toplevel
+  from components.tuner import executor, report  # pylint: disable=import-outside-toplevel
   from pipeline import results  # pylint: disable=import-outside-toplevel
   config = config_from_args(args)
   tuner = _latest_node(config, 'Tuner', results)
   path = os.path.join(tuner.uri('tuner_results'), executor.TRIALS_CSV)
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))
-  print(format_table(rows[:args.top]))
+  completed = [r for r in rows if r.get('status') == 'COMPLETED']
+  completed.sort(key=lambda r: float(r['score'] or 'nan'),
+                 reverse=config.search.objective == 'val_accuracy')
+  top = [{k: v for k, v in r.items() if k != 'status'} for r in completed[:args.top]]
+  print(format_table(top))
   print(f'\n{len(rows)} trials; table: {path}')
+  print(f'report: {os.path.join(tuner.uri("tuner_results"), report.REPORT_HTML)}')
   return 0
 
 

@@ -89,21 +89,16 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       preprocessing_fn='components.transform.preprocessing_fn',
       splits_config=tfx.proto.SplitsConfig(analyze=['train'], transform=['train', 'eval']),
       custom_config={'label': config.data.label, 'code_version': version})
-  tuner = Tuner(
-      tuner_fn='components.tuner_fn.tuner_fn',
-      examples=transform.outputs['transformed_examples'],
-      transform_graph=transform.outputs['transform_graph'],
-      train_args=tfx.proto.TrainArgs(splits=['train']),
-      eval_args=tfx.proto.EvalArgs(splits=['eval']),
-      custom_config=tuner_config)
+  # The Tuner and the Trainer fit on the same transformed data, train and eval splits.
+  fit_on = dict(examples=transform.outputs['transformed_examples'],
+                transform_graph=transform.outputs['transform_graph'],
+                train_args=tfx.proto.TrainArgs(splits=['train']),
+                eval_args=tfx.proto.EvalArgs(splits=['eval']))
+  tuner = Tuner(tuner_fn='components.tuner_fn.tuner_fn', custom_config=tuner_config, **fit_on)
   trainer = tfx.components.Trainer(
       run_fn='components.trainer.run_fn',
-      examples=transform.outputs['transformed_examples'],
-      transform_graph=transform.outputs['transform_graph'],
       hyperparameters=tuner.outputs['best_hyperparameters'],
-      train_args=tfx.proto.TrainArgs(splits=['train']),
-      eval_args=tfx.proto.EvalArgs(splits=['eval']),
-      custom_config=function_config)
+      custom_config=function_config, **fit_on)
   baseline_resolver = tfx.dsl.Resolver(
       strategy_class=PreviousBlessedModelStrategy,
       model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),

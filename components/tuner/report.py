@@ -87,6 +87,12 @@ def _best(metrics: Dict[str, Any], name: str) -> Optional[float]:
   return max(values) if history.get('direction') == 'max' else min(values)
 
 
+def hyperparameters_of(row: Dict[str, Any]) -> Dict[str, Any]:
+  """The hyperparameter columns of a trials.csv row."""
+  return {k: v for k, v in row.items()
+          if (k in model.KNOWN_SCALARS or k.startswith('units_')) and v is not None}
+
+
 def hidden_units(row: Dict[str, Any]) -> int:
   return sum(row.get(f'units_{i}', 0) for i in range(int(row.get('num_layers') or 0)))
 
@@ -273,11 +279,13 @@ def _findings(completed, target: float) -> List[str]:
   findings = [
       f'Best: trial {best["trial_id"]}, val_accuracy {best["val_accuracy"]:.4f} with '
       f'{best["trainable_parameters"]:,} parameters '
-      f'({json.dumps(model.active_hyperparameters(best))}).',
+      f'({json.dumps(hyperparameters_of(best))}).',
       f'Fewer hidden units: the best of the smaller half of models '
       f'(<= {small[-1]["trainable_parameters"]:,} parameters) reached '
-      f'{best_small["val_accuracy"]:.4f}, {best["val_accuracy"] - best_small["val_accuracy"]:+.4f}'
-      f' from the best, with {best_small["trainable_parameters"]:,} parameters.',
+      f'{best_small["val_accuracy"]:.4f}'
+      + (' - it is the best model overall.' if best_small is best else
+         f', {best_small["val_accuracy"] - best["val_accuracy"]:+.4f} from the best, with '
+         f'{best_small["trainable_parameters"]:,} parameters.'),
   ]
   speed = [r for r in rows if r['seconds_per_epoch']]
   if len(speed) >= 2:

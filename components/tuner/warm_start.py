@@ -52,8 +52,7 @@ def best_values(search_dir: str, count: int, direction: str) -> List[Dict[str, A
   rows.sort(key=lambda r: (sign * r['score'], r['trial_id']))  # ties: the earlier trial
   carried = []
   for row in rows:
-    values = {k: row[k] for k in ('num_layers', 'dropout', 'learning_rate') if k in row}
-    values.update({k: v for k, v in row.items() if k.startswith('units_')})
+    values = report.hyperparameters_of(row)
     if values not in [c['values'] for c in carried]:
       carried.append({'from_trial': row['trial_id'], 'score': row['score'], 'values': values})
     if len(carried) == count:

@@ -117,6 +117,7 @@ def test_report_lists_trials(first_run, capsys):
   header, *rows = out.strip().split('\n\n')[0].splitlines()
   assert header.split()[:3] == ['trial_id', 'score', 'val_accuracy'] and len(rows) == 3
   assert '6 trials' in out
+  assert out.strip().splitlines()[-1].endswith('/report.html')
   with open(os.path.join(first_run['summary'].trials_dir, 'tuner_results.json')) as f:
     scores = [t['score'] for t in json.load(f)]
   assert float(rows[0].split()[1]) == pytest.approx(max(scores), abs=1e-4)
