@@ -2,6 +2,7 @@
 #   make run     the pipeline on the bundled digits data (default config: hypertune.yaml)
 #   make test    the whole test suite
 #   make lock    re-resolve requirements.lock from requirements.in (needs the registry)
+#   make image   build the Kubeflow image (needs a Docker engine): IMAGE=registry/name:tag
 
 SHELL := /bin/bash
 VENV := .venv
@@ -10,7 +11,9 @@ UV_VERSION := 0.13.9
 # Re-install when the lock or the package definition changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lock clean-runs
+IMAGE ?= tfx-hypertune:latest
+
+.PHONY: run test test-fast lock clean-runs image
 
 run: $(STAMP)
 	$(VENV)/bin/hypertune run --config hypertune.yaml $(ARGS)
@@ -37,6 +40,9 @@ $(STAMP): requirements.lock setup.py
 lock: $(STAMP)
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.10 \
 	  --python-platform x86_64-manylinux_2_28 requirements.in -o requirements.lock
+
+image:
+	docker build -f kubeflow/Dockerfile -t $(IMAGE) .
 
 clean-runs:
 	rm -rf runs

@@ -110,6 +110,17 @@ def _parser() -> argparse.ArgumentParser:
   report.add_argument('--top', type=int, default=10)
   report.set_defaults(handler=cmd_report)
 
+  compile_ = commands.add_parser(
+      'compile', help='compile the pipeline for Kubeflow Pipelines (KFP v2 JSON and YAML)')
+  _add_config_flags(compile_)
+  compile_.add_argument('--image', default=None,
+                        help='the image every task runs in (built from kubeflow/Dockerfile)')
+  compile_.add_argument('--pipeline-root', required=True,
+                        help='where the cluster writes artifacts, e.g. gs://bucket/root or '
+                             'minio://mlpipeline/root')
+  compile_.add_argument('--out', default='.', help='folder for the compiled files')
+  compile_.set_defaults(handler=cmd_compile)
+
   freeze = commands.add_parser(
       'freeze-schema', help="copy the last run's schema to <data>/schema.pbtxt")
   _add_config_flags(freeze)
@@ -202,6 +213,23 @@ def cmd_report(args: argparse.Namespace) -> int:
   print(format_table(top))
   print(f'\n{len(rows)} trials; table: {path}')
   print(f'report: {os.path.join(tuner.uri("tuner_results"), report.REPORT_HTML)}')
+  return 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+  from kubeflow import runner  # pylint: disable=import-outside-toplevel
+  if args.data and '://' in args.data:
+    args.data, remote_data = None, args.data  # a bucket URI: not a local path to resolve
+  else:
+    remote_data = None
+  config = config_from_args(args)
+  if remote_data:
+    config = config_lib.replace_data_path(config, remote_data)
+  json_path, yaml_path = runner.compile_pipeline(
+      config, image=args.image or runner.DEFAULT_IMAGE, pipeline_root=args.pipeline_root,
+      output_dir=os.path.abspath(args.out))
+  print(f'compiled {config.pipeline_name}: {json_path} (PipelineJob) and {yaml_path} '
+        f'(pipeline spec for kfp.Client.upload_pipeline)')
   return 0
 
 

@@ -280,6 +280,11 @@ def _build_space(raw_space: Optional[Mapping[str, Any]]) -> Tuple[Hyperparameter
   return tuple(specs)
 
 
+def replace_data_path(config: Config, uri: str) -> Config:
+  """The data location as a URI the cluster reads (gs://, s3://, ...), kept as given."""
+  return dataclasses.replace(config, data=dataclasses.replace(config.data, path=uri))
+
+
 # ---------------------------------------------------------------------------------------------
 # Validation: every check names the setting it rejects.
 

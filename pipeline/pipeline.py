@@ -56,7 +56,11 @@ def user_function_config(config: Config, version: str) -> Dict[str, Any]:
 
 def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                     serving_dir: Optional[str] = None,
-                    metadata_connection_config=None) -> tfx.dsl.Pipeline:
+                    metadata_connection_config=None,
+                    baseline_strategy=PreviousBlessedModelStrategy) -> tfx.dsl.Pipeline:
+  """The pipeline for `config`. Runners pass their paths and metadata store; the Kubeflow
+  runner also passes TFX's stock LatestBlessedModelStrategy, the only baseline strategy (with
+  LatestArtifactStrategy) that the KFP v2 compiler knows how to express."""
   version = code_version()
   function_config = user_function_config(config, version)
   root = pipeline_root or config.pipeline_root
@@ -100,7 +104,7 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       hyperparameters=tuner.outputs['best_hyperparameters'],
       custom_config=function_config, **fit_on)
   baseline_resolver = tfx.dsl.Resolver(
-      strategy_class=PreviousBlessedModelStrategy,
+      strategy_class=baseline_strategy,
       model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
       model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
   ).with_id('latest_blessed_model_resolver')
