@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
 
   report = commands.add_parser('report', help="print the last run's best trials")
   _add_config_flags(report)
+  report.add_argument('run', nargs='?', help='a run folder (<output_dir>/<pipeline_name>); '
+                      'default: the one the config and flags name')
   report.add_argument('--top', type=int, default=10)
   report.set_defaults(handler=cmd_report)
 
@@ -202,7 +204,9 @@ def cmd_report(args: argparse.Namespace) -> int:
   from components.tuner import executor, report  # pylint: disable=import-outside-toplevel
   from pipeline import results  # pylint: disable=import-outside-toplevel
   config = config_from_args(args)
-  tuner = _latest_node(config, 'Tuner', results)
+  metadata_path = (os.path.join(args.run, os.path.basename(config.metadata_path)) if args.run
+                   else config.metadata_path)
+  tuner = _latest_node(metadata_path, 'Tuner', results)
   path = os.path.join(tuner.uri('tuner_results'), executor.TRIALS_CSV)
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))
@@ -247,13 +251,13 @@ def cmd_freeze_schema(args: argparse.Namespace) -> int:
   return 0
 
 
-def _latest_node(config: config_lib.Config, node_id: str, results):
+def _latest_node(metadata_path: str, node_id: str, results):
   try:
-    nodes = results.latest_run(config.metadata_path)
+    nodes = results.latest_run(metadata_path)
   except FileNotFoundError as e:
     raise data_check.DataError(str(e)) from None
   if node_id not in nodes or not nodes[node_id].outputs:
-    raise data_check.DataError(f'{config.metadata_path}: the last run has no {node_id} output')
+    raise data_check.DataError(f'{metadata_path}: the last run has no {node_id} output')
   return nodes[node_id]
 
 

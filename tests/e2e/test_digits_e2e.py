@@ -111,8 +111,7 @@ def test_predict_command_scores_csv_rows(first_run, tmp_path, capsys):
 
 
 def test_report_lists_trials(first_run, capsys):
-  code, out, _ = helpers.run_cli(capsys, 'report', '--output-dir', first_run['output_dir'],
-                                 '--top', '3')
+  code, out, _ = helpers.run_cli(capsys, 'report', first_run['run_dir'], '--top', '3')
   assert code == 0
   header, *rows = out.strip().split('\n\n')[0].splitlines()
   assert header.split()[:3] == ['trial_id', 'score', 'val_accuracy'] and len(rows) == 3
