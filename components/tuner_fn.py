@@ -20,7 +20,7 @@ from tfx.components.tuner.component import TunerFnResult
 
 from components import datasets, model
 
-TRIALS_PROJECT = 'trials'  # also components.tuner.executor.TRIALS_PROJECT
+TRIALS_PROJECT = 'trials'  # Keras Tuner's project folder inside the search directory
 
 
 class HyperbandRound(NamedTuple):

@@ -75,7 +75,8 @@ def _quiet_noise() -> None:
 
 
 def _find_anomalies_error(error: BaseException) -> Optional[str]:
-  """The DataAnomaliesError inside whatever the orchestrator wrapped it in, if any."""
+  """The DataAnomaliesError inside whatever the orchestrator wrapped it in, if any. Matched
+  by name: importing components.validation would load TFX before input is checked."""
   seen = set()
   while error is not None and id(error) not in seen:
     seen.add(id(error))

@@ -29,6 +29,7 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils
 
 from components import model
+from components.tuner_fn import TRIALS_PROJECT
 from components.tuner import parallel, report, warm_start
 
 BEST_HYPERPARAMETERS_FILE = 'best_hyperparameters.txt'  # the stock name: Trainer reads it
@@ -37,7 +38,6 @@ SEARCH_DIR = 'search'  # under the artifact: a copy of the trial files (no check
 SEARCH_INFO_FILE = 'search_info.json'
 TRIALS_CSV = report.TRIALS_CSV
 STATE_DIR_KEY = 'search_state_dir'  # custom_config key: where persistent search state lives
-TRIALS_PROJECT = 'trials'  # Keras Tuner's project name (tuner_fn.TRIALS_PROJECT)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -53,12 +53,11 @@ class Executor(base_executor.BaseExecutor):
         exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or 'null') or {}
     search = custom_config.get('search', {})
     state_root = custom_config.get(STATE_DIR_KEY) or os.path.join(results_dir, 'state')
-    probe = fn_args_utils.get_common_fn_args(input_dict, exec_properties, working_dir=None)
-    key = search_key(custom_config, probe.train_files + probe.eval_files)
-    working_dir = os.path.join(state_root, key)
+    fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, working_dir=None)
+    key = search_key(custom_config, fn_args.train_files + fn_args.eval_files)
+    working_dir = fn_args.working_dir = os.path.join(state_root, key)
     project_dir = os.path.join(working_dir, TRIALS_PROJECT)
     resumed = os.path.isfile(os.path.join(project_dir, 'oracle.json'))
-    fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, working_dir)
     tuner_fn = udf_utils.get_fn(exec_properties, 'tuner_fn')
     result = tuner_fn(fn_args)
     tuner = result.tuner

@@ -12,8 +12,8 @@ import os
 from typing import Any, Dict, List
 
 from components.tuner import report
+from components.tuner_fn import TRIALS_PROJECT
 
-TRIALS_PROJECT = 'trials'
 
 
 class _QueuedValuesOracle:
