@@ -97,7 +97,9 @@ class Executor(base_executor.BaseExecutor):
 def search_key(custom_config: Dict[str, Any], data_patterns: List[str]) -> str:
   """<settings hash>-<data hash>: the same search on the same data gets the same directory;
   the settings part alone finds earlier searches of the same space (warm start)."""
+  # The code version is part of the settings: trials of an older model code are not resumed.
   settings = {'pipeline': custom_config.get('pipeline_name'),
+              'code': custom_config.get('code_version'),
               'search': {k: v for k, v in custom_config.get('search', {}).items()
                          if k not in ('parallel_trials', 'warm_start_trials')},
               'seed': custom_config.get('seed')}
