@@ -2,6 +2,7 @@
 #   make run     the pipeline on the bundled digits data (default config: hypertune.yaml)
 #   make test    the whole test suite
 #   make lock    re-resolve requirements.lock from requirements.in (needs the registry)
+#   make bench   the quick benchmarks (after make run); results go into BENCHMARKS.md
 #   make image   build the Kubeflow image (needs a Docker engine): IMAGE=registry/name:tag
 
 SHELL := /bin/bash
@@ -13,7 +14,7 @@ STAMP := $(VENV)/.installed
 
 IMAGE ?= tfx-hypertune:latest
 
-.PHONY: run test test-fast lock clean-runs image
+.PHONY: run test test-fast lock clean-runs image bench
 
 run: $(STAMP)
 	$(VENV)/bin/hypertune run --config hypertune.yaml $(ARGS)
@@ -40,6 +41,11 @@ $(STAMP): requirements.lock setup.py
 lock: $(STAMP)
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.10 \
 	  --python-platform x86_64-manylinux_2_28 requirements.in -o requirements.lock
+
+# Quick benchmarks; they read the data of the run that `make run` made.
+bench: $(STAMP)
+	@test -f runs/hypertune-digits/metadata.sqlite || { echo "run 'make run' first" >&2; exit 1; }
+	$(PY) bench/input_pipeline.py runs/hypertune-digits
 
 image:
 	docker build -f kubeflow/Dockerfile -t $(IMAGE) .
