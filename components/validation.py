@@ -7,14 +7,13 @@ data that does not match the schema.
 """
 
 
-import glob
 import os
-import shutil
 from typing import List
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
+from tfx.dsl.io import fileio
 from tfx.types import standard_artifacts
 
 ANOMALIES_FILE = 'SchemaDiff.pb'  # tfx/components/example_validator/executor.py
@@ -27,10 +26,10 @@ class DataAnomaliesError(RuntimeError):
 def read_anomalies(anomalies_uri: str) -> List[str]:
   """One line per anomaly: 'split train: column x: <description>'."""
   found = []
-  for path in sorted(glob.glob(os.path.join(anomalies_uri, 'Split-*', ANOMALIES_FILE))):
+  for path in sorted(fileio.glob(os.path.join(anomalies_uri, 'Split-*', ANOMALIES_FILE))):
     split = os.path.basename(os.path.dirname(path))[len('Split-'):]
     anomalies = anomalies_pb2.Anomalies()
-    with open(path, 'rb') as f:
+    with fileio.open(path, 'rb') as f:
       anomalies.ParseFromString(f.read())
     for column, info in sorted(anomalies.anomaly_info.items()):
       found.append(f'split {split}: column {column}: {_describe(info)}')
@@ -57,5 +56,9 @@ def SchemaGate(  # pylint: disable=invalid-name
     raise DataAnomaliesError(
         f'ExampleValidator found {len(found)} anomal{"y" if len(found) == 1 else "ies"} '
         f'against the schema: ' + '; '.join(found))
-  for path in glob.glob(os.path.join(schema.uri, '*')):
-    shutil.copy(path, validated_schema.uri)
+  # fileio, and the folder made here: on Kubeflow the URIs are bucket paths that nobody
+  # creates in advance.
+  fileio.makedirs(validated_schema.uri)
+  for path in fileio.glob(os.path.join(schema.uri, '*')):
+    fileio.copy(path, os.path.join(validated_schema.uri, os.path.basename(path)),
+                overwrite=True)

@@ -4,6 +4,9 @@
     hypertune predict --model DIR --data CSV [--output FILE]           score CSV rows
     hypertune report [--config FILE] [--top N]                          the last run's trials
     hypertune freeze-schema [--config FILE] [--data DIR]                curate the inferred schema
+    hypertune compile --pipeline-root URI [--image IMAGE] [flags]       KFP v2 JSON + YAML
+    hypertune launch PIPELINE.json [--param NAME=VALUE]                 run a compiled pipeline here
+    hypertune submit PIPELINE.yaml --host URL [--schedule CRON]         run/schedule it on KFP
 
 User errors (config, data, schema drift) end in one line on stderr and exit status 2 (bad
 input) or 1 (the pipeline stopped on anomalies); tracebacks are for bugs. Heavy imports
@@ -56,6 +59,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f'hypertune: error: {e}', file=sys.stderr)
     return EXIT_BAD_INPUT
   except Exception as e:  # pylint: disable=broad-except
+    if type(e).__name__ == 'LaunchError':  # by name: kubeflow/ loads only when used
+      print(f'hypertune: error: {e}', file=sys.stderr)
+      return EXIT_BAD_INPUT
+    if type(e).__name__ == 'TaskFailedError':
+      print(f'hypertune: stopped: {e}', file=sys.stderr)
+      return EXIT_PIPELINE_STOPPED
     anomalies = _find_anomalies_error(e)
     if anomalies is None:
       raise
@@ -124,6 +133,28 @@ def _parser() -> argparse.ArgumentParser:
   compile_.add_argument('--out', default='.', help='folder for the compiled files')
   compile_.set_defaults(handler=cmd_compile)
 
+  launch = commands.add_parser(
+      'launch', help='run a compiled pipeline here, task by task, as the KFP launcher would')
+  launch.add_argument('package', help='the PipelineJob JSON (or spec YAML) from compile')
+  launch.add_argument('--pipeline-root', help='local folder for the artifacts '
+                      '(default: the one compiled in)')
+  launch.add_argument('--param', action='append', default=[], metavar='NAME=VALUE',
+                      help='a runtime parameter, e.g. max_epochs=5 or data_uri=/data')
+  launch.set_defaults(handler=cmd_launch)
+
+  submit = commands.add_parser(
+      'submit', help='upload a compiled pipeline to Kubeflow Pipelines and run or schedule it')
+  submit.add_argument('package', help='the pipeline spec YAML (or PipelineJob JSON) from compile')
+  submit.add_argument('--host', required=True, help='the KFP API endpoint, e.g. http://localhost:8080')
+  submit.add_argument('--schedule', metavar='CRON',
+                      help='create a recurring run on this cron schedule instead of one run, '
+                           'e.g. "0 3 * * *" (max concurrency 1, no catch-up)')
+  submit.add_argument('--param', action='append', default=[], metavar='NAME=VALUE',
+                      help='a runtime parameter, e.g. max_epochs=5')
+  submit.add_argument('--experiment', default='hypertune', help='KFP experiment name')
+  submit.add_argument('--run-name', help='name of the run or recurring run')
+  submit.set_defaults(handler=cmd_submit)
+
   freeze = commands.add_parser(
       'freeze-schema', help="copy the last run's schema to <data>/schema.pbtxt")
   _add_config_flags(freeze)
@@ -171,13 +202,17 @@ def config_from_args(args: argparse.Namespace) -> config_lib.Config:
 def cmd_run(args: argparse.Namespace) -> int:
   started = time.monotonic()
   config = config_from_args(args)
-  summary = data_check.check_data(config.data.path, config.data.label, config.data.schema_path)
-  print(f'data: {config.data.path}: {summary.rows} rows in {len(summary.files)} file(s), '
+  summary = data_check.check_data(config.data.path, config.data.label, config.data.schema_path,
+                                  config.data.window_size)
+  span_note = ''
+  if config.data.window_size:
+    span_note = f' (spans: {", ".join(sorted({os.path.basename(os.path.dirname(f)) for f in summary.files}))})'
+  print(f'data: {config.data.path}: {summary.rows} rows in {len(summary.files)} file(s){span_note}, '
         f'{len(summary.classes)} classes, {len(summary.numeric_columns)} numeric and '
         f'{len(summary.text_columns)} text feature columns; schema: '
         f'{config.data.schema_path or "inferred (SchemaGen)"}', flush=True)
   print(f'search: {config.search.algorithm}, max_epochs={config.search.max_epochs}, '
-        f'factor={config.search.factor}, seed={config.seed}; '
+        f'factor={config.search.factor}, seed={config.seed}, tuning={config.tuning}; '
         f'orchestrator: {config.orchestrator}', flush=True)
   from pipeline import local_runner, results  # pylint: disable=import-outside-toplevel
   local_runner.run_pipeline(config, verbose=args.verbose)
@@ -209,6 +244,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                    else config.metadata_path)
   tuner = _latest_node(metadata_path, 'Tuner', results)
   path = os.path.join(tuner.uri('tuner_results'), executor.TRIALS_CSV)
+  if not os.path.isfile(path):  # the policy reused earlier hyperparameters: no search ran
+    print(f'no search in the last run; hyperparameters from: '
+          f'{tuner.custom("best_hyperparameters", "hyperparameters_source")}')
+    return 0
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))
   completed = [r for r in rows if r.get('status') == 'COMPLETED']
@@ -235,6 +274,25 @@ def cmd_compile(args: argparse.Namespace) -> int:
       output_dir=os.path.abspath(args.out))
   print(f'compiled {config.pipeline_name}: {json_path} (PipelineJob) and {yaml_path} '
         f'(pipeline spec for kfp.Client.upload_pipeline)')
+  return 0
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+  from kubeflow import launcher, submit  # pylint: disable=import-outside-toplevel
+  result = launcher.launch(args.package, pipeline_root=args.pipeline_root,
+                           parameters=submit.parse_params(args.param))
+  pushed = result.outputs.get('Pusher', {}).get('pushed_model', [])
+  destination = pushed[0].metadata.get('pushed_destination') if pushed else None
+  print(f'run folder: {result.run_dir}')
+  print(f'pushed model: {destination or "not pushed"}')
+  return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+  from kubeflow import submit  # pylint: disable=import-outside-toplevel
+  submit.submit(args.host, args.package, experiment=args.experiment,
+                parameters=submit.parse_params(args.param), schedule=args.schedule,
+                run_name=args.run_name)
   return 0
 
 

@@ -28,6 +28,10 @@ KNOWN_HYPERPARAMETERS = ('num_layers', 'units', 'dropout', 'learning_rate')
 HYPERPARAMETER_KINDS = ('int', 'float', 'choice', 'fixed')
 ALGORITHMS = ('hyperband', 'random', 'bayesian', 'grid')
 ORCHESTRATORS = ('local', 'beam')
+# When a run searches: always; never (reuse the latest best hyperparameters, the first run
+# ever still tunes); if-data-changed (reuse them unless the training data differs).
+TUNING_POLICIES = ('always', 'never', 'if-data-changed')
+SPAN_FOLDER_PREFIX = 'span-'  # <data>/span-<N>/*.csv: one folder per span (day, batch, ...)
 
 
 class ConfigError(ValueError):
@@ -75,6 +79,22 @@ class DataConfig:
   label: str = 'label'
   # A curated schema (ImportSchemaGen). None: <path>/schema.pbtxt when it exists, else inferred.
   schema: Optional[str] = None
+  # Spans (<path>/span-<N>/*.csv): train on the newest `span_window` spans. None: spans are
+  # used when the folder has span-<N> subfolders (window 1), else every CSV file in <path>.
+  span_window: Optional[int] = None
+
+  @property
+  def uses_spans(self) -> bool:
+    if self.span_window is not None:
+      return True
+    return os.path.isdir(self.path) and any(
+        name.startswith(SPAN_FOLDER_PREFIX) and os.path.isdir(os.path.join(self.path, name))
+        for name in os.listdir(self.path))
+
+  @property
+  def window_size(self) -> Optional[int]:
+    """How many of the newest spans a run reads; None: not a span layout."""
+    return (self.span_window or 1) if self.uses_spans else None
 
   @property
   def schema_path(self) -> Optional[str]:
@@ -125,6 +145,10 @@ class Config:
   output_dir: str = 'runs'
   orchestrator: str = 'local'
   seed: int = 42
+  tuning: str = 'always'
+  # A best_hyperparameters.txt (from an earlier run's Tuner output) used instead of a search
+  # whenever the tuning policy would reuse hyperparameters, even on the first run.
+  hyperparameters: Optional[str] = None
   beam_pipeline_args: Tuple[str, ...] = DEFAULT_BEAM_ARGS
 
   # Everything a run writes lives under output_dir/<pipeline_name>/.
@@ -228,6 +252,9 @@ def build_config(raw: Mapping[str, Any], base_dir: str = '.') -> Config:
   )
   if 'output_dir' in raw:
     config = dataclasses.replace(config, output_dir=_resolve(base_dir, config.output_dir))
+  if config.hyperparameters:
+    config = dataclasses.replace(config,
+                                 hyperparameters=_resolve(base_dir, config.hyperparameters))
   validate(config)
   return config
 
@@ -297,6 +324,12 @@ def validate(config: Config) -> None:
   _check(_is_int(config.seed) and config.seed >= 0, 'seed', 'must be a non-negative integer')
   _check(isinstance(config.data.label, str) and config.data.label, 'data.label',
          'must name the label column')
+  _check(config.tuning in TUNING_POLICIES, 'tuning',
+         f'{config.tuning!r}: choose one of {", ".join(TUNING_POLICIES)}')
+  if config.hyperparameters and '://' not in config.hyperparameters:
+    _check_hyperparameters_file(config.hyperparameters)
+  if config.data.span_window is not None:
+    _check_positive_int(config.data.span_window, 'data.span_window')
   _validate_search(config.search)
   if config.training.epochs is not None:
     _check_positive_int(config.training.epochs, 'training.epochs')
@@ -306,6 +339,17 @@ def validate(config: Config) -> None:
   drop = config.evaluation.max_accuracy_drop
   _check(_is_number(drop) and 0 <= drop <= 1, 'evaluation.max_accuracy_drop',
          f'{drop!r}: must be between 0 and 1')
+
+
+def _check_hyperparameters_file(path: str) -> None:
+  _check(os.path.isfile(path), 'hyperparameters', f'{path}: file not found')
+  try:
+    with open(path, encoding='utf-8') as f:
+      values = json.load(f).get('values')
+  except (ValueError, AttributeError):
+    values = None
+  _check(isinstance(values, dict), 'hyperparameters',
+         f'{path}: not a best_hyperparameters.txt (JSON with "values", as the Tuner writes)')
 
 
 def _validate_search(search: SearchConfig) -> None:

@@ -13,6 +13,8 @@ import glob
 import os
 from typing import Dict, List, Optional, Set
 
+from components import spans
+
 # A column whose values are at least this share numbers is taken to be numeric, so a stray
 # text cell in it is an error rather than a reason to treat the column as categorical.
 NUMERIC_SHARE = 0.9
@@ -33,18 +35,33 @@ class DataSummary:
   text_columns: List[str]
 
 
-def csv_files(data_dir: str) -> List[str]:
+def csv_files(data_dir: str, span_window: Optional[int] = None) -> List[str]:
+  """The CSV files a run reads: every one in data_dir, or with span_window those of the
+  newest span_window span-<N> folders."""
   if not os.path.isdir(data_dir):
     raise DataError(f'data folder {data_dir}: not found')
-  files = sorted(glob.glob(os.path.join(data_dir, '*.csv')))
-  if not files:
-    raise DataError(f'data folder {data_dir}: no .csv files in it')
+  if span_window is None:
+    files = sorted(glob.glob(os.path.join(data_dir, '*.csv')))
+    if not files:
+      raise DataError(f'data folder {data_dir}: no .csv files in it')
+    return files
+  chosen = spans.window(spans.list_spans(data_dir), span_window)
+  if not chosen:
+    raise DataError(f'data folder {data_dir}: no {spans.SPAN_PREFIX}<N> span folders in it')
+  files = []
+  for span in chosen:
+    folder = spans.span_folder(data_dir, span)
+    found = sorted(glob.glob(os.path.join(folder, '*.csv')))
+    if not found:
+      raise DataError(f'span folder {folder}: no .csv files in it')
+    files += found
   return files
 
 
-def check_data(data_dir: str, label: str, schema_path: Optional[str] = None) -> DataSummary:
+def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
+               span_window: Optional[int] = None) -> DataSummary:
   """Raises DataError on the first problem; returns what was found otherwise."""
-  files = csv_files(data_dir)
+  files = csv_files(data_dir, span_window)
   schema_types = read_schema_types(schema_path) if schema_path else {}
   if schema_types and label not in schema_types:
     raise DataError(f'schema {schema_path}: has no column {label!r} for the label')

@@ -16,7 +16,10 @@ from typing import Any, Dict, Optional
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
-from components import features
+from components import features, spans
+from components.evaluator import Evaluator
+from components.example_gen import SpanWindowCsvExampleGen
+from components.tuner import tuning
 from components.baseline import PreviousBlessedModelStrategy
 from components.tuner import executor as tuner_executor
 from components.tuner.component import Tuner
@@ -41,6 +44,25 @@ def code_version() -> str:
   return digest.hexdigest()[:16]
 
 
+@dataclasses.dataclass(frozen=True)
+class RunValues:
+  """The values a scheduled run may change. Locally they are plain values; the Kubeflow
+  runner passes RuntimeParameters (with these as defaults) so one compiled spec serves every
+  run. Everything else, the DAG's shape included, is fixed when the pipeline is built."""
+  data_uri: Any
+  max_epochs: Any
+  max_trials: Any
+  accuracy_threshold: Any
+  span_window: Any
+
+  @classmethod
+  def of(cls, config: Config) -> 'RunValues':
+    return cls(data_uri=config.data.path, max_epochs=config.search.max_epochs,
+               max_trials=config.search.max_trials,
+               accuracy_threshold=float(config.evaluation.accuracy_threshold),
+               span_window=config.data.window_size)
+
+
 def user_function_config(config: Config, version: str) -> Dict[str, Any]:
   """What tuner_fn and run_fn read from fn_args.custom_config."""
   search = dataclasses.asdict(config.search)
@@ -57,25 +79,23 @@ def user_function_config(config: Config, version: str) -> Dict[str, Any]:
 def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                     serving_dir: Optional[str] = None,
                     metadata_connection_config=None,
-                    baseline_strategy=PreviousBlessedModelStrategy) -> tfx.dsl.Pipeline:
+                    baseline_strategy=PreviousBlessedModelStrategy,
+                    run_values: Optional[RunValues] = None) -> tfx.dsl.Pipeline:
   """The pipeline for `config`. Runners pass their paths and metadata store; the Kubeflow
   runner also passes TFX's stock LatestBlessedModelStrategy, the only baseline strategy (with
-  LatestArtifactStrategy) that the KFP v2 compiler knows how to express."""
+  LatestArtifactStrategy) that the KFP v2 compiler knows how to express, and RunValues made of
+  RuntimeParameters."""
   version = code_version()
+  values = run_values or RunValues.of(config)
   function_config = user_function_config(config, version)
   root = pipeline_root or config.pipeline_root
   # Search state outlives executions (resume after a crash, warm start on new data).
   tuner_config = {**function_config, 'pipeline_name': config.pipeline_name,
-                  tuner_executor.STATE_DIR_KEY: os.path.join(root, 'TunerState')}
+                  tuner_executor.STATE_DIR_KEY: os.path.join(root, 'TunerState'),
+                  tuning.POLICY_KEY: config.tuning,
+                  tuning.FILE_KEY: config.hyperparameters}
 
-  example_gen = tfx.components.CsvExampleGen(
-      input_base=config.data.path,
-      # Only the CSV files: a curated schema.pbtxt (or a README) may sit beside them.
-      input_config=tfx.proto.Input(splits=[
-          tfx.proto.Input.Split(name='single_split', pattern=CSV_PATTERN)]),
-      output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
-          tfx.proto.SplitConfig.Split(name=name, hash_buckets=buckets)
-          for name, buckets in SPLIT_BUCKETS.items()])))
+  example_gen = make_example_gen(config, values)
   statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
   if config.data.schema_path:
     schema_gen = tfx.components.ImportSchemaGen(schema_file=config.data.schema_path)
@@ -98,7 +118,20 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                 transform_graph=transform.outputs['transform_graph'],
                 train_args=tfx.proto.TrainArgs(splits=['train']),
                 eval_args=tfx.proto.EvalArgs(splits=['eval']))
-  tuner = Tuner(tuner_fn='components.tuner_fn.tuner_fn', custom_config=tuner_config, **fit_on)
+  previous_hyperparameters = None
+  extra_nodes = []
+  if config.tuning != 'always':
+    # The newest best hyperparameters in ML Metadata, which the policy may reuse. Only with a
+    # reusing policy: an extra input would otherwise defeat the Tuner's cache on re-runs.
+    hp_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+        hyperparameters=tfx.dsl.Channel(type=tfx.types.standard_artifacts.HyperParameters),
+    ).with_id('latest_hyperparameters_resolver')
+    previous_hyperparameters = hp_resolver.outputs['hyperparameters']
+    extra_nodes.append(hp_resolver)
+  tuner = Tuner(tuner_fn='components.tuner_fn.tuner_fn', custom_config=tuner_config,
+                max_epochs=values.max_epochs, max_trials=values.max_trials,
+                previous_hyperparameters=previous_hyperparameters, **fit_on)
   trainer = tfx.components.Trainer(
       run_fn='components.trainer.run_fn',
       hyperparameters=tuner.outputs['best_hyperparameters'],
@@ -110,12 +143,13 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
   ).with_id('latest_blessed_model_resolver')
   # After the Trainer, so that the strategy can tell the candidate from earlier models.
   baseline_resolver.add_upstream_node(trainer)
-  evaluator = tfx.components.Evaluator(
+  evaluator = Evaluator(
       examples=example_gen.outputs['examples'],
       example_splits=[EVAL_SPLIT],
       model=trainer.outputs['model'],
       baseline_model=baseline_resolver.outputs['model'],
-      eval_config=eval_config(config))
+      eval_config=eval_config(config),
+      accuracy_threshold=values.accuracy_threshold)
   pusher = tfx.components.Pusher(
       model=trainer.outputs['model'],
       model_blessing=evaluator.outputs['blessing'],
@@ -127,10 +161,25 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       pipeline_name=config.pipeline_name,
       pipeline_root=root,
       components=[example_gen, statistics_gen, schema_gen, example_validator, schema_gate,
-                  transform, tuner, trainer, baseline_resolver, evaluator, pusher],
+                  transform, *extra_nodes, tuner, trainer, baseline_resolver, evaluator,
+                  pusher],
       enable_cache=True,
       metadata_connection_config=metadata_connection_config,
       beam_pipeline_args=list(config.beam_pipeline_args))
+
+
+def make_example_gen(config: Config, values: RunValues) -> SpanWindowCsvExampleGen:
+  return SpanWindowCsvExampleGen(
+      input_base=values.data_uri,
+      # Only the CSV files: a curated schema.pbtxt (or a README) may sit beside them. With
+      # span folders, TFX's driver resolves {SPAN} to the newest span.
+      input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(
+          name='single_split',
+          pattern=spans.SPAN_PATTERN if config.data.uses_spans else CSV_PATTERN)]),
+      output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
+          tfx.proto.SplitConfig.Split(name=name, hash_buckets=buckets)
+          for name, buckets in SPLIT_BUCKETS.items()])),
+      span_window=values.span_window).with_id('CsvExampleGen')
 
 
 def eval_config(config: Config) -> tfma.EvalConfig:

@@ -18,7 +18,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from components import model
 from components.tuner import executor as tuner_executor
-from components.tuner import report
+from components.tuner import report, tuning
 
 ACCURACY_METRIC = 'sparse_categorical_accuracy'
 
@@ -33,10 +33,13 @@ class NodeRun:
     return self.outputs[key][0].uri
 
   def custom(self, key: str, prop: str) -> Any:
-    value = self.outputs[key][0].custom_properties.get(prop)
-    if value is None:
-      return None
-    return getattr(value, value.WhichOneof('value'))
+    return _value(self.outputs[key][0].custom_properties.get(prop))
+
+
+def _value(value) -> Any:
+  if value is None:
+    return None
+  return getattr(value, value.WhichOneof('value'))
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
@@ -107,20 +110,24 @@ class RunSummary:
   pipeline_root: str
   trials_dir: str
   cached: List[str]
+  hyperparameters_source: Optional[str] = None
+  span: Optional[int] = None
 
   def lines(self) -> List[str]:
     hp = model.active_hyperparameters(self.best_hyperparameters)
     accuracy = f'{self.accuracy:.4f}' if self.accuracy is not None else 'n/a'
+    report_path = os.path.join(self.trials_dir, report.REPORT_HTML)
     return [
         f'best hyperparameters: {json.dumps(hp)}',
+        f'hyperparameters from: {self.hyperparameters_source or "search"}',
         f'trials run:           {self.trials}',
         f'test accuracy:        {accuracy} (held-out split, TFMA)',
         f'blessed:              {"yes" if self.blessed else "no"}',
         f'pushed model:         {self.pushed_to or "not pushed"}',
         f'run artifacts:        {self.pipeline_root}',
         f'trial results:        {self.trials_dir}',
-        f'trial report:         {os.path.join(self.trials_dir, report.REPORT_HTML)}',
-    ] + ([f'reused from cache:    {", ".join(self.cached)}'] if self.cached else [])
+    ] + ([f'trial report:         {report_path}'] if os.path.isfile(report_path) else []) + (
+        [f'data span:            {self.span}'] if self.span is not None else []) + ([f'reused from cache:    {", ".join(self.cached)}'] if self.cached else [])
 
 
 def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
@@ -136,4 +143,6 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
       pipeline_root=pipeline_root,
       trials_dir=tuner.uri('tuner_results'),
       cached=sorted(n for n, r in nodes.items() if r.state == 'CACHED'),
+      hyperparameters_source=tuner.custom('best_hyperparameters', tuning.SOURCE_PROPERTY),
+      span=nodes['CsvExampleGen'].custom('examples', 'span'),
   )

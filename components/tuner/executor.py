@@ -13,11 +13,9 @@ Unlike the stock executor (tfx/components/tuner/executor.py) it
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
-import shutil
 from typing import Any, Dict, List
 
 from tfx import types
@@ -25,19 +23,24 @@ from tfx.components.trainer import fn_args_utils
 from tfx.components.tuner import executor as stock_executor
 from tfx.components.util import udf_utils
 from tfx.dsl.components.base import base_executor
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils
 
 from components import model
 from components.tuner_fn import TRIALS_PROJECT
-from components.tuner import parallel, report, warm_start
+from components.tuner import parallel, report, tuning, warm_start
 
-BEST_HYPERPARAMETERS_FILE = 'best_hyperparameters.txt'  # the stock name: Trainer reads it
+BEST_HYPERPARAMETERS_FILE = tuning.BEST_HYPERPARAMETERS_FILE  # the stock name: Trainer reads it
 TUNER_RESULTS_FILE = 'tuner_results.json'  # the stock format: completed trials, best first
 SEARCH_DIR = 'search'  # under the artifact: a copy of the trial files (no checkpoints)
-SEARCH_INFO_FILE = 'search_info.json'
+SEARCH_INFO_FILE = tuning.SEARCH_INFO_FILE
 TRIALS_CSV = report.TRIALS_CSV
 STATE_DIR_KEY = 'search_state_dir'  # custom_config key: where persistent search state lives
+# Parameters and an input beyond the stock TunerSpec (see component.py).
+MAX_EPOCHS_KEY = 'max_epochs'
+MAX_TRIALS_KEY = 'max_trials'
+PREVIOUS_HYPERPARAMETERS_KEY = 'previous_hyperparameters'
 
 
 class Executor(base_executor.BaseExecutor):
@@ -49,16 +52,40 @@ class Executor(base_executor.BaseExecutor):
       raise ValueError('tune_args: not supported; set search.parallel_trials in the config')
     results_dir = artifact_utils.get_single_uri(
         output_dict[standard_component_specs.TUNER_RESULTS_KEY])
-    custom_config = json_utils.loads(
-        exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or 'null') or {}
+    hp_artifact = artifact_utils.get_single_instance(
+        output_dict[standard_component_specs.BEST_HYPERPARAMETERS_KEY])
+    custom_config = with_budget(json_utils.loads(
+        exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or 'null') or {},
+        exec_properties)
+    fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, working_dir=None)
+    data_hash = data_fingerprint(fn_args.train_files + fn_args.eval_files)
+    reuse = tuning.reuse_decision(
+        custom_config.get(tuning.POLICY_KEY), custom_config.get(tuning.FILE_KEY),
+        input_dict.get(PREVIOUS_HYPERPARAMETERS_KEY) or [], data_hash)
+    print(f'  [Tuner] tuning {custom_config.get(tuning.POLICY_KEY) or "always"}: '
+          f'{reuse.reason}', flush=True)
+    if reuse.source_dir is not None:
+      tuning.reuse(reuse, hp_artifact, results_dir)
+      return
+    trials = self._search(custom_config, fn_args, data_hash, exec_properties, input_dict,
+                          hp_artifact.uri, results_dir)
+    tuning.mark_searched(hp_artifact, trials, data_hash, results_dir, reuse.reason)
+
+  def _search(self, custom_config: Dict[str, Any], fn_args, data_hash: str,
+              exec_properties: Dict[str, Any], input_dict: Dict[str, List[types.Artifact]],
+              hp_dir: str, results_dir: str) -> int:
+    """Runs (or resumes) the search; writes the best hyperparameters and the report.
+    Returns the number of completed trials."""
     search = custom_config.get('search', {})
     state_root = custom_config.get(STATE_DIR_KEY) or os.path.join(results_dir, 'state')
-    fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, working_dir=None)
-    key = search_key(custom_config, fn_args.train_files + fn_args.eval_files)
+    key = search_key(custom_config, data_hash)
     working_dir = fn_args.working_dir = os.path.join(state_root, key)
     project_dir = os.path.join(working_dir, TRIALS_PROJECT)
-    resumed = os.path.isfile(os.path.join(project_dir, 'oracle.json'))
+    resumed = fileio.exists(os.path.join(project_dir, 'oracle.json'))
+    exec_properties = {**exec_properties, standard_component_specs.CUSTOM_CONFIG_KEY:
+                       json_utils.dumps(custom_config)}
     tuner_fn = udf_utils.get_fn(exec_properties, 'tuner_fn')
+    fn_args.custom_config = custom_config
     result = tuner_fn(fn_args)
     tuner = result.tuner
     finished_before = _completed_ids(tuner.oracle)
@@ -76,8 +103,6 @@ class Executor(base_executor.BaseExecutor):
                                  working_dir)
     else:
       tuner.search(**result.fit_kwargs)
-    hp_dir = artifact_utils.get_single_uri(
-        output_dict[standard_component_specs.BEST_HYPERPARAMETERS_KEY])
     write_results(tuner.oracle, hp_dir, results_dir)
     _copy_trial_files(project_dir, os.path.join(results_dir, SEARCH_DIR, TRIALS_PROJECT))
     html_path = report.write_report(project_dir, results_dir, carried_over,
@@ -92,9 +117,22 @@ class Executor(base_executor.BaseExecutor):
         'report': html_path,
     })
     print(f'  [Tuner] report: {html_path}', flush=True)
+    return len(_completed_ids(tuner.oracle))
 
 
-def search_key(custom_config: Dict[str, Any], data_patterns: List[str]) -> str:
+def with_budget(custom_config: Dict[str, Any], exec_properties: Dict[str, Any]) -> Dict[str, Any]:
+  """custom_config with the budget parameters (runtime parameters on Kubeflow) applied."""
+  search = dict(custom_config.get('search', {}))
+  for key in (MAX_EPOCHS_KEY, MAX_TRIALS_KEY):
+    value = exec_properties.get(key)
+    if value is not None:
+      if int(value) < 1:
+        raise ValueError(f'{key}: {value}: must be a positive integer')
+      search[key] = int(value)
+  return {**custom_config, 'search': search}
+
+
+def search_key(custom_config: Dict[str, Any], data_hash: str) -> str:
   """<settings hash>-<data hash>: the same search on the same data gets the same directory;
   the settings part alone finds earlier searches of the same space (warm start)."""
   # The code version is part of the settings: trials of an older model code are not resumed.
@@ -104,16 +142,16 @@ def search_key(custom_config: Dict[str, Any], data_patterns: List[str]) -> str:
                          if k not in ('parallel_trials', 'warm_start_trials')},
               'seed': custom_config.get('seed')}
   settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
-  return f'{settings_hash[:10]}-{data_fingerprint(data_patterns)[:10]}'
+  return f'{settings_hash[:10]}-{data_hash[:10]}'
 
 
 def data_fingerprint(patterns: List[str]) -> str:
   """A hash of the (transformed) training and evaluation files' contents."""
   digest = hashlib.sha256()
   for pattern in patterns:
-    for path in sorted(glob.glob(pattern)):
+    for path in sorted(fileio.glob(pattern)):
       digest.update(os.path.basename(path).encode())
-      with open(path, 'rb') as f:
+      with fileio.open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(1 << 20), b''):
           digest.update(chunk)
   return digest.hexdigest()
@@ -134,7 +172,7 @@ def write_results(oracle, hp_dir: str, results_dir: str) -> None:
   trials = completed_trials(oracle)
   if not trials:
     raise RuntimeError('Tuner: no trial completed; see the trial errors above')
-  os.makedirs(hp_dir, exist_ok=True)
+  fileio.makedirs(hp_dir)
   _write_json(os.path.join(hp_dir, BEST_HYPERPARAMETERS_FILE),
               trials[0].hyperparameters.get_config())
   _write_json(os.path.join(results_dir, TUNER_RESULTS_FILE), [
@@ -144,14 +182,14 @@ def write_results(oracle, hp_dir: str, results_dir: str) -> None:
 
 def _copy_trial_files(project_dir: str, target: str) -> None:
   """Trial metadata into the artifact; checkpoints stay in the state directory."""
-  for path in glob.glob(os.path.join(project_dir, '*.json')) + glob.glob(
+  for path in fileio.glob(os.path.join(project_dir, '*.json')) + fileio.glob(
       os.path.join(project_dir, 'trial_*', '*.json')):
     destination = os.path.join(target, os.path.relpath(path, project_dir))
-    os.makedirs(os.path.dirname(destination), exist_ok=True)
-    shutil.copyfile(path, destination)
+    fileio.makedirs(os.path.dirname(destination))
+    fileio.copy(path, destination, overwrite=True)
 
 
 def _write_json(path: str, value: Any) -> None:
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  with open(path, 'w') as f:
-    json.dump(value, f, indent=1)
+  fileio.makedirs(os.path.dirname(path))
+  with fileio.open(path, 'w') as f:
+    f.write(json.dumps(value, indent=1))

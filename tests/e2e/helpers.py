@@ -38,9 +38,13 @@ def split_examples(pipeline_root, split):
   """Serialized raw tf.Examples of one CsvExampleGen split (the newest execution's)."""
   pattern = os.path.join(pipeline_root, 'CsvExampleGen', 'examples', '*', f'Split-{split}', '*')
   files = sorted(glob.glob(pattern), key=os.path.getmtime)
-  newest_dir = os.path.dirname(files[-1])
+  return split_examples_at(os.path.dirname(os.path.dirname(files[-1])), split)
+
+
+def split_examples_at(examples_uri, split):
+  """Serialized raw tf.Examples of one split of an Examples artifact."""
   examples = []
-  for path in sorted(glob.glob(os.path.join(newest_dir, '*'))):
+  for path in sorted(glob.glob(os.path.join(examples_uri, f'Split-{split}', '*'))):
     examples += [r.numpy() for r in tf.data.TFRecordDataset(path, compression_type='GZIP')]
   return examples
 

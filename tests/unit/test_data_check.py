@@ -105,3 +105,19 @@ def test_files_with_different_columns(tmp_path):
   (tmp_path / 'a.csv').write_text('a,label\n1,x\n2,y\n')
   (tmp_path / 'b.csv').write_text('b,label\n1,x\n')
   assert _error(tmp_path).startswith(f"{tmp_path / 'b.csv'}: columns differ")
+
+
+def test_span_folders_newest_window(tmp_path):
+  header, rows = ['x', 'label'], [['1', '0'], ['2', '1']]
+  for span in (1, 2, 10):
+    write_csv(tmp_path / f'span-{span}' / 'part.csv', header, rows)
+  (tmp_path / 'span-notes').mkdir()  # not a span
+  files = data_check.csv_files(str(tmp_path), span_window=2)
+  assert [os.path.basename(os.path.dirname(f)) for f in files] == ['span-2', 'span-10']
+  assert data_check.check_data(str(tmp_path), 'label', span_window=3).rows == 6
+
+
+def test_empty_span_folder_is_named(tmp_path):
+  (tmp_path / 'span-1').mkdir()
+  with pytest.raises(data_check.DataError, match=r'span folder .*span-1: no .csv files'):
+    data_check.csv_files(str(tmp_path), span_window=1)

@@ -46,9 +46,14 @@ def test_user_functions_get_the_config_and_code_version():
   custom = json.loads(tuner.exec_properties['custom_config'])
   assert custom.pop('search_state_dir') == os.path.join(config.pipeline_root, 'TunerState')
   assert custom.pop('pipeline_name') == 'hypertune-digits'
+  assert (custom.pop('tuning'), custom.pop('hyperparameters_file')) == ('always', None)
   assert custom == user_function_config(config, code_version())
   assert custom['search']['max_epochs'] == 4 and custom['seed'] == 5
   assert tuner.exec_properties['tuner_fn'] == 'components.tuner_fn.tuner_fn'
+  # The run values travel as parameters of their own (runtime parameters on Kubeflow).
+  assert (tuner.exec_properties['max_epochs'], tuner.exec_properties['max_trials']) == (4, 20)
+  evaluator = next(c for c in pipeline.components if c.id == 'Evaluator')
+  assert evaluator.exec_properties['accuracy_threshold'] == 0.9
   transform = next(c for c in pipeline.components if c.id == 'Transform')
   assert json.loads(transform.exec_properties['custom_config'])['code_version'] == code_version()
 
@@ -60,3 +65,17 @@ def test_code_version_changes_with_component_code(tmp_path, monkeypatch):
   before = pipeline_module.code_version()
   (tmp_path / 'a.py').write_text('x = 2\n')
   assert pipeline_module.code_version() != before
+
+
+def test_span_folders_and_a_reusing_policy_shape_the_dag(tmp_path):
+  (tmp_path / 'span-1').mkdir()
+  config = config_lib.build_config({'data': {'path': str(tmp_path), 'span_window': 2},
+                                    'tuning': 'never'})
+  pipeline = create_pipeline(config)
+  example_gen = next(c for c in pipeline.components if c.id == 'CsvExampleGen')
+  assert json.loads(example_gen.exec_properties['input_config'])['splits'][0]['pattern'] == (
+      'span-{SPAN}/*.csv')
+  assert example_gen.exec_properties['span_window'] == 2
+  upstream = _upstream(pipeline)
+  assert upstream['latest_hyperparameters_resolver'] == []
+  assert upstream['Tuner'] == ['Transform', 'latest_hyperparameters_resolver']

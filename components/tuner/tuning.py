@@ -1,0 +1,99 @@
+"""The retune policy: search, or reuse hyperparameters found before.
+
+    always           search on every run (the default)
+    never            reuse the latest best hyperparameters; the first run ever searches
+    if-data-changed  reuse them while the training data is the data they were tuned on
+
+"The latest best hyperparameters" come from ML Metadata: a resolver hands the Tuner the newest
+HyperParameters artifact of the pipeline (`previous_hyperparameters`). A file the user imports
+(`hyperparameters:` in the config) takes their place. Either way the Tuner still emits
+`best_hyperparameters`, so the Trainer is wired the same, and the artifact records where the
+values came from (`hyperparameters_source`) and what data they were tuned on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, List, Optional
+
+from tfx import types
+from tfx.dsl.io import fileio
+
+POLICY_KEY = 'tuning'  # custom_config keys
+FILE_KEY = 'hyperparameters_file'
+BEST_HYPERPARAMETERS_FILE = 'best_hyperparameters.txt'
+SOURCE_PROPERTY = 'hyperparameters_source'  # custom properties of best_hyperparameters
+TUNED_ON_PROPERTY = 'tuned_on_data'
+SEARCH_INFO_FILE = 'search_info.json'
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+  reason: str
+  source_dir: Optional[str] = None  # a folder holding best_hyperparameters.txt: reuse it
+  source_file: Optional[str] = None
+  tuned_on: str = ''
+
+
+def reuse_decision(policy: Optional[str], imported_file: Optional[str],
+                   previous: List[types.Artifact], data_hash: str) -> Decision:
+  policy = policy or 'always'
+  if policy == 'always':
+    return Decision('searching')
+  if imported_file:
+    return Decision(f'reusing the imported file {imported_file}',
+                    source_dir=os.path.dirname(imported_file), source_file=imported_file)
+  if not previous:
+    return Decision('searching: no earlier best hyperparameters in ML Metadata (first run)')
+  latest = previous[-1]
+  tuned_on = _string_property(latest, TUNED_ON_PROPERTY)
+  if policy == 'if-data-changed' and tuned_on != data_hash:
+    return Decision('searching: the training data changed since the last search')
+  return Decision(f'reusing the best hyperparameters of an earlier run (ML Metadata: '
+                  f'{latest.uri})', source_dir=latest.uri,
+                  source_file=os.path.join(latest.uri, BEST_HYPERPARAMETERS_FILE),
+                  tuned_on=tuned_on)
+
+
+def reuse(decision: Decision, hp_artifact: types.Artifact, results_dir: str) -> None:
+  """Emits the reused hyperparameters as this run's best_hyperparameters; no search runs."""
+  with fileio.open(decision.source_file, 'r') as f:
+    text = f.read()
+  try:
+    json.loads(text)  # fail here, naming the file, rather than in the Trainer
+  except ValueError as e:
+    raise ValueError(f'{decision.source_file}: not a best_hyperparameters file ({e})') from None
+  fileio.makedirs(hp_artifact.uri)
+  with fileio.open(os.path.join(hp_artifact.uri, BEST_HYPERPARAMETERS_FILE), 'w') as f:
+    f.write(text)
+  hp_artifact.set_string_custom_property(SOURCE_PROPERTY, decision.reason)
+  hp_artifact.set_string_custom_property(TUNED_ON_PROPERTY, decision.tuned_on)
+  _write_info(results_dir, {'hyperparameters_source': decision.reason, 'trials_run': 0,
+                            'reused_file': decision.source_file})
+
+
+def mark_searched(hp_artifact: types.Artifact, trials: int, data_hash: str,
+                  results_dir: str, reason: str) -> None:
+  hp_artifact.set_string_custom_property(
+      SOURCE_PROPERTY, f'search: {trials} completed trials ({results_dir})')
+  hp_artifact.set_string_custom_property(TUNED_ON_PROPERTY, data_hash)
+  path = os.path.join(results_dir, SEARCH_INFO_FILE)
+  with fileio.open(path, 'r') as f:
+    info = json.load(f)
+  info.update({'hyperparameters_source': hp_artifact.get_string_custom_property(
+      SOURCE_PROPERTY), 'tuning_decision': reason})
+  _write_info(results_dir, info)
+
+
+def _write_info(results_dir: str, info: Any) -> None:
+  fileio.makedirs(results_dir)
+  with fileio.open(os.path.join(results_dir, SEARCH_INFO_FILE), 'w') as f:
+    f.write(json.dumps(info, indent=1))
+
+
+def _string_property(artifact: types.Artifact, name: str) -> str:
+  if artifact.has_custom_property(name):
+    return str(artifact.get_custom_property(name))
+  return ''
