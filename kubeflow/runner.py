@@ -11,13 +11,36 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import yaml
 
 from pipeline.config import Config
 
 DEFAULT_IMAGE = 'tfx-hypertune:latest'
+
+
+# Runtime parameters: the values a run (or a recurring run) may set without recompiling,
+# by these names (`hypertune submit --param max_epochs=5`); defaults come from the config.
+PARAMETER_TYPES = {'data_uri': str, 'max_epochs': int, 'max_trials': int,
+                   'accuracy_threshold': float, 'span_window': int}
+
+
+def runtime_parameters(config: Config):
+  from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
+  from pipeline.pipeline import RunValues  # pylint: disable=import-outside-toplevel
+  defaults = parameter_defaults(config)
+  return RunValues(**{
+      name: (tfx.dsl.experimental.RuntimeParameter(name=name, ptype=ptype,
+                                                   default=defaults[name])
+             if name in defaults else None)  # span_window: only for span folders
+      for name, ptype in PARAMETER_TYPES.items()})
+
+
+def parameter_defaults(config: Config) -> Dict[str, Any]:
+  from pipeline.pipeline import RunValues  # pylint: disable=import-outside-toplevel
+  values = dataclasses.asdict(RunValues.of(config))
+  return {name: value for name, value in values.items() if value is not None}
 
 
 def compile_pipeline(config: Config, *, image: str, pipeline_root: str,
@@ -35,12 +58,19 @@ def compile_pipeline(config: Config, *, image: str, pipeline_root: str,
       config, pipeline_root=pipeline_root,
       serving_dir=os.path.join(pipeline_root, 'serving'),
       metadata_connection_config=None,  # KFP provides ML Metadata in the cluster
-      baseline_strategy=LatestBlessedModelStrategy)
+      baseline_strategy=LatestBlessedModelStrategy,
+      run_values=runtime_parameters(config))
   runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
       config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
-          display_name=config.pipeline_name, default_image=image),
+          display_name=config.pipeline_name, default_image=image,
+          use_pipeline_spec_2_1=True),
       output_dir=output_dir, output_filename=f'{config.pipeline_name}.json')
-  job: Dict = runner.run(tfx_pipeline, write_out=True)
+  defaults = parameter_defaults(config)
+  job: Dict = runner.run(tfx_pipeline, parameter_values=defaults, write_out=True)
+  # TFX puts the defaults only into the PipelineJob's runtimeConfig; the uploaded pipeline
+  # spec needs them too, or every run would have to pass every parameter.
+  for name, definition in job['pipelineSpec']['root']['inputDefinitions']['parameters'].items():
+    definition['defaultValue'] = defaults[name]
   json_path = os.path.join(output_dir, f'{config.pipeline_name}.json')
   yaml_path = os.path.join(output_dir, f'{config.pipeline_name}.yaml')
   with open(yaml_path, 'w') as f:

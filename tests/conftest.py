@@ -55,3 +55,16 @@ def pets_rows(n=400, seed=0):
       row[2] = ''
     rows.append(row)
   return ['size', 'weight', 'color', 'animal'], rows
+
+
+KFP_IMAGE = 'registry.example/tfx-hypertune:1'
+
+
+@pytest.fixture(scope='session')
+def compiled_kfp(tmp_path_factory):
+  """`hypertune compile` for a bucket root and bucket data: (json_path, yaml_path)."""
+  from pipeline import cli  # pylint: disable=import-outside-toplevel
+  out = tmp_path_factory.mktemp('kfp')
+  assert cli.main(['compile', '--image', KFP_IMAGE, '--pipeline-root', 'gs://bucket/root',
+                   '--data', 'gs://bucket/data', '--max-epochs', '4', '--out', str(out)]) == 0
+  return str(out / 'hypertune-digits.json'), str(out / 'hypertune-digits.yaml')

@@ -1,0 +1,71 @@
+"""`hypertune submit` against a fake KFP API server on 127.0.0.1: what the kfp SDK sends for
+an upload, a run and a recurring run. This checks the protocol, not a cluster."""
+
+import yaml
+
+from kubeflow import launcher, submit
+from pipeline import cli
+from tests.fake_kfp import FakeKfpServer
+
+
+def test_submit_uploads_the_spec_and_starts_a_run_with_parameters(compiled_kfp):
+  _, yaml_path = compiled_kfp
+  with FakeKfpServer() as server:
+    assert cli.main(['submit', yaml_path, '--host', server.url, '--param', 'max_epochs=6',
+                     '--param', 'data_uri=gs://bucket/day-2']) == 0
+  (upload,) = server.uploads
+  assert upload['name'] == 'hypertune-digits'
+  with open(yaml_path, 'rb') as f:
+    assert upload['package'] == f.read()  # the compiled spec itself, byte for byte
+  (run,) = server.calls('POST', '/runs')
+  body = run['body']
+  assert body['experiment_id'] == 'exp-1'
+  assert body['pipeline_version_reference'] == {'pipeline_id': 'pipeline-1',
+                                                'pipeline_version_id': 'pipeline-1-v1'}
+  assert body['runtime_config']['parameters'] == {'max_epochs': 6,
+                                                  'data_uri': 'gs://bucket/day-2'}
+  assert not server.calls('POST', '/recurringruns')
+
+
+def test_schedule_creates_a_recurring_run_on_a_new_version(compiled_kfp, capsys):
+  _, yaml_path = compiled_kfp
+  with FakeKfpServer() as server:
+    assert cli.main(['submit', yaml_path, '--host', server.url]) == 0
+    capsys.readouterr()
+    assert cli.main(['submit', yaml_path, '--host', server.url, '--schedule', '0 3 * * *',
+                     '--param', 'accuracy_threshold=0.95']) == 0
+  assert [u['version_id'] for u in server.uploads] == ['pipeline-1-v1', 'pipeline-1-v2']
+  assert server.calls('POST', '/pipelines/upload_version')[0]['query']['pipelineid'] == (
+      'pipeline-1')
+  (recurring,) = server.calls('POST', '/recurringruns')
+  body = recurring['body']
+  assert body['trigger']['cron_schedule']['cron'] == '0 0 3 * * *'
+  assert int(body['max_concurrency']) == 1
+  assert body['no_catchup'] is True
+  assert body['pipeline_version_reference']['pipeline_version_id'] == 'pipeline-1-v2'
+  assert body['runtime_config']['parameters'] == {'accuracy_threshold': 0.95}
+  assert 'recurring run recurring-1' in capsys.readouterr().out
+
+
+def test_bad_parameters_and_cron_fail_before_any_request(compiled_kfp, capsys):
+  _, yaml_path = compiled_kfp
+  with FakeKfpServer() as server:
+    assert cli.main(['submit', yaml_path, '--host', server.url, '--param', 'epochs=3']) == 2
+    assert 'parameter epochs: not a runtime parameter' in capsys.readouterr().err
+    assert cli.main(['submit', yaml_path, '--host', server.url,
+                     '--param', 'max_epochs=three']) == 2
+    assert "parameter max_epochs: 'three' is not a number_integer" in capsys.readouterr().err
+    assert cli.main(['submit', yaml_path, '--host', server.url, '--schedule', 'daily']) == 2
+    assert "--schedule 'daily'" in capsys.readouterr().err
+  assert server.requests == []
+
+
+def test_runtime_parameters_have_the_config_defaults(compiled_kfp):
+  _, yaml_path = compiled_kfp
+  with open(yaml_path) as f:
+    spec = yaml.safe_load(f)
+  definitions = launcher.parameter_definitions(spec)
+  assert {name: d['defaultValue'] for name, d in definitions.items()} == {
+      'data_uri': 'gs://bucket/data', 'max_epochs': 4, 'max_trials': 20,
+      'accuracy_threshold': 0.9}
+  assert submit.kfp_cron('*/15 * * * *') == '0 */15 * * * *'
