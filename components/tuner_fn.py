@@ -7,6 +7,7 @@ turns it into a Keras Tuner (Hyperband by default) over `model.build_model`.
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import math
 import os
@@ -110,6 +111,12 @@ class _ProgressMixin:
 
   def on_search_begin(self):
     super().on_search_begin()
+    # Keras Tuner clears the Keras session before every model build, and Keras 3's
+    # clear_session() runs a full gc.collect(): with TensorFlow and TFX loaded that walked
+    # every live object, about 0.5 s, twice per trial, most of a trial's cost outside its
+    # epochs (bench/search_efficiency.py). Freezing what exists now (modules, graphs, data)
+    # takes it out of those collections; it was never garbage.
+    gc.freeze()
     self._search_started = time.monotonic()
     # A parallel worker's oracle is an OracleClient, which has no trials: it counts its own.
     trials = getattr(self.oracle, 'trials', {})

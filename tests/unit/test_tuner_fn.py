@@ -100,3 +100,17 @@ def test_search_callbacks_stop_early_on_val_loss():
   (callback,) = tuner_fn.search_callbacks(_search(early_stopping_patience=4))
   assert isinstance(callback, keras.callbacks.EarlyStopping)
   assert (callback.monitor, callback.patience) == ('val_loss', 4)
+
+
+def test_search_begin_freezes_existing_objects_out_of_gc(tmp_path):
+  """Keras Tuner's clear_session() before each trial runs gc.collect(); objects alive when
+  the search begins are frozen so that those collections skip them (bench/search_efficiency)."""
+  import gc
+  search = _search(algorithm='random', max_trials=1)
+  tuner = tuner_fn.make_tuner(search, _hypermodel(search), str(tmp_path), seed=3)
+  gc.unfreeze()
+  try:
+    tuner.on_search_begin()
+    assert gc.get_freeze_count() > 1000
+  finally:
+    gc.unfreeze()
