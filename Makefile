@@ -42,10 +42,15 @@ lock: $(STAMP)
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.10 \
 	  --python-platform x86_64-manylinux_2_28 requirements.in -o requirements.lock
 
-# Quick benchmarks; they read the data of the run that `make run` made.
+# The quick benchmark set (about 15 minutes on 2 cores); BENCHMARKS.md says how each result
+# was produced. Input pipeline and parallel trials read the data of the run `make run` made.
 bench: $(STAMP)
-	@test -f runs/hypertune-digits/metadata.sqlite || { echo "run 'make run' first" >&2; exit 1; }
+	@test -f runs/hypertune-digits/metadata.sqlite || $(PY) -m pipeline.cli run
 	$(PY) bench/input_pipeline.py runs/hypertune-digits
+	$(PY) bench/parallel_trials.py runs/hypertune-digits --repeats 1
+	$(PY) bench/search_efficiency.py --seeds 1
+	$(PY) bench/pipeline_overhead.py --repeats 1
+	$(PY) bench/scale.py --sizes 1,10
 
 image:
 	docker build -f kubeflow/Dockerfile -t $(IMAGE) .

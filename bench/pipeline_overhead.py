@@ -1,0 +1,97 @@
+"""Benchmark 3: the whole local pipeline against a bare Keras Tuner script doing the same work.
+
+Pipeline: `hypertune run` on the bundled digits, default settings, fresh output folder (no
+cache), as a subprocess. Bare: this file with --bare, as a subprocess: reads the same CSV with
+NumPy, z-scores it, runs the same Hyperband search (our tuner_fn.make_tuner, same space, seed,
+early stopping) on the same 70/15 split sizes and trains the final model with the best
+hyperparameters: the floor, training itself plus Python start-up. Alternating, repeated; the
+ratio is pipeline / bare, and each component's time comes from the pipeline's own progress.
+
+    .venv/bin/python bench/pipeline_overhead.py [--repeats 1]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import common  # noqa: E402
+
+
+def bare() -> None:
+  """The same search and final training in one process, data in memory."""
+  started = time.monotonic()
+  import keras  # pylint: disable=import-outside-toplevel
+  import search_efficiency as se  # pylint: disable=import-outside-toplevel
+  from components import model, tuner_fn  # pylint: disable=import-outside-toplevel
+  imported = time.monotonic()
+  data = se.splits(*se.digits(), 0)
+  points, tuner = se.run_search('hyperband', data, 42, 1)
+  searched = time.monotonic()
+  inputs, train, valid, _ = data
+  search = se.search_settings('hyperband', 1)
+  best = tuner.get_best_hyperparameters(1)[0]
+  keras.utils.set_random_seed(42)
+  final = tuner.hypermodel.build(best)
+  final.fit(train[0], train[1], validation_data=valid, batch_size=search['batch_size'],
+            epochs=best.values.get('tuner/epochs', search['max_epochs']), verbose=0,
+            callbacks=tuner_fn.search_callbacks(search))
+  print(json.dumps({'imports': imported - started, 'search': searched - imported,
+                    'final_training': time.monotonic() - searched, 'trials': len(points),
+                    'best': model.active_hyperparameters(best.values)}))
+
+
+def run_bare(log_path):
+  started = time.monotonic()
+  with open(log_path, 'w') as log_file:
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--bare'], check=True,
+                         stdout=subprocess.PIPE, stderr=log_file, text=True).stdout
+  return time.monotonic() - started, json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument('--bare', action='store_true', help=argparse.SUPPRESS)
+  parser.add_argument('--repeats', type=int, default=1)
+  args = parser.parse_args()
+  if args.bare:
+    bare()
+    return
+  work = tempfile.mkdtemp(prefix='bench-overhead-')
+  pipeline_runs, bare_runs = [], []
+  for repeat in range(args.repeats):
+    common.log(f'== repeat {repeat + 1}/{args.repeats}: hypertune run')
+    out = os.path.join(work, f'runs-{repeat}')
+    pipeline_runs.append(common.run_pipeline(['--output-dir', out],
+                                             os.path.join(work, f'pipeline-{repeat}.log')))
+    common.log(f'   {pipeline_runs[-1][0]:.0f}s; bare Keras Tuner script')
+    bare_runs.append(run_bare(os.path.join(work, f'bare-{repeat}.log')))
+    common.log(f'   {bare_runs[-1][0]:.0f}s {json.dumps(bare_runs[-1][1])}')
+  print('\n' + common.machine_line(f'{args.repeats} alternating repeat(s); default settings '
+                                   '(Hyperband max_epochs 10, factor 3, 30 trials)') + '\n')
+  ratios = [p[0] / b[0] for p, b in zip(pipeline_runs, bare_runs)]
+  print(f'pipeline {statistics.median(p[0] for p in pipeline_runs):.0f}s, bare script '
+        f'{statistics.median(b[0] for b in bare_runs):.0f}s: ratio '
+        f'{", ".join(f"{r:.2f}" for r in ratios)} (per repeat; target <= 1.25)\n')
+  bare_parts = bare_runs[0][1]
+  print('| part | pipeline s | bare script s |')
+  print('|---|---|---|')
+  wall, components, _, _ = pipeline_runs[0]
+  print(f'| start-up: imports (+ data check in the pipeline) | '
+        f'{wall - sum(components.values()):.1f} (incl. summary) | {bare_parts["imports"]:.1f} |')
+  for name, seconds in components.items():
+    bare_seconds = {'Tuner': f'{bare_parts["search"]:.1f}',
+                    'Trainer': f'{bare_parts["final_training"]:.1f}'}.get(name, '-')
+    print(f'| {name} | {seconds:.1f} | {bare_seconds} |')
+  print(f'| total (wall) | {wall:.1f} | {bare_runs[0][0]:.1f} |')
+
+
+if __name__ == '__main__':
+  main()
