@@ -69,3 +69,17 @@ def test_runtime_parameters_have_the_config_defaults(compiled_kfp):
       'data_uri': 'gs://bucket/data', 'max_epochs': 4, 'max_trials': 20,
       'accuracy_threshold': 0.9}
   assert submit.kfp_cron('*/15 * * * *') == '0 */15 * * * *'
+
+
+def test_launch_rejects_bad_input_before_running_anything(compiled_kfp, tmp_path, capsys):
+  json_path, _ = compiled_kfp
+  assert cli.main(['launch', str(tmp_path / 'missing.json')]) == 2
+  assert 'missing.json: no such compiled pipeline' in capsys.readouterr().err
+  # Compiled for a bucket: the local launcher needs a local root.
+  assert cli.main(['launch', json_path]) == 2
+  assert "pipeline root 'gs://bucket/root': the local launcher needs a local folder" in (
+      capsys.readouterr().err)
+  assert cli.main(['launch', json_path, '--pipeline-root', str(tmp_path / 'root'),
+                   '--param', 'max_epochs=0.5']) == 2
+  assert "parameter max_epochs: '0.5' is not a number_integer" in capsys.readouterr().err
+  assert not (tmp_path / 'root').exists()
