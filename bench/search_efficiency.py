@@ -235,7 +235,13 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
   parser.add_argument('--seeds', type=int, default=1)
   parser.add_argument('--datasets', default=','.join(DATASETS))
+  parser.add_argument('--per-trial-only', action='store_true',
+                      help='only item 2: stock Hyperband first (its heap untouched by ours), '
+                           'then ours, on digits, in this one fresh process')
   args = parser.parse_args()
+  if args.per_trial_only:
+    per_trial_side_by_side()
+    return
   rows, costs = [], {}
   for name in args.datasets.split(','):
     x, y = DATASETS[name]()
@@ -267,6 +273,22 @@ def main():
   log('== stock keras_tuner.Hyperband on digits (per-trial cost)')
   stock = stock_hyperband_overhead(splits(*digits(), 0), 0)
   report(rows, costs, stock, args)
+
+
+def per_trial_side_by_side():
+  data = splits(*digits(), 0)
+  log('== stock keras_tuner.Hyperband on digits')
+  stock = stock_hyperband_overhead(data, 0)
+  log('== our Hyperband on digits')
+  points, _ = run_search('hyperband', data, 0, 1)
+  ours = overhead(points)
+  print('\n' + f'Date {time.strftime("%Y-%m-%d")}, {platform.machine()}, {os.cpu_count()} '
+        f'cores; `{" ".join(sys.argv)}`; digits, seed 0, default Hyperband; stock first.\n')
+  print('| loop | trials | s/trial outside epochs | share of trial time |')
+  print('|---|---|---|---|')
+  for name, measured in (('stock keras_tuner.Hyperband', stock), ('ours', ours)):
+    print(f'| {name} | {measured["trials"]} | {measured["seconds_per_trial_outside"]:.2f} | '
+          f'{measured["share_outside"]:.0%} |')
 
 
 def median(values):
