@@ -113,7 +113,7 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       preprocessing_fn='components.transform.preprocessing_fn',
       splits_config=tfx.proto.SplitsConfig(analyze=['train'], transform=['train', 'eval']),
       # Pre- and post-transform statistics: nothing reads them (StatisticsGen has the raw
-      # data's), and they were a third of Transform's time (bench/pipeline_overhead.py).
+      # data's). Skipping them did not measurably shorten Transform on digits (BENCHMARKS.md).
       disable_statistics=True,
       custom_config={'label': config.data.label, 'code_version': version})
   # The Tuner and the Trainer fit on the same transformed data, train and eval splits.
