@@ -2,7 +2,7 @@
 #   make run     the pipeline on the bundled digits data (default config: hypertune.yaml)
 #   make test    the whole test suite
 #   make lock    re-resolve requirements.lock from requirements.in (needs the registry)
-#   make bench   the quick benchmarks (after make run); results go into BENCHMARKS.md
+#   make bench   the quick benchmarks (about 14 min; makes a run first if needed); see BENCHMARKS.md
 #   make image   build the Kubeflow image (needs a Docker engine): IMAGE=registry/name:tag
 
 SHELL := /bin/bash
@@ -42,13 +42,13 @@ lock: $(STAMP)
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.10 \
 	  --python-platform x86_64-manylinux_2_28 requirements.in -o requirements.lock
 
-# The quick benchmark set (about 15 minutes on 2 cores); BENCHMARKS.md says how each result
-# was produced. Input pipeline and parallel trials read the data of the run `make run` made.
+# The quick benchmark set (about 14 minutes on 2 cores, plus a `make run` if there is no run);
+# BENCHMARKS.md says how each full result was produced. Input pipeline and parallel trials read the data of the run `make run` made.
 bench: $(STAMP)
 	@test -f runs/hypertune-digits/metadata.sqlite || $(PY) -m pipeline.cli run
 	$(PY) bench/input_pipeline.py runs/hypertune-digits
 	$(PY) bench/parallel_trials.py runs/hypertune-digits --repeats 1
-	$(PY) bench/search_efficiency.py --seeds 1
+	$(PY) bench/search_efficiency.py --seeds 1 --datasets synthetic-hard
 	$(PY) bench/pipeline_overhead.py --repeats 1
 	$(PY) bench/scale.py --sizes 1,10
 
