@@ -237,7 +237,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-  from components.tuner import executor, report  # pylint: disable=import-outside-toplevel
+  from components.tuner import executor, report, tuning  # pylint: disable=import-outside-toplevel
   from pipeline import results  # pylint: disable=import-outside-toplevel
   config = config_from_args(args)
   metadata_path = (os.path.join(args.run, os.path.basename(config.metadata_path)) if args.run
@@ -246,7 +246,7 @@ def cmd_report(args: argparse.Namespace) -> int:
   path = os.path.join(tuner.uri('tuner_results'), executor.TRIALS_CSV)
   if not os.path.isfile(path):  # the policy reused earlier hyperparameters: no search ran
     print(f'no search in the last run; hyperparameters from: '
-          f'{tuner.custom("best_hyperparameters", "hyperparameters_source")}')
+          f'{tuner.custom("best_hyperparameters", tuning.SOURCE_PROPERTY)}')
     return 0
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))

@@ -34,7 +34,7 @@ from components.tuner import parallel, report, tuning, warm_start
 BEST_HYPERPARAMETERS_FILE = tuning.BEST_HYPERPARAMETERS_FILE  # the stock name: Trainer reads it
 TUNER_RESULTS_FILE = 'tuner_results.json'  # the stock format: completed trials, best first
 SEARCH_DIR = 'search'  # under the artifact: a copy of the trial files (no checkpoints)
-SEARCH_INFO_FILE = tuning.SEARCH_INFO_FILE
+SEARCH_INFO_FILE = 'search_info.json'  # in tuner_results: how this run got its values
 TRIALS_CSV = report.TRIALS_CSV
 STATE_DIR_KEY = 'search_state_dir'  # custom_config key: where persistent search state lives
 # Parameters and an input beyond the stock TunerSpec (see component.py).
@@ -64,18 +64,20 @@ class Executor(base_executor.BaseExecutor):
         input_dict.get(PREVIOUS_HYPERPARAMETERS_KEY) or [], data_hash)
     print(f'  [Tuner] tuning {custom_config.get(tuning.POLICY_KEY) or "always"}: '
           f'{reuse.reason}', flush=True)
-    if reuse.source_dir is not None:
-      tuning.reuse(reuse, hp_artifact, results_dir)
-      return
-    trials = self._search(custom_config, fn_args, data_hash, exec_properties, input_dict,
+    if reuse.source_file is not None:
+      info = tuning.reuse(reuse, hp_artifact)
+    else:
+      info = self._search(custom_config, fn_args, data_hash, exec_properties, input_dict,
                           hp_artifact.uri, results_dir)
-    tuning.mark_searched(hp_artifact, trials, data_hash, results_dir, reuse.reason)
+      info.update(tuning.mark_searched(hp_artifact, info['trials_completed'], data_hash,
+                                       results_dir, reuse.reason))
+    _write_json(os.path.join(results_dir, SEARCH_INFO_FILE), info)
 
   def _search(self, custom_config: Dict[str, Any], fn_args, data_hash: str,
               exec_properties: Dict[str, Any], input_dict: Dict[str, List[types.Artifact]],
-              hp_dir: str, results_dir: str) -> int:
+              hp_dir: str, results_dir: str) -> Dict[str, Any]:
     """Runs (or resumes) the search; writes the best hyperparameters and the report.
-    Returns the number of completed trials."""
+    Returns what search_info.json records about it."""
     search = custom_config.get('search', {})
     state_root = custom_config.get(STATE_DIR_KEY) or os.path.join(results_dir, 'state')
     key = search_key(custom_config, data_hash)
@@ -107,17 +109,17 @@ class Executor(base_executor.BaseExecutor):
     _copy_trial_files(project_dir, os.path.join(results_dir, SEARCH_DIR, TRIALS_PROJECT))
     html_path = report.write_report(project_dir, results_dir, carried_over,
                                     objective=search.get('objective', 'val_accuracy'))
-    _write_json(os.path.join(results_dir, SEARCH_INFO_FILE), {
+    print(f'  [Tuner] report: {html_path}', flush=True)
+    return {
         'search_state_dir': working_dir,
         'resumed': resumed,
         'trials_finished_before_this_run': sorted(finished_before),
+        'trials_completed': len(_completed_ids(tuner.oracle)),
         'carried_over': carried_over,
         'parallel_trials': workers,
         'worker_failures': failures,
         'report': html_path,
-    })
-    print(f'  [Tuner] report: {html_path}', flush=True)
-    return len(_completed_ids(tuner.oracle))
+    }
 
 
 def with_budget(custom_config: Dict[str, Any], exec_properties: Dict[str, Any]) -> Dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from tfx import types
 from tfx.dsl.io import fileio
@@ -26,14 +26,12 @@ FILE_KEY = 'hyperparameters_file'
 BEST_HYPERPARAMETERS_FILE = 'best_hyperparameters.txt'
 SOURCE_PROPERTY = 'hyperparameters_source'  # custom properties of best_hyperparameters
 TUNED_ON_PROPERTY = 'tuned_on_data'
-SEARCH_INFO_FILE = 'search_info.json'
 
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
   reason: str
-  source_dir: Optional[str] = None  # a folder holding best_hyperparameters.txt: reuse it
-  source_file: Optional[str] = None
+  source_file: Optional[str] = None  # a best_hyperparameters.txt to reuse; None: search
   tuned_on: str = ''
 
 
@@ -43,8 +41,7 @@ def reuse_decision(policy: Optional[str], imported_file: Optional[str],
   if policy == 'always':
     return Decision('searching')
   if imported_file:
-    return Decision(f'reusing the imported file {imported_file}',
-                    source_dir=os.path.dirname(imported_file), source_file=imported_file)
+    return Decision(f'reusing the imported file {imported_file}', source_file=imported_file)
   if not previous:
     return Decision('searching: no earlier best hyperparameters in ML Metadata (first run)')
   latest = previous[-1]
@@ -52,13 +49,14 @@ def reuse_decision(policy: Optional[str], imported_file: Optional[str],
   if policy == 'if-data-changed' and tuned_on != data_hash:
     return Decision('searching: the training data changed since the last search')
   return Decision(f'reusing the best hyperparameters of an earlier run (ML Metadata: '
-                  f'{latest.uri})', source_dir=latest.uri,
+                  f'{latest.uri})',
                   source_file=os.path.join(latest.uri, BEST_HYPERPARAMETERS_FILE),
                   tuned_on=tuned_on)
 
 
-def reuse(decision: Decision, hp_artifact: types.Artifact, results_dir: str) -> None:
-  """Emits the reused hyperparameters as this run's best_hyperparameters; no search runs."""
+def reuse(decision: Decision, hp_artifact: types.Artifact) -> Dict[str, Any]:
+  """Emits the reused hyperparameters as this run's best_hyperparameters; no search runs.
+  Returns what search_info.json records."""
   with fileio.open(decision.source_file, 'r') as f:
     text = f.read()
   try:
@@ -70,27 +68,18 @@ def reuse(decision: Decision, hp_artifact: types.Artifact, results_dir: str) -> 
     f.write(text)
   hp_artifact.set_string_custom_property(SOURCE_PROPERTY, decision.reason)
   hp_artifact.set_string_custom_property(TUNED_ON_PROPERTY, decision.tuned_on)
-  _write_info(results_dir, {'hyperparameters_source': decision.reason, 'trials_run': 0,
-                            'reused_file': decision.source_file})
+  return {'hyperparameters_source': decision.reason, 'trials_run': 0,
+          'reused_file': decision.source_file}
 
 
 def mark_searched(hp_artifact: types.Artifact, trials: int, data_hash: str,
-                  results_dir: str, reason: str) -> None:
-  hp_artifact.set_string_custom_property(
-      SOURCE_PROPERTY, f'search: {trials} completed trials ({results_dir})')
+                  results_dir: str, reason: str) -> Dict[str, Any]:
+  """Records on the artifact that a search found these values; returns the same for
+  search_info.json."""
+  source = f'search: {trials} completed trials ({results_dir})'
+  hp_artifact.set_string_custom_property(SOURCE_PROPERTY, source)
   hp_artifact.set_string_custom_property(TUNED_ON_PROPERTY, data_hash)
-  path = os.path.join(results_dir, SEARCH_INFO_FILE)
-  with fileio.open(path, 'r') as f:
-    info = json.load(f)
-  info.update({'hyperparameters_source': hp_artifact.get_string_custom_property(
-      SOURCE_PROPERTY), 'tuning_decision': reason})
-  _write_info(results_dir, info)
-
-
-def _write_info(results_dir: str, info: Any) -> None:
-  fileio.makedirs(results_dir)
-  with fileio.open(os.path.join(results_dir, SEARCH_INFO_FILE), 'w') as f:
-    f.write(json.dumps(info, indent=1))
+  return {'hyperparameters_source': source, 'tuning_decision': reason}
 
 
 def _string_property(artifact: types.Artifact, name: str) -> str:

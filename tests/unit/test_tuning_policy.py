@@ -29,7 +29,7 @@ def _previous(tmp_path, tuned_on):
 def test_decision(tmp_path, policy, previous, data, reuses):
   earlier = [_previous(tmp_path, tuned_on='a')] if previous else []
   decision = tuning.reuse_decision(policy, None, earlier, data)
-  assert (decision.source_dir is not None) == reuses
+  assert (decision.source_file is not None) == reuses
   assert decision.reason.startswith('reusing' if reuses else 'searching')
 
 
@@ -39,13 +39,12 @@ def test_an_imported_file_is_reused_even_on_the_first_run(tmp_path):
   decision = tuning.reuse_decision('never', str(imported), [], 'a')
   output = standard_artifacts.HyperParameters()
   output.uri = str(tmp_path / 'out')
-  tuning.reuse(decision, output, str(tmp_path / 'results'))
+  info = tuning.reuse(decision, output)
   assert json.loads((tmp_path / 'out' / 'best_hyperparameters.txt').read_text()) == {
       'values': {'num_layers': 2}}
   assert output.get_string_custom_property(tuning.SOURCE_PROPERTY) == (
       f'reusing the imported file {imported}')
-  info = json.loads((tmp_path / 'results' / 'search_info.json').read_text())
-  assert info['trials_run'] == 0
+  assert info['trials_run'] == 0 and info['reused_file'] == str(imported)
 
 
 def test_a_broken_file_fails_naming_it(tmp_path):
@@ -55,7 +54,7 @@ def test_a_broken_file_fails_naming_it(tmp_path):
   output = standard_artifacts.HyperParameters()
   output.uri = str(tmp_path / 'out')
   with pytest.raises(ValueError, match='best.txt: not a best_hyperparameters file'):
-    tuning.reuse(decision, output, str(tmp_path / 'results'))
+    tuning.reuse(decision, output)
 
 
 def test_config_rejects_an_imported_file_that_is_not_hyperparameters(tmp_path):
