@@ -26,10 +26,10 @@ PARAMETER_TYPES = {'data_uri': str, 'max_epochs': int, 'max_trials': int,
                    'accuracy_threshold': float, 'span_window': int}
 
 
-def runtime_parameters(config: Config):
+def runtime_parameters(defaults: Dict[str, Any]):
+  """RunValues of RuntimeParameters with these defaults (see parameter_defaults)."""
   from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
   from pipeline.pipeline import RunValues  # pylint: disable=import-outside-toplevel
-  defaults = parameter_defaults(config)
   return RunValues(**{
       name: (tfx.dsl.experimental.RuntimeParameter(name=name, ptype=ptype,
                                                    default=defaults[name])
@@ -54,18 +54,18 @@ def compile_pipeline(config: Config, *, image: str, pipeline_root: str,
       LatestBlessedModelStrategy)
   from pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
 
+  defaults = parameter_defaults(config)
   tfx_pipeline = create_pipeline(
       config, pipeline_root=pipeline_root,
       serving_dir=os.path.join(pipeline_root, 'serving'),
       metadata_connection_config=None,  # KFP provides ML Metadata in the cluster
       baseline_strategy=LatestBlessedModelStrategy,
-      run_values=runtime_parameters(config))
+      run_values=runtime_parameters(defaults))
   runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
       config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
           display_name=config.pipeline_name, default_image=image,
           use_pipeline_spec_2_1=True),
       output_dir=output_dir, output_filename=f'{config.pipeline_name}.json')
-  defaults = parameter_defaults(config)
   job: Dict = runner.run(tfx_pipeline, parameter_values=defaults, write_out=True)
   # TFX puts the defaults only into the PipelineJob's runtimeConfig; the uploaded pipeline
   # spec needs them too, or every run would have to pass every parameter.
