@@ -45,7 +45,7 @@ lock: $(STAMP)
 # The quick benchmark set (about 14 minutes on 2 cores, plus a `make run` if there is no run);
 # BENCHMARKS.md says how each full result was produced. Input pipeline and parallel trials read the data of the run `make run` made.
 bench: $(STAMP)
-	@test -f runs/hypertune-digits/metadata.sqlite || $(PY) -m pipeline.cli run
+	@test -f runs/hypertune-digits/metadata.sqlite || $(PY) -m hypertune.cli run
 	$(PY) bench/input_pipeline.py runs/hypertune-digits
 	$(PY) bench/parallel_trials.py runs/hypertune-digits --repeats 1
 	$(PY) bench/search_efficiency.py --seeds 1 --datasets synthetic-hard

@@ -11,8 +11,10 @@ setup(
     version='0.1.0',
     description='A TFX pipeline with Keras Tuner search, runnable locally and on Kubeflow',
     python_requires='>=3.10,<3.11',
-    packages=find_packages(include=['pipeline', 'pipeline.*', 'components', 'components.*',
-                                    'kubeflow', 'kubeflow.*']),
+    # The layers, bottom up (README, Layout): components, model, pipeline, kubeflow, hypertune.
+    packages=find_packages(include=['components', 'components.*', 'model', 'model.*',
+                                    'pipeline', 'pipeline.*', 'kubeflow', 'kubeflow.*',
+                                    'hypertune', 'hypertune.*']),
     install_requires=[
         'tfx[kfp]==1.16.0',
         'apache-beam[gcp]==2.61.0',
@@ -21,5 +23,5 @@ setup(
         'matplotlib',
     ],
     extras_require={'test': ['pytest', 'scikit-learn']},
-    entry_points={'console_scripts': ['hypertune=pipeline.cli:main']},
+    entry_points={'console_scripts': ['hypertune=hypertune.cli:main']},
 )

@@ -7,7 +7,7 @@ import platform
 import sys
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import psutil
 
@@ -28,7 +28,7 @@ def machine_line(extra: str = '') -> str:
 def tuner_inputs(run_dir: str, hp_dir: str, results_dir: str):
   """input_dict and output_dict for the Tuner executor on a finished run's Transform output."""
   from tfx.types import standard_artifacts  # pylint: disable=import-outside-toplevel
-  from pipeline import results  # pylint: disable=import-outside-toplevel
+  from hypertune import results  # pylint: disable=import-outside-toplevel
   transform = results.latest_run(os.path.join(run_dir, 'metadata.sqlite'))['Transform']
 
   def artifact(cls, uri, split_names=None):
@@ -49,11 +49,13 @@ def tuner_inputs(run_dir: str, hp_dir: str, results_dir: str):
   return inputs, outputs
 
 
-def tuner_exec_properties(custom_config: Dict) -> Dict[str, str]:
-  return {'tuner_fn': 'components.tuner_fn.tuner_fn',
+def tuner_exec_properties(custom_config: Dict, **tuner_parameters) -> Dict[str, Any]:
+  """The Tuner executor's exec_properties; tuner_parameters are spec.py's (parallel_trials,
+  search_state_dir, ...)."""
+  return {'tuner_fn': 'model.tuner_fn.tuner_fn',
           'train_args': json.dumps({'splits': ['train']}),
           'eval_args': json.dumps({'splits': ['eval']}),
-          'custom_config': json.dumps(custom_config)}
+          'custom_config': json.dumps(custom_config), **tuner_parameters}
 
 
 class TreeMemorySampler:

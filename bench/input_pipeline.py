@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from tfx.components.trainer import fn_args_utils  # noqa: E402
 from tfx.types import standard_artifacts  # noqa: E402
 
-from components import datasets, model  # noqa: E402
+from model import datasets, network, space as model_space  # noqa: E402
 from pipeline import config as config_lib, results  # noqa: E402
 from pipeline.pipeline import user_function_config  # noqa: E402
 
@@ -64,7 +64,7 @@ def fixed_model(prepared):
   for name, value in {'num_layers': 1, 'units_0': 128, 'dropout': 0.1,
                       'learning_rate': 1e-3}.items():
     hp.Fixed(name, value)
-  return model.build_model(hp, prepared.inputs, model.space_by_name(
+  return network.build_model(hp, prepared.inputs, model_space.space_by_name(
       user_function_config(config_lib.build_config({}), 'bench')['search']['space']))
 
 

@@ -33,12 +33,13 @@ def search_once(run_dir, workers, trials, epochs):
   config = config_lib.build_config({'search': {
       'algorithm': 'random', 'max_trials': trials, 'max_epochs': epochs,
       'parallel_trials': workers, 'warm_start_trials': 0}})
-  custom = {**user_function_config(config, f'bench-{time.time()}'),
-            executor.STATE_DIR_KEY: os.path.join(work, 'state')}
+  custom = user_function_config(config, f'bench-{time.time()}')
   inputs, outputs = common.tuner_inputs(run_dir, os.path.join(work, 'hp'),
                                         os.path.join(work, 'results'))
   started = time.monotonic()
-  executor.Executor().Do(inputs, outputs, common.tuner_exec_properties(custom))
+  executor.Executor().Do(inputs, outputs, common.tuner_exec_properties(
+      custom, parallel_trials=workers, warm_start_trials=0,
+      search_state_dir=os.path.join(work, 'state')))
   seconds = time.monotonic() - started
   by_worker = {}
   for path in glob.glob(os.path.join(work, 'state', '*', 'trials', 'trial_*', 'trial_stats.json')):

@@ -1,7 +1,7 @@
 """Benchmarks 1 and 2: how much search per unit of compute, and what a trial costs besides
 training.
 
-1. Search efficiency. Our tuner (components.tuner_fn.make_tuner over model.build_model, with
+1. Search efficiency. Our tuner (components.search_api.make_tuner over network.build_model, with
    our progress and trial-statistics callbacks) runs Hyperband, random search and Bayesian
    optimization on the same data and seed. Random and Bayesian get as many trials as make
    Hyperband's epoch budget at max_epochs each, so the epoch budgets match; the same
@@ -42,7 +42,8 @@ import numpy as np  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from components import features, model, tuner_fn  # noqa: E402
+from components.tuner import search as search_api, spec  # noqa: E402
+from model import features, network, space as model_space  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402
 from pipeline.pipeline import user_function_config  # noqa: E402
 
@@ -103,8 +104,8 @@ def timeline(tuner, directory):
   """Per finished trial, in order: (seconds since start, cumulative epochs, best-so-far)."""
   points, best, epochs = [], -math.inf, 0
   for finished_at, trial in tuner.bench_marks:
-    with open(os.path.join(directory, tuner_fn.TRIALS_PROJECT, f'trial_{trial.trial_id}',
-                           tuner_fn.TRIAL_STATS_FILE)) as f:
+    with open(os.path.join(directory, spec.TRIALS_PROJECT, f'trial_{trial.trial_id}',
+                           spec.TRIAL_STATS_FILE)) as f:
       stats = json.load(f)
     epochs += len(stats['epochs'])
     if trial.score is not None:
@@ -118,9 +119,9 @@ def timeline(tuner, directory):
 def run_search(algorithm, data, seed, max_trials):
   inputs, train, valid, _ = data
   search = search_settings(algorithm, max_trials)
-  space = model.space_by_name(search['space'])
+  space = model_space.space_by_name(search['space'])
   directory = tempfile.mkdtemp(prefix=f'bench-{algorithm}-')
-  tuner = tuner_fn.make_tuner(search, lambda hp: model.build_model(hp, inputs, space),
+  tuner = search_api.make_tuner(search, lambda hp: network.build_model(hp, inputs, space),
                               directory, seed)
   tuner.bench_marks = []
   started = time.monotonic()
@@ -133,7 +134,7 @@ def run_search(algorithm, data, seed, max_trials):
   tuner.on_trial_end = on_trial_end
   keras.utils.set_random_seed(seed)
   kwargs = dict(x=train[0], y=train[1], validation_data=valid, batch_size=search['batch_size'],
-                callbacks=tuner_fn.search_callbacks(search), verbose=0)
+                callbacks=search_api.search_callbacks(search), verbose=0)
   if algorithm != 'hyperband':
     kwargs['epochs'] = search['max_epochs']
   tuner.search(**kwargs)
@@ -145,12 +146,12 @@ def untuned(data, seed):
   search = search_settings('random', 1)
   hp = keras_tuner.HyperParameters()  # every hyperparameter at its default
   keras.utils.set_random_seed(seed)
-  keras_model = model.build_model(hp, inputs, model.space_by_name(search['space']))
+  keras_model = network.build_model(hp, inputs, model_space.space_by_name(search['space']))
   history = keras_model.fit(train[0], train[1], validation_data=valid, verbose=0,
                             batch_size=search['batch_size'], epochs=search['max_epochs'],
-                            callbacks=tuner_fn.search_callbacks(search))
+                            callbacks=search_api.search_callbacks(search))
   return max(history.history['val_accuracy']), keras_model.evaluate(
-      test[0], test[1], verbose=0)[1], model.active_hyperparameters(hp.values)
+      test[0], test[1], verbose=0)[1], search_api.active_values(hp)
 
 
 def test_accuracy(tuner, data, seed):
@@ -161,7 +162,7 @@ def test_accuracy(tuner, data, seed):
   keras_model = tuner.hypermodel.build(tuner.get_best_hyperparameters(1)[0])
   keras_model.fit(train[0], train[1], validation_data=valid, verbose=0,
                   batch_size=search['batch_size'], epochs=search['max_epochs'],
-                  callbacks=tuner_fn.search_callbacks(search))
+                  callbacks=search_api.search_callbacks(search))
   return keras_model.evaluate(test[0], test[1], verbose=0)[1]
 
 
@@ -197,8 +198,8 @@ def stock_hyperband_overhead(data, seed):
   """Stock keras_tuner.Hyperband, no callbacks of ours: share of trial time outside epochs."""
   inputs, train, valid, _ = data
   search = search_settings('hyperband', 1)
-  space = model.space_by_name(search['space'])
-  tuner = keras_tuner.Hyperband(lambda hp: model.build_model(hp, inputs, space),
+  space = model_space.space_by_name(search['space'])
+  tuner = keras_tuner.Hyperband(lambda hp: network.build_model(hp, inputs, space),
                                 objective='val_accuracy', max_epochs=search['max_epochs'],
                                 factor=search['factor'], seed=seed,
                                 directory=tempfile.mkdtemp(prefix='bench-stock-'),
@@ -217,7 +218,7 @@ def stock_hyperband_overhead(data, seed):
   tuner.on_trial_begin, tuner.on_trial_end = on_trial_begin, on_trial_end
   keras.utils.set_random_seed(seed)
   tuner.search(train[0], train[1], validation_data=valid, batch_size=search['batch_size'],
-               callbacks=tuner_fn.search_callbacks(search) + [EpochTimer()], verbose=0)
+               callbacks=search_api.search_callbacks(search) + [EpochTimer()], verbose=0)
   return overhead(trials)
 
 

@@ -29,6 +29,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import yaml
 
+from pipeline import config as config_lib
+
 STORE_DIR = 'local_launcher'
 PLACEHOLDER_ALL = '{{$}}'
 _INPUT_METADATA = re.compile(
@@ -112,14 +114,10 @@ def _parse_clause(clause: str) -> Callable[[Artifact], bool]:
   if field:
     name, kind = field.groups()
     if kind == 'number_value':
-      return lambda a: _is_number(a.metadata.get(name)) and float(
+      return lambda a: config_lib.is_number(a.metadata.get(name)) and float(
           a.metadata[name]) == float(value)
     return lambda a: str(a.metadata.get(name)) == value
   raise LaunchError(f'resolver query clause {clause!r}: not supported by the local launcher')
-
-
-def _is_number(value: Any) -> bool:
-  return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 # ---------------------------------------------------------------------------------------------

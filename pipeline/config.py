@@ -16,22 +16,22 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
+from components import spans
+from model import space as model_space
+
 # Where the repository's bundled data lives (the package is installed in editable mode from
 # the repository, and the Kubeflow image copies data/ beside it).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / 'data' / 'digits'
 SCHEMA_FILE_NAME = 'schema.pbtxt'
 
-# The model's knobs. `build_model` reads exactly these names; `units` is the template for
-# the per-layer `units_<i>` hyperparameters.
-KNOWN_HYPERPARAMETERS = ('num_layers', 'units', 'dropout', 'learning_rate')
+KNOWN_HYPERPARAMETERS = model_space.KNOBS
 HYPERPARAMETER_KINDS = ('int', 'float', 'choice', 'fixed')
 ALGORITHMS = ('hyperband', 'random', 'bayesian', 'grid')
 ORCHESTRATORS = ('local', 'beam')
 # When a run searches: always; never (reuse the latest best hyperparameters, the first run
 # ever still tunes); if-data-changed (reuse them unless the training data differs).
 TUNING_POLICIES = ('always', 'never', 'if-data-changed')
-SPAN_FOLDER_PREFIX = 'span-'  # <data>/span-<N>/*.csv: one folder per span (day, batch, ...)
 
 
 class ConfigError(ValueError):
@@ -56,14 +56,7 @@ class HyperparameterSpec:
             for k, v in fields.items() if v not in (None, ())}
 
 
-DEFAULT_SPACE: Dict[str, Dict[str, Any]] = {
-    # The classic Keras Tuner example: one hidden layer of 16..512 units, three learning rates,
-    # extended with depth and dropout.
-    'num_layers': {'kind': 'int', 'min': 1, 'max': 3},
-    'units': {'kind': 'int', 'min': 16, 'max': 512, 'step': 16},
-    'dropout': {'kind': 'float', 'min': 0.0, 'max': 0.5, 'step': 0.1},
-    'learning_rate': {'kind': 'choice', 'values': [1e-2, 1e-3, 1e-4]},
-}
+DEFAULT_SPACE = model_space.DEFAULT_SPACE
 
 DEFAULT_BEAM_ARGS = (
     # In-process DirectRunner: on small data, multi-processing pays more in worker start-up
@@ -87,9 +80,7 @@ class DataConfig:
   def uses_spans(self) -> bool:
     if self.span_window is not None:
       return True
-    return os.path.isdir(self.path) and any(
-        name.startswith(SPAN_FOLDER_PREFIX) and os.path.isdir(os.path.join(self.path, name))
-        for name in os.listdir(self.path))
+    return bool(_isdir(self.path) and spans.list_spans(self.path, _listdir))
 
   @property
   def window_size(self) -> Optional[int]:
@@ -100,8 +91,54 @@ class DataConfig:
   def schema_path(self) -> Optional[str]:
     if self.schema:
       return self.schema
-    candidate = os.path.join(self.path, SCHEMA_FILE_NAME)
-    return candidate if os.path.isfile(candidate) else None
+    candidate = f'{self.path.rstrip("/")}/{SCHEMA_FILE_NAME}'
+    return candidate if _exists(candidate) else None
+
+
+# Paths in the config may be bucket URIs (gs://, s3://) when compiling for Kubeflow: those go
+# through TFX's fileio, imported only then (the CLI checks local input before loading TFX).
+# A bucket this machine cannot read counts as holding no span folders and no schema;
+# `hypertune compile` says so (remote_data_readable) so that nobody relies on it silently.
+def _is_uri(path: str) -> bool:
+  return '://' in path
+
+
+def remote_data_readable(path: str) -> Optional[str]:
+  """None if a bucket path can be listed here, else why not (one line)."""
+  from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+  try:
+    fileio.glob(f'{path.rstrip("/")}/*')
+  except Exception as e:  # pylint: disable=broad-except  (any filesystem's error)
+    return ' '.join(str(e).split())[:200]
+  return None
+
+
+def _remote(call, default):
+  try:
+    return call()
+  except Exception:  # pylint: disable=broad-except  (unreadable bucket: see above)
+    return default
+
+
+def _isdir(path: str) -> bool:
+  if _is_uri(path):
+    from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+    return _remote(lambda: bool(fileio.glob(f'{path.rstrip("/")}/*')), False)
+  return os.path.isdir(path)
+
+
+def _listdir(path: str) -> List[str]:
+  if _is_uri(path):
+    from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+    return _remote(lambda: [name.rstrip('/') for name in fileio.listdir(path)], [])
+  return [name for name in os.listdir(path) if os.path.isdir(os.path.join(path, name))]
+
+
+def _exists(path: str) -> bool:
+  if _is_uri(path):
+    from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+    return _remote(lambda: fileio.exists(path), False)
+  return os.path.isfile(path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -334,10 +371,10 @@ def validate(config: Config) -> None:
   if config.training.epochs is not None:
     _check_positive_int(config.training.epochs, 'training.epochs')
   threshold = config.evaluation.accuracy_threshold
-  _check(_is_number(threshold) and 0 <= threshold <= 1, 'evaluation.accuracy_threshold',
+  _check(is_number(threshold) and 0 <= threshold <= 1, 'evaluation.accuracy_threshold',
          f'{threshold!r}: must be between 0 and 1')
   drop = config.evaluation.max_accuracy_drop
-  _check(_is_number(drop) and 0 <= drop <= 1, 'evaluation.max_accuracy_drop',
+  _check(is_number(drop) and 0 <= drop <= 1, 'evaluation.max_accuracy_drop',
          f'{drop!r}: must be between 0 and 1')
 
 
@@ -381,14 +418,14 @@ def _validate_hyperparameter(spec: HyperparameterSpec) -> None:
   _check(spec.kind in HYPERPARAMETER_KINDS, f'{where}.kind',
          f'{spec.kind!r}: unknown hyperparameter kind (known: {", ".join(HYPERPARAMETER_KINDS)})')
   if spec.kind == 'fixed':
-    _check(_is_number(spec.value), f'{where}.value', 'a fixed hyperparameter needs a number')
+    _check(is_number(spec.value), f'{where}.value', 'a fixed hyperparameter needs a number')
     return
   if spec.kind == 'choice':
-    _check(spec.values and all(_is_number(v) for v in spec.values), f'{where}.values',
+    _check(spec.values and all(is_number(v) for v in spec.values), f'{where}.values',
            'a choice needs a non-empty list of numbers')
     return
   is_int = spec.kind == 'int'
-  check_type = _is_int if is_int else _is_number
+  check_type = _is_int if is_int else is_number
   for bound in ('min', 'max'):
     _check(check_type(getattr(spec, bound)), f'{where}.{bound}',
            f'{getattr(spec, bound)!r}: must be {"an integer" if is_int else "a number"}')
@@ -419,6 +456,7 @@ def _is_int(value: Any) -> bool:
   return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+  """A finite int or float (not a bool): what a numeric setting must be."""
   return (isinstance(value, (int, float)) and not isinstance(value, bool)
           and math.isfinite(value))

@@ -63,7 +63,7 @@ KFP_IMAGE = 'registry.example/tfx-hypertune:1'
 @pytest.fixture(scope='session')
 def compiled_kfp(tmp_path_factory):
   """`hypertune compile` for a bucket root and bucket data: (json_path, yaml_path)."""
-  from pipeline import cli  # pylint: disable=import-outside-toplevel
+  from hypertune import cli  # pylint: disable=import-outside-toplevel
   out = tmp_path_factory.mktemp('kfp')
   assert cli.main(['compile', '--image', KFP_IMAGE, '--pipeline-root', 'gs://bucket/root',
                    '--data', 'gs://bucket/data', '--max-epochs', '4', '--out', str(out)]) == 0

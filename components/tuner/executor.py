@@ -1,21 +1,22 @@
 """Tuner executor: a resumable, warm-startable, optionally parallel Keras Tuner search.
 
 Unlike the stock executor (tfx/components/tuner/executor.py) it
-- keeps the search state in a persistent directory keyed by the pipeline, the search settings
-  and a fingerprint of the training data, so a search killed half-way resumes from its finished
+- keeps the search state in a persistent directory keyed by the search settings and a
+  fingerprint of the training data, so a search killed half-way resumes from its finished
   trials when the pipeline runs again (the stock one searches in a temporary directory);
 - can try the best configurations of the previous search first (warm start);
 - runs `parallel_trials` Keras Tuner workers against one chief oracle over gRPC on loopback;
 - never calls `oracle.get_best_trials(oracle.max_trials)`, which crashes for Hyperband because
   Hyperband leaves max_trials unset (tensorflow/tfx#7778);
 - writes a trial report (table, plots, TensorBoard HParams) into the tuner_results artifact.
+Its parameters, inputs, outputs and files are defined in spec.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import posixpath
 from typing import Any, Dict, List
 
 from tfx import types
@@ -27,20 +28,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils
 
-from components import model
-from components.tuner_fn import TRIALS_PROJECT
-from components.tuner import parallel, report, tuning, warm_start
-
-BEST_HYPERPARAMETERS_FILE = tuning.BEST_HYPERPARAMETERS_FILE  # the stock name: Trainer reads it
-TUNER_RESULTS_FILE = 'tuner_results.json'  # the stock format: completed trials, best first
-SEARCH_DIR = 'search'  # under the artifact: a copy of the trial files (no checkpoints)
-SEARCH_INFO_FILE = 'search_info.json'  # in tuner_results: how this run got its values
-TRIALS_CSV = report.TRIALS_CSV
-STATE_DIR_KEY = 'search_state_dir'  # custom_config key: where persistent search state lives
-# Parameters and an input beyond the stock TunerSpec (see component.py).
-MAX_EPOCHS_KEY = 'max_epochs'
-MAX_TRIALS_KEY = 'max_trials'
-PREVIOUS_HYPERPARAMETERS_KEY = 'previous_hyperparameters'
+from components.tuner import parallel, report, search as search_api, spec, tuning, warm_start
 
 
 class Executor(base_executor.BaseExecutor):
@@ -59,11 +47,11 @@ class Executor(base_executor.BaseExecutor):
         exec_properties)
     fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, working_dir=None)
     data_hash = data_fingerprint(fn_args.train_files + fn_args.eval_files)
+    policy = exec_properties.get(spec.TUNING_POLICY_KEY) or 'always'
     reuse = tuning.reuse_decision(
-        custom_config.get(tuning.POLICY_KEY), custom_config.get(tuning.FILE_KEY),
-        input_dict.get(PREVIOUS_HYPERPARAMETERS_KEY) or [], data_hash)
-    print(f'  [Tuner] tuning {custom_config.get(tuning.POLICY_KEY) or "always"}: '
-          f'{reuse.reason}', flush=True)
+        policy, exec_properties.get(spec.HYPERPARAMETERS_FILE_KEY) or None,
+        input_dict.get(spec.PREVIOUS_HYPERPARAMETERS_KEY) or [], data_hash)
+    print(f'  [Tuner] tuning {policy}: {reuse.reason}', flush=True)
     if reuse.source_file is not None:
       info = tuning.reuse(reuse, hp_artifact)
     else:
@@ -71,19 +59,20 @@ class Executor(base_executor.BaseExecutor):
                           hp_artifact.uri, results_dir)
       info.update(tuning.mark_searched(hp_artifact, info['trials_completed'], data_hash,
                                        results_dir, reuse.reason))
-    _write_json(os.path.join(results_dir, SEARCH_INFO_FILE), info)
+    spec.write_json(spec.join(results_dir, spec.SEARCH_INFO_FILE), info)
 
   def _search(self, custom_config: Dict[str, Any], fn_args, data_hash: str,
               exec_properties: Dict[str, Any], input_dict: Dict[str, List[types.Artifact]],
               hp_dir: str, results_dir: str) -> Dict[str, Any]:
     """Runs (or resumes) the search; writes the best hyperparameters and the report.
     Returns what search_info.json records about it."""
-    search = custom_config.get('search', {})
-    state_root = custom_config.get(STATE_DIR_KEY) or os.path.join(results_dir, 'state')
+    search = custom_config['search']
+    state_root = (exec_properties.get(spec.SEARCH_STATE_DIR_KEY)
+                  or spec.join(results_dir, 'state'))
     key = search_key(custom_config, data_hash)
-    working_dir = fn_args.working_dir = os.path.join(state_root, key)
-    project_dir = os.path.join(working_dir, TRIALS_PROJECT)
-    resumed = fileio.exists(os.path.join(project_dir, 'oracle.json'))
+    working_dir = fn_args.working_dir = spec.join(state_root, key)
+    project_dir = spec.join(working_dir, spec.TRIALS_PROJECT)
+    resumed = spec.has_search(project_dir)
     exec_properties = {**exec_properties, standard_component_specs.CUSTOM_CONFIG_KEY:
                        json_utils.dumps(custom_config)}
     tuner_fn = udf_utils.get_fn(exec_properties, 'tuner_fn')
@@ -95,26 +84,28 @@ class Executor(base_executor.BaseExecutor):
           f'{f" (resuming: {len(finished_before)} trials already finished)" if resumed else ""}',
           flush=True)
     carried_over: List[Dict[str, Any]] = []
-    if not resumed and search.get('warm_start_trials'):
+    warm_start_trials = spec.optional_int(exec_properties.get(spec.WARM_START_TRIALS_KEY)) or 0
+    if not resumed and warm_start_trials:
       carried_over = warm_start.enqueue_previous_best(
-          tuner.oracle, state_root, key, search['warm_start_trials'])
-    workers = int(search.get('parallel_trials') or 1)
+          tuner.oracle, state_root, key, warm_start_trials)
+    workers = spec.optional_int(exec_properties.get(spec.PARALLEL_TRIALS_KEY)) or 1
     failures: List[str] = []
     if workers > 1:
-      failures = parallel.search(tuner, result.fit_kwargs, workers, input_dict, exec_properties,
-                                 working_dir)
+      failures = parallel.search(tuner, workers, input_dict, exec_properties, working_dir)
     else:
       tuner.search(**result.fit_kwargs)
-    write_results(tuner.oracle, hp_dir, results_dir)
-    _copy_trial_files(project_dir, os.path.join(results_dir, SEARCH_DIR, TRIALS_PROJECT))
+    write_results(tuner.oracle, search, hp_dir, results_dir)
+    _copy_trial_files(project_dir, spec.search_dir_of(results_dir))
     html_path = report.write_report(project_dir, results_dir, carried_over,
-                                    objective=search.get('objective', 'val_accuracy'))
+                                    objective=search['objective'])
     print(f'  [Tuner] report: {html_path}', flush=True)
     return {
         'search_state_dir': working_dir,
         'resumed': resumed,
         'trials_finished_before_this_run': sorted(finished_before),
         'trials_completed': len(_completed_ids(tuner.oracle)),
+        'objective': search['objective'],
+        'direction': tuner.oracle.objective.direction,
         'carried_over': carried_over,
         'parallel_trials': workers,
         'worker_failures': failures,
@@ -125,7 +116,7 @@ class Executor(base_executor.BaseExecutor):
 def with_budget(custom_config: Dict[str, Any], exec_properties: Dict[str, Any]) -> Dict[str, Any]:
   """custom_config with the budget parameters (runtime parameters on Kubeflow) applied."""
   search = dict(custom_config.get('search', {}))
-  for key in (MAX_EPOCHS_KEY, MAX_TRIALS_KEY):
+  for key in (spec.MAX_EPOCHS_KEY, spec.MAX_TRIALS_KEY):
     value = exec_properties.get(key)
     if value is not None:
       if int(value) < 1:
@@ -138,10 +129,9 @@ def search_key(custom_config: Dict[str, Any], data_hash: str) -> str:
   """<settings hash>-<data hash>: the same search on the same data gets the same directory;
   the settings part alone finds earlier searches of the same space (warm start)."""
   # The code version is part of the settings: trials of an older model code are not resumed.
-  settings = {'pipeline': custom_config.get('pipeline_name'),
+  settings = {'label': custom_config.get('label'),
               'code': custom_config.get('code_version'),
-              'search': {k: v for k, v in custom_config.get('search', {}).items()
-                         if k not in ('parallel_trials', 'warm_start_trials')},
+              'search': custom_config.get('search', {}),
               'seed': custom_config.get('seed')}
   settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
   return f'{settings_hash[:10]}-{data_hash[:10]}'
@@ -152,7 +142,7 @@ def data_fingerprint(patterns: List[str]) -> str:
   digest = hashlib.sha256()
   for pattern in patterns:
     for path in sorted(fileio.glob(pattern)):
-      digest.update(os.path.basename(path).encode())
+      digest.update(posixpath.basename(path).encode())
       with fileio.open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(1 << 20), b''):
           digest.update(chunk)
@@ -165,33 +155,28 @@ def _completed_ids(oracle) -> List[str]:
 
 def completed_trials(oracle) -> List[Any]:
   """Every completed trial, best first (all of them, whatever max_trials says)."""
-  done = [t for t in oracle.trials.values() if t.status == 'COMPLETED' and t.score is not None]
-  sign = -1 if oracle.objective.direction == 'max' else 1
-  return sorted(done, key=lambda t: (sign * t.score, t.trial_id))  # ties: the earlier trial
+  done = [t for t in oracle.trials.values() if t.status == 'COMPLETED']
+  return spec.best_first(done, oracle.objective.direction, score=lambda t: t.score,
+                         trial_id=lambda t: t.trial_id)
 
 
-def write_results(oracle, hp_dir: str, results_dir: str) -> None:
+def write_results(oracle, search: Dict[str, Any], hp_dir: str, results_dir: str) -> None:
   trials = completed_trials(oracle)
   if not trials:
     raise RuntimeError('Tuner: no trial completed; see the trial errors above')
-  fileio.makedirs(hp_dir)
-  _write_json(os.path.join(hp_dir, BEST_HYPERPARAMETERS_FILE),
-              trials[0].hyperparameters.get_config())
-  _write_json(os.path.join(results_dir, TUNER_RESULTS_FILE), [
+  spec.write_best_hyperparameters(hp_dir, {
+      **trials[0].hyperparameters.get_config(),
+      spec.BUDGET_FIELD: {spec.MAX_EPOCHS_KEY: search['max_epochs'],
+                          spec.MAX_TRIALS_KEY: search['max_trials']}})
+  spec.write_json(spec.join(results_dir, spec.TUNER_RESULTS_FILE), [
       {'trial_id': t.trial_id, 'score': t.score,
-       **model.active_hyperparameters(t.hyperparameters.values)} for t in trials])
+       **search_api.active_values(t.hyperparameters)} for t in trials])
 
 
 def _copy_trial_files(project_dir: str, target: str) -> None:
   """Trial metadata into the artifact; checkpoints stay in the state directory."""
-  for path in fileio.glob(os.path.join(project_dir, '*.json')) + fileio.glob(
-      os.path.join(project_dir, 'trial_*', '*.json')):
-    destination = os.path.join(target, os.path.relpath(path, project_dir))
-    fileio.makedirs(os.path.dirname(destination))
+  for path in fileio.glob(spec.join(project_dir, '*.json')) + fileio.glob(
+      spec.join(project_dir, 'trial_*', '*.json')):
+    destination = spec.join(target, posixpath.relpath(path, project_dir))
+    fileio.makedirs(posixpath.dirname(destination))
     fileio.copy(path, destination, overwrite=True)
-
-
-def _write_json(path: str, value: Any) -> None:
-  fileio.makedirs(os.path.dirname(path))
-  with fileio.open(path, 'w') as f:
-    f.write(json.dumps(value, indent=1))

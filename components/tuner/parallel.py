@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent import futures
 from typing import Any, Dict, List
@@ -22,8 +23,13 @@ from typing import Any, Dict, List
 import grpc
 from keras_tuner.src import protos
 from keras_tuner.src.distribute import oracle_chief
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import json_utils
+
+from components.tuner import spec
+
+WORKER_ARGS_FILE = 'worker_args.json'  # in the search directory: what each worker rebuilds from
 
 POLL_SECONDS = 0.5
 
@@ -34,10 +40,10 @@ def free_port() -> int:
     return s.getsockname()[1]
 
 
-def search(tuner, fit_kwargs, workers: int, input_dict, exec_properties: Dict[str, Any],
+def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
            working_dir: str) -> List[str]:
-  """Runs the search with `workers` worker processes; returns one line per failed worker."""
-  del fit_kwargs  # each worker builds its own datasets through tuner_fn
+  """Runs the search with `workers` worker processes (each builds its own datasets through
+  tuner_fn); returns one line per failed worker. Worker logs end up in `working_dir`."""
   oracle = tuner.oracle
   oracle._display.verbose = 0  # pylint: disable=protected-access  (we print our own lines)
   port = free_port()
@@ -46,28 +52,31 @@ def search(tuner, fit_kwargs, workers: int, input_dict, exec_properties: Dict[st
       oracle_chief.OracleServicer(oracle), server)
   server.add_insecure_port(f'127.0.0.1:{port}')
   server.start()
-  args_path = os.path.join(working_dir, 'worker_args.json')
-  os.makedirs(working_dir, exist_ok=True)
-  with open(args_path, 'w') as f:
-    json.dump({'input_dict': artifact_utils.jsonify_artifact_dict(input_dict),  # a JSON str
-               'exec_properties': json.loads(json_utils.dumps(exec_properties)),
-               'working_dir': working_dir, 'workers': workers}, f)
-  processes = {f'tuner{i}': _start_worker(f'tuner{i}', port, args_path, working_dir)
+  args_path = spec.join(working_dir, WORKER_ARGS_FILE)
+  spec.write_json(args_path, {
+      'input_dict': artifact_utils.jsonify_artifact_dict(input_dict),  # a JSON str
+      'exec_properties': json.loads(json_utils.dumps(exec_properties)),
+      'working_dir': working_dir, 'workers': workers})
+  # A process writes its log to a local file; the search directory may be a bucket.
+  local_logs = tempfile.mkdtemp(prefix='hypertune-workers-')
+  processes = {f'tuner{i}': _start_worker(f'tuner{i}', port, args_path, local_logs)
                for i in range(workers)}
   try:
-    return _watch(oracle, processes, working_dir, getattr(tuner, 'planned', 0))
+    return _watch(oracle, processes, working_dir, tuner.planned_trials)
   finally:
     for process in processes.values():
       if process.poll() is None:
         process.kill()
     server.stop(grace=None)
+    for tuner_id in processes:
+      fileio.copy(os.path.join(local_logs, f'{tuner_id}.log'),
+                  spec.join(working_dir, f'{tuner_id}.log'), overwrite=True)
 
 
-def _start_worker(tuner_id: str, port: int, args_path: str, working_dir: str):
+def _start_worker(tuner_id: str, port: int, args_path: str, log_dir: str):
   env = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP='127.0.0.1',
              KERASTUNER_ORACLE_PORT=str(port))
-  log_path = os.path.join(working_dir, f'{tuner_id}.log')
-  log = open(log_path, 'a')  # pylint: disable=consider-using-with
+  log = open(os.path.join(log_dir, f'{tuner_id}.log'), 'a')  # pylint: disable=consider-using-with
   return subprocess.Popen([sys.executable, '-m', 'components.tuner.worker', args_path],
                           env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -88,7 +97,7 @@ def _watch(oracle, processes: Dict[str, subprocess.Popen], working_dir: str,
       del running[tuner_id]
       if code != 0:
         message = (f'worker {tuner_id} exited with status {code}; its log: '
-                   f'{os.path.join(working_dir, tuner_id + ".log")}')
+                   f'{spec.join(working_dir, tuner_id + ".log")}')
         failures.append(message)
         print(f'  [Tuner] {message}; the search goes on without it', flush=True)
         _fail_ongoing_trial(oracle, tuner_id)

@@ -15,16 +15,16 @@ directory and its numbers can be checked against those files.
 from __future__ import annotations
 
 import csv
-import glob
 import html
+import io
 import json
-import os
 from typing import Any, Dict, List, Optional
 
-from components import model
+from components.tuner import search as search_api
+from components.tuner import spec
 
-TRIALS_CSV = 'trials.csv'
-REPORT_HTML = 'report.html'
+TRIALS_CSV = spec.TRIALS_CSV
+REPORT_HTML = spec.REPORT_HTML
 PLOTS = {
     'accuracy_by_trial.png': 'Validation accuracy of each trial',
     'accuracy_vs_size.png': 'Validation accuracy against model size',
@@ -37,17 +37,15 @@ TARGET_FRACTION = 0.98
 
 def load_trials(search_dir: str) -> List[Dict[str, Any]]:
   """One dict per trial directory: trial.json merged with trial_stats.json."""
-  trials = []
-  for path in sorted(glob.glob(os.path.join(search_dir, 'trial_*', 'trial.json'))):
-    with open(path) as f:
-      trial = json.load(f)
-    stats_path = os.path.join(os.path.dirname(path), 'trial_stats.json')
-    stats = {}
-    if os.path.isfile(stats_path):
-      with open(stats_path) as f:
-        stats = json.load(f)
-    trials.append({'trial': trial, 'stats': stats})
-  return trials
+  return [{'trial': spec.read_json(spec.join(trial_dir, spec.TRIAL_FILE)),
+           'stats': spec.read_json(spec.join(trial_dir, spec.TRIAL_STATS_FILE), default={})}
+          for trial_dir in spec.trial_dirs(search_dir)]
+
+
+# The columns of trials.csv before the hyperparameters (one column each, active values only).
+TRIAL_COLUMNS = ('trial_id', 'status', 'score', 'val_accuracy', 'val_loss', 'epochs_run',
+                 'initial_epoch', 'trainable_parameters', 'hidden_units', 'seconds_per_epoch',
+                 'trial_seconds', 'bracket', 'round', 'tuner_id')
 
 
 def trial_rows(trials: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -67,6 +65,7 @@ def trial_rows(trials: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         'epochs_run': len(epoch_seconds),
         'initial_epoch': values.get('tuner/initial_epoch', 0),
         'trainable_parameters': stats.get('trainable_parameters'),
+        'hidden_units': stats.get('hidden_units'),
         'seconds_per_epoch': (sum(epoch_seconds) / len(epoch_seconds)
                               if epoch_seconds else None),
         'trial_seconds': stats.get('trial_seconds'),
@@ -74,7 +73,8 @@ def trial_rows(trials: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         'round': values.get('tuner/round'),
         'tuner_id': stats.get('tuner_id'),
     }
-    row.update(model.active_hyperparameters(values))
+    assert tuple(row) == TRIAL_COLUMNS, 'trial_rows and TRIAL_COLUMNS must agree'
+    row.update(search_api.active_values_of_config(trial['hyperparameters']))
     rows.append(row)
   return rows
 
@@ -89,12 +89,11 @@ def _best(metrics: Dict[str, Any], name: str) -> Optional[float]:
 
 def hyperparameters_of(row: Dict[str, Any]) -> Dict[str, Any]:
   """The hyperparameter columns of a trials.csv row."""
-  return {k: v for k, v in row.items()
-          if (k in model.KNOWN_SCALARS or k.startswith('units_')) and v is not None}
+  return {k: v for k, v in row.items() if k not in TRIAL_COLUMNS and v is not None}
 
 
 def hidden_units(row: Dict[str, Any]) -> int:
-  return sum(row.get(f'units_{i}', 0) for i in range(int(row.get('num_layers') or 0)))
+  return int(row.get('hidden_units') or 0)
 
 
 def epochs_to_target(item: Dict[str, Any], target: float) -> Optional[int]:
@@ -109,30 +108,30 @@ def epochs_to_target(item: Dict[str, Any], target: float) -> Optional[int]:
 def write_report(search_dir: str, out_dir: str, carried_over: Optional[List[Dict]] = None,
                  objective: str = 'val_accuracy') -> str:
   """Writes trials.csv, the plots, report.html and TensorBoard logs; returns the HTML path."""
-  os.makedirs(out_dir, exist_ok=True)
   trials = load_trials(search_dir)
   rows = trial_rows(trials)
-  write_csv(os.path.join(out_dir, TRIALS_CSV), rows)
+  spec.write_text(spec.join(out_dir, TRIALS_CSV), csv_text(rows))
   completed = [(item, row) for item, row in zip(trials, rows)
                if row['status'] == 'COMPLETED' and row['val_accuracy'] is not None]
   best_accuracy = max((row['val_accuracy'] for _, row in completed), default=0.0)
   target = round(TARGET_FRACTION * best_accuracy, 4)
   _plot_all(out_dir, completed, target)
-  write_tensorboard(os.path.join(out_dir, 'tensorboard'), trials, rows)
-  path = os.path.join(out_dir, REPORT_HTML)
-  with open(path, 'w') as f:
-    f.write(_html(rows, completed, target, objective, carried_over or []))
+  write_tensorboard(spec.join(out_dir, spec.TENSORBOARD_DIR), trials, rows)
+  path = spec.join(out_dir, REPORT_HTML)
+  spec.write_text(path, _html(rows, completed, target, objective, carried_over or []))
   return path
 
 
-def write_csv(path: str, rows: List[Dict[str, Any]]) -> None:
-  columns: List[str] = []
+def csv_text(rows: List[Dict[str, Any]]) -> str:
+  """trials.csv: every TRIAL_COLUMNS column, then each hyperparameter seen in any row."""
+  columns: List[str] = list(TRIAL_COLUMNS)
   for row in rows:
     columns += [c for c in row if c not in columns]
-  with open(path, 'w', newline='') as f:
-    writer = csv.DictWriter(f, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
+  out = io.StringIO(newline='')
+  writer = csv.DictWriter(out, fieldnames=columns)
+  writer.writeheader()
+  writer.writerows(rows)
+  return out.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,8 +155,10 @@ def _plot_all(out_dir: str, completed, target: float) -> None:
     ax.set_title(PLOTS[name], fontsize=11)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, name))
+    image = io.BytesIO()
+    fig.savefig(image, format='png')
     plt.close(fig)
+    spec.write_bytes(spec.join(out_dir, name), image.getvalue())
 
 
 def _accuracy_by_trial(ax, rows) -> None:
@@ -225,8 +226,8 @@ def write_tensorboard(log_dir: str, trials, rows) -> None:
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tensorboard.plugins.hparams import api as hparams_api  # pylint: disable=import-outside-toplevel
   for item, row in zip(trials, rows):
-    values = model.active_hyperparameters(item['trial']['hyperparameters']['values'])
-    writer = tf.summary.create_file_writer(os.path.join(log_dir, f'trial_{row["trial_id"]}'))
+    values = hyperparameters_of(row)
+    writer = tf.summary.create_file_writer(spec.join(log_dir, f'trial_{row["trial_id"]}'))
     with writer.as_default():
       hparams_api.hparams(values, trial_id=row['trial_id'])
       stats = item['stats']

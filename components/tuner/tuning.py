@@ -6,7 +6,7 @@
 
 "The latest best hyperparameters" come from ML Metadata: a resolver hands the Tuner the newest
 HyperParameters artifact of the pipeline (`previous_hyperparameters`). A file the user imports
-(`hyperparameters:` in the config) takes their place. Either way the Tuner still emits
+(the `hyperparameters_file` parameter) takes their place. Either way the Tuner still emits
 `best_hyperparameters`, so the Trainer is wired the same, and the artifact records where the
 values came from (`hyperparameters_source`) and what data they were tuned on.
 """
@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from typing import Any, Dict, List, Optional
 
 from tfx import types
 from tfx.dsl.io import fileio
 
-POLICY_KEY = 'tuning'  # custom_config keys
-FILE_KEY = 'hyperparameters_file'
-BEST_HYPERPARAMETERS_FILE = 'best_hyperparameters.txt'
-SOURCE_PROPERTY = 'hyperparameters_source'  # custom properties of best_hyperparameters
-TUNED_ON_PROPERTY = 'tuned_on_data'
+from components.tuner import spec
+
+POLICIES = ('always', 'never', 'if-data-changed')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,12 +42,12 @@ def reuse_decision(policy: Optional[str], imported_file: Optional[str],
   if not previous:
     return Decision('searching: no earlier best hyperparameters in ML Metadata (first run)')
   latest = previous[-1]
-  tuned_on = _string_property(latest, TUNED_ON_PROPERTY)
+  tuned_on = _string_property(latest, spec.TUNED_ON_PROPERTY)
   if policy == 'if-data-changed' and tuned_on != data_hash:
     return Decision('searching: the training data changed since the last search')
   return Decision(f'reusing the best hyperparameters of an earlier run (ML Metadata: '
                   f'{latest.uri})',
-                  source_file=os.path.join(latest.uri, BEST_HYPERPARAMETERS_FILE),
+                  source_file=spec.join(latest.uri, spec.BEST_HYPERPARAMETERS_FILE),
                   tuned_on=tuned_on)
 
 
@@ -63,11 +60,9 @@ def reuse(decision: Decision, hp_artifact: types.Artifact) -> Dict[str, Any]:
     json.loads(text)  # fail here, naming the file, rather than in the Trainer
   except ValueError as e:
     raise ValueError(f'{decision.source_file}: not a best_hyperparameters file ({e})') from None
-  fileio.makedirs(hp_artifact.uri)
-  with fileio.open(os.path.join(hp_artifact.uri, BEST_HYPERPARAMETERS_FILE), 'w') as f:
-    f.write(text)
-  hp_artifact.set_string_custom_property(SOURCE_PROPERTY, decision.reason)
-  hp_artifact.set_string_custom_property(TUNED_ON_PROPERTY, decision.tuned_on)
+  spec.write_text(spec.join(hp_artifact.uri, spec.BEST_HYPERPARAMETERS_FILE), text)
+  hp_artifact.set_string_custom_property(spec.SOURCE_PROPERTY, decision.reason)
+  hp_artifact.set_string_custom_property(spec.TUNED_ON_PROPERTY, decision.tuned_on)
   return {'hyperparameters_source': decision.reason, 'trials_run': 0,
           'reused_file': decision.source_file}
 
@@ -77,8 +72,8 @@ def mark_searched(hp_artifact: types.Artifact, trials: int, data_hash: str,
   """Records on the artifact that a search found these values; returns the same for
   search_info.json."""
   source = f'search: {trials} completed trials ({results_dir})'
-  hp_artifact.set_string_custom_property(SOURCE_PROPERTY, source)
-  hp_artifact.set_string_custom_property(TUNED_ON_PROPERTY, data_hash)
+  hp_artifact.set_string_custom_property(spec.SOURCE_PROPERTY, source)
+  hp_artifact.set_string_custom_property(spec.TUNED_ON_PROPERTY, data_hash)
   return {'hyperparameters_source': source, 'tuning_decision': reason}
 
 

@@ -7,7 +7,6 @@ It rebuilds the tuner through the same tuner_fn as the chief; Keras Tuner sees t
 and proxies every oracle call to the chief.
 """
 
-import json
 import os
 import sys
 
@@ -18,8 +17,8 @@ def main(args_path: str) -> None:
   from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
   from tfx.components.util import udf_utils  # pylint: disable=import-outside-toplevel
   from tfx.types import artifact_utils  # pylint: disable=import-outside-toplevel
-  with open(args_path) as f:
-    args = json.load(f)
+  from components.tuner import spec  # pylint: disable=import-outside-toplevel
+  args = spec.read_json(args_path)
   # Share the cores: N workers with all threads each would only contend.
   threads = max(1, (os.cpu_count() or 1) // int(args['workers']))
   tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -6,7 +6,7 @@ import re
 
 import tensorflow as tf
 
-from pipeline import cli, results
+from hypertune import cli, results
 
 
 def run_cli(capsys, *args):

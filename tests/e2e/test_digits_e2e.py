@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from components import tuner_fn
-from pipeline import results
+from components.tuner import search
+from hypertune import results
 from tests.conftest import DIGITS_CSV
 from tests.e2e import helpers
 
@@ -23,7 +23,7 @@ ACCURACY_FLOOR = 0.9
 @pytest.fixture(scope='module')
 def first_run(tmp_path_factory):
   output_dir = tmp_path_factory.mktemp('digits')
-  from pipeline import cli
+  from hypertune import cli
   code = cli.main(['run', '--output-dir', str(output_dir), *BUDGET])
   assert code == 0
   run_dir = os.path.join(output_dir, 'hypertune-digits')
@@ -66,7 +66,7 @@ def test_tuned_widths_reach_the_trained_model(first_run):
 
 
 def test_trial_count_follows_the_hyperband_plan(first_run):
-  assert first_run['summary'].trials == tuner_fn.planned_trials(
+  assert first_run['summary'].trials == search.planned_trials(
       {'algorithm': 'hyperband', 'max_epochs': 3, 'factor': 3, 'hyperband_iterations': 1}) == 6
   trials_csv = os.path.join(first_run['summary'].trials_dir, 'trials.csv')
   with open(trials_csv) as f:
@@ -91,9 +91,7 @@ def test_same_seed_same_result(first_run, tmp_path, capsys):
   assert 'test accuracy:' in out and 'pushed model:' in out
   run_dir = tmp_path / 'hypertune-digits'
   again = results.summarize(str(run_dir / 'metadata.sqlite'), str(run_dir / 'pipeline_root'))
-  from components.model import active_hyperparameters
-  assert active_hyperparameters(again.best_hyperparameters) == active_hyperparameters(
-      first_run['summary'].best_hyperparameters)
+  assert again.best_hyperparameters == first_run['summary'].best_hyperparameters
   assert again.accuracy == first_run['summary'].accuracy
 
 
@@ -143,7 +141,12 @@ def test_report_numbers_equal_the_trial_files(first_run):
     assert float(row['seconds_per_epoch']) == pytest.approx(
         sum(stats['epoch_seconds']) / len(stats['epoch_seconds']))
     assert int(row['trainable_parameters']) == stats['trainable_parameters']
-    assert row['units_0'] == str(trial['hyperparameters']['values']['units_0'])
+    values = trial['hyperparameters']['values']
+    assert row['units_0'] == str(values['units_0'])
+    # Only the widths of the layers the trial had (Keras Tuner's conditional scopes).
+    widths = [values[f'units_{i}'] for i in range(values['num_layers'])]
+    assert int(row['hidden_units']) == stats['hidden_units'] == sum(widths)
+    assert all(row.get(f'units_{i}', '') == '' for i in range(values['num_layers'], 3))
   for name in report.PLOTS:
     path = os.path.join(results_dir, name)
     with open(path, 'rb') as f:

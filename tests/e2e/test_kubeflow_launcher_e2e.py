@@ -23,7 +23,7 @@ def launched(tmp_path_factory):
   header, rows = read_digits_rows(900)
   write_csv(small_data / 'digits.csv', header, rows)
   shutil.copy(os.path.join(DIGITS_DIR, 'schema.pbtxt'), small_data / 'schema.pbtxt')
-  from pipeline import cli
+  from hypertune import cli
   # Compiled with the bundled data and the default budget; the run overrides both.
   assert cli.main(['compile', '--pipeline-root', str(root / 'pipeline_root'),
                    '--out', str(root / 'compiled')]) == 0

@@ -21,7 +21,7 @@ def pets_run(tmp_path_factory):
   data_dir = root / 'data'
   header, rows = pets_rows(400)
   write_csv(data_dir / 'pets.csv', header, rows)
-  from pipeline import cli
+  from hypertune import cli
   code = cli.main(['run', '--data', str(data_dir), '--label', 'animal', '--output-dir',
                    str(root / 'runs'), '--pipeline-name', 'pets', '--orchestrator', 'beam',
                    *BUDGET])

@@ -16,9 +16,9 @@ import pytest
 from tfx.types import standard_artifacts
 from tfx.utils import json_utils
 
-from components import tuner_fn
 from components.tuner import executor as tuner_executor
-from pipeline import cli, results
+from components.tuner import search, spec
+from hypertune import cli, results
 from tests.conftest import DIGITS_DIR, REPO, read_digits_rows, write_csv
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +44,7 @@ def _completed_trials(state_root):
 
 def _search_info(run_dir):
   tuner = results.latest_run(os.path.join(run_dir, 'metadata.sqlite'))['Tuner']
-  with open(os.path.join(tuner.uri('tuner_results'), tuner_executor.SEARCH_INFO_FILE)) as f:
+  with open(os.path.join(tuner.uri('tuner_results'), spec.SEARCH_INFO_FILE)) as f:
     return json.load(f), tuner.uri('tuner_results')
 
 
@@ -55,7 +55,7 @@ def test_resume_after_sigkill_then_warm_start(tmp_path):
   state_root = os.path.join(run_dir, 'pipeline_root', 'TunerState')
 
   # 1. Start the pipeline in its own process; SIGKILL it once two trials have finished.
-  process = subprocess.Popen([sys.executable, '-m', 'pipeline.cli', *args], cwd=REPO,
+  process = subprocess.Popen([sys.executable, '-m', 'hypertune.cli', *args], cwd=REPO,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
   deadline = time.monotonic() + 300
@@ -202,7 +202,7 @@ def test_each_algorithm_through_the_executor(parallel_run, tmp_path, algorithm):
                 'dropout': 0.0}}})
   custom = user_function_config(config, 'test')
   exec_properties = {
-      'tuner_fn': 'components.tuner_fn.tuner_fn',
+      'tuner_fn': 'model.tuner_fn.tuner_fn',
       'train_args': json.dumps({'splits': ['train']}),
       'eval_args': json.dumps({'splits': ['eval']}),
       'custom_config': json_utils.dumps(custom),
@@ -214,6 +214,6 @@ def test_each_algorithm_through_the_executor(parallel_run, tmp_path, algorithm):
   with open(tmp_path / 'results' / 'trials.csv') as f:
     rows = list(csv.DictReader(f))
   # Hyperband sizes itself: max_epochs 2, factor 2 -> brackets of 2+1 and 2 trials.
-  expected = tuner_fn.planned_trials(custom['search'])
+  expected = search.planned_trials(custom['search'])
   assert expected == {'random': 2, 'bayesian': 2, 'grid': 2, 'hyperband': 5}[algorithm]
   assert len([r for r in rows if r['status'] == 'COMPLETED']) == expected

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from pipeline import cli
+from hypertune import cli
 from tests.conftest import read_digits_rows, write_csv
 
 

@@ -68,12 +68,12 @@ def test_every_task_runs_our_image_and_executors(compiled):
 def test_user_functions_and_settings_travel_as_parameters(compiled):
   _, spec, _ = compiled
   tasks = spec.root.dag.tasks
-  assert _param(tasks['Transform'], 'preprocessing_fn') == 'components.transform.preprocessing_fn'
-  assert _param(tasks['Tuner'], 'tuner_fn') == 'components.tuner_fn.tuner_fn'
-  assert _param(tasks['Trainer'], 'run_fn') == 'components.trainer.run_fn'
+  assert _param(tasks['Transform'], 'preprocessing_fn') == 'model.transform.preprocessing_fn'
+  assert _param(tasks['Tuner'], 'tuner_fn') == 'model.tuner_fn.tuner_fn'
+  assert _param(tasks['Trainer'], 'run_fn') == 'model.trainer.run_fn'
   tuner_config = json.loads(_param(tasks['Tuner'], 'custom_config'))
   assert tuner_config['search']['max_epochs'] == 4
-  assert tuner_config['search_state_dir'] == 'gs://bucket/root/TunerState'
+  assert _param(tasks['Tuner'], 'search_state_dir') == 'gs://bucket/root/TunerState'
 
 
 def test_run_values_are_runtime_parameters(compiled):

@@ -4,7 +4,7 @@ an upload, a run and a recurring run. This checks the protocol, not a cluster.""
 import yaml
 
 from kubeflow import launcher, submit
-from pipeline import cli
+from hypertune import cli
 from tests.fake_kfp import FakeKfpServer
 
 

@@ -3,11 +3,11 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from components import features, model
+from model import features, network, space
 from pipeline import config as config_lib
 from pipeline.pipeline import user_function_config
 
-SPACE = model.space_by_name(
+SPACE = space.space_by_name(
     user_function_config(config_lib.build_config({}), 'test')['search']['space'])
 INPUTS = features.ModelInputs(numeric_width=5, categorical=(('color_xf', 4),), num_classes=3,
                               labels=('bird', 'cat', 'dog'))
@@ -24,8 +24,8 @@ def _hp(**values):
 def test_layers_match_hyperparameters(widths):
   hp = _hp(num_layers=len(widths), dropout=0.2, learning_rate=1e-3,
            **{f'units_{i}': w for i, w in enumerate(widths)})
-  built = model.build_model(hp, INPUTS, SPACE)
-  assert model.hidden_widths(built) == widths
+  built = network.build_model(hp, INPUTS, SPACE)
+  assert network.hidden_widths(built) == widths
   assert len([l for l in built.layers if isinstance(l, keras.layers.Dropout)]) == len(widths)
   assert built.output_shape == (None, 3)
   assert float(built.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
@@ -35,13 +35,13 @@ def test_layers_match_hyperparameters(widths):
 
 
 def test_no_dropout_layer_when_dropout_is_zero():
-  built = model.build_model(_hp(num_layers=1, units_0=16, dropout=0.0, learning_rate=1e-2),
+  built = network.build_model(_hp(num_layers=1, units_0=16, dropout=0.0, learning_rate=1e-2),
                             INPUTS, SPACE)
   assert not [l for l in built.layers if isinstance(l, keras.layers.Dropout)]
 
 
 def test_model_predicts_probabilities():
-  built = model.build_model(_hp(num_layers=1, units_0=16, dropout=0.0, learning_rate=1e-2),
+  built = network.build_model(_hp(num_layers=1, units_0=16, dropout=0.0, learning_rate=1e-2),
                             INPUTS, SPACE)
   batch = {features.NUMERIC_KEY: np.zeros((2, 5), 'float32'),
            'color_xf': np.array([[0], [3]], 'int64')}
@@ -52,9 +52,9 @@ def test_model_predicts_probabilities():
 
 def test_declare_kinds():
   hp = keras_tuner.HyperParameters()
-  assert model.declare(hp, 'a', {'kind': 'fixed', 'value': 3}) == 3
-  assert model.declare(hp, 'b', {'kind': 'choice', 'values': [0.1, 0.2]}) == 0.1
-  assert model.declare(hp, 'c', {'kind': 'int', 'min': 16, 'max': 64, 'step': 16}) == 16
-  assert model.declare(hp, 'd', {'kind': 'float', 'min': 0.5, 'max': 0.9}) == 0.5
+  assert space.declare(hp, 'a', {'kind': 'fixed', 'value': 3}) == 3
+  assert space.declare(hp, 'b', {'kind': 'choice', 'values': [0.1, 0.2]}) == 0.1
+  assert space.declare(hp, 'c', {'kind': 'int', 'min': 16, 'max': 64, 'step': 16}) == 16
+  assert space.declare(hp, 'd', {'kind': 'float', 'min': 0.5, 'max': 0.9}) == 0.5
   with pytest.raises(ValueError, match="unknown hyperparameter kind 'x'"):
-    model.declare(hp, 'e', {'kind': 'x'})
+    space.declare(hp, 'e', {'kind': 'x'})

@@ -3,6 +3,8 @@
 import json
 import os
 
+import pytest
+
 from pipeline import config as config_lib
 from pipeline.pipeline import code_version, create_pipeline, user_function_config
 from tests.conftest import DIGITS_DIR
@@ -44,27 +46,50 @@ def test_user_functions_get_the_config_and_code_version():
   pipeline = create_pipeline(config)
   tuner = next(c for c in pipeline.components if c.id == 'Tuner')
   custom = json.loads(tuner.exec_properties['custom_config'])
-  assert custom.pop('search_state_dir') == os.path.join(config.pipeline_root, 'TunerState')
-  assert custom.pop('pipeline_name') == 'hypertune-digits'
-  assert (custom.pop('tuning'), custom.pop('hyperparameters_file')) == ('always', None)
-  assert custom == user_function_config(config, code_version())
+  # The Tuner's own settings are parameters of their own, not part of the model's config.
+  assert tuner.exec_properties['search_state_dir'] == os.path.join(config.pipeline_root,
+                                                                   'TunerState')
+  assert (tuner.exec_properties['tuning'], tuner.exec_properties['hyperparameters_file']) == (
+      'always', None)
+  assert (tuner.exec_properties['parallel_trials'],
+          tuner.exec_properties['warm_start_trials']) == (1, 3)
+  assert 'parallel_trials' not in custom['search']
+  # The search key holds the model code's and the search code's versions.
+  assert custom.pop('code_version') == f'{code_version("model")}-{code_version("tuner")}'
+  assert custom == {k: v for k, v in user_function_config(config, 'x').items()
+                    if k != 'code_version'}
   assert custom['search']['max_epochs'] == 4 and custom['seed'] == 5
-  assert tuner.exec_properties['tuner_fn'] == 'components.tuner_fn.tuner_fn'
+  assert tuner.exec_properties['tuner_fn'] == 'model.tuner_fn.tuner_fn'
   # The run values travel as parameters of their own (runtime parameters on Kubeflow).
   assert (tuner.exec_properties['max_epochs'], tuner.exec_properties['max_trials']) == (4, 20)
   evaluator = next(c for c in pipeline.components if c.id == 'Evaluator')
   assert evaluator.exec_properties['accuracy_threshold'] == 0.9
   transform = next(c for c in pipeline.components if c.id == 'Transform')
-  assert json.loads(transform.exec_properties['custom_config'])['code_version'] == code_version()
+  assert json.loads(transform.exec_properties['custom_config'])['code_version'] == (
+      code_version('model'))
 
 
-def test_code_version_changes_with_component_code(tmp_path, monkeypatch):
+def _fake_repo(tmp_path):
+  for path in ('model/network.py', 'components/tuner/executor.py',
+               'components/tuner/report.py', 'components/validation.py'):
+    (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / path).write_text('x = 1\n')
+
+
+@pytest.mark.parametrize('changed, changes', [
+    ('model/network.py', {'model'}),
+    ('components/tuner/executor.py', {'tuner'}),
+    ('components/validation.py', {'schema_gate'}),
+    ('components/tuner/report.py', set()),  # the report re-runs nothing
+])
+def test_code_version_per_layer(tmp_path, monkeypatch, changed, changes):
   from pipeline import pipeline as pipeline_module
-  (tmp_path / 'a.py').write_text('x = 1\n')
-  monkeypatch.setattr(pipeline_module, 'COMPONENTS_DIR', tmp_path)
-  before = pipeline_module.code_version()
-  (tmp_path / 'a.py').write_text('x = 2\n')
-  assert pipeline_module.code_version() != before
+  _fake_repo(tmp_path)
+  monkeypatch.setattr(pipeline_module, 'REPO_DIR', tmp_path)
+  before = {layer: pipeline_module.code_version(layer) for layer in pipeline_module.CODE_OF}
+  (tmp_path / changed).write_text('x = 2\n')
+  after = {layer: pipeline_module.code_version(layer) for layer in pipeline_module.CODE_OF}
+  assert {layer for layer in before if before[layer] != after[layer]} == changes
 
 
 def test_span_folders_and_a_reusing_policy_shape_the_dag(tmp_path):

@@ -5,7 +5,7 @@ import json
 import pytest
 from tfx.types import standard_artifacts
 
-from components.tuner import tuning
+from components.tuner import spec, tuning
 
 
 def _previous(tmp_path, tuned_on):
@@ -14,7 +14,7 @@ def _previous(tmp_path, tuned_on):
   (tmp_path / 'previous').mkdir()
   (tmp_path / 'previous' / 'best_hyperparameters.txt').write_text(
       json.dumps({'values': {'num_layers': 1, 'units_0': 32}}))
-  artifact.set_string_custom_property(tuning.TUNED_ON_PROPERTY, tuned_on)
+  artifact.set_string_custom_property(spec.TUNED_ON_PROPERTY, tuned_on)
   return artifact
 
 
@@ -42,7 +42,7 @@ def test_an_imported_file_is_reused_even_on_the_first_run(tmp_path):
   info = tuning.reuse(decision, output)
   assert json.loads((tmp_path / 'out' / 'best_hyperparameters.txt').read_text()) == {
       'values': {'num_layers': 2}}
-  assert output.get_string_custom_property(tuning.SOURCE_PROPERTY) == (
+  assert output.get_string_custom_property(spec.SOURCE_PROPERTY) == (
       f'reusing the imported file {imported}')
   assert info['trials_run'] == 0 and info['reused_file'] == str(imported)
 

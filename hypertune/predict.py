@@ -11,7 +11,7 @@ import json
 import os
 from typing import Dict, Iterator, List, Optional, TextIO, Tuple
 
-from pipeline.data_check import DataError
+from hypertune.data_check import DataError
 
 BATCH_SIZE = 256
 
@@ -32,7 +32,7 @@ def resolve_model_dir(model_dir: str) -> str:
 def predict_csv(model_dir: str, csv_path: str, out: TextIO) -> Optional[float]:
   """Writes `predicted_label,probability` per row; returns accuracy if the CSV has labels."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from components import model as model_lib  # pylint: disable=import-outside-toplevel
+  from model import network as model_lib  # pylint: disable=import-outside-toplevel
   model_dir = resolve_model_dir(model_dir)
   with open(os.path.join(model_dir, model_lib.REQUEST_SPEC_FILE)) as f:
     spec = json.load(f)

@@ -8,46 +8,32 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Mapping, Sequence
+from typing import Dict, List, Sequence
 
 import keras
 import keras_tuner
 import tensorflow as tf
 
-from components import features
-
-SpaceSpec = Mapping[str, Mapping[str, Any]]
-
-
-def declare(hp: keras_tuner.HyperParameters, name: str, spec: Mapping[str, Any]):
-  """Declares one hyperparameter from its config spec and returns its current value."""
-  kind = spec['kind']
-  if kind == 'fixed':
-    return hp.Fixed(name, spec['value'])
-  if kind == 'choice':
-    return hp.Choice(name, list(spec['values']))
-  if kind == 'int':
-    return hp.Int(name, int(spec['min']), int(spec['max']), step=int(spec.get('step') or 1),
-                  sampling=spec.get('sampling', 'linear'))
-  if kind == 'float':
-    return hp.Float(name, float(spec['min']), float(spec['max']), step=spec.get('step'),
-                    sampling=spec.get('sampling', 'linear'))
-  raise ValueError(f'unknown hyperparameter kind {kind!r} for {name}')
-
-
-def space_by_name(space: Sequence[Mapping[str, Any]]) -> Dict[str, Mapping[str, Any]]:
-  return {spec['name']: spec for spec in space}
+from model import features
+from model.space import SpaceSpec, declare, possible_values
 
 
 def build_model(hp: keras_tuner.HyperParameters, inputs: features.ModelInputs,
                 space: SpaceSpec) -> keras.Model:
-  """Dense classifier: num_layers x (Dense(units_i, relu) + Dropout) -> softmax."""
+  """Dense classifier: num_layers x (Dense(units_i, relu) + Dropout) -> softmax.
+
+  `units_i` is declared under Keras Tuner's conditional scope `num_layers > i`, so a trial's
+  values hold the widths of the layers it has and no others."""
   feature_inputs = _feature_inputs(inputs)
   x = _encoded(feature_inputs, inputs)
+  layer_counts = possible_values(space['num_layers'])
   num_layers = declare(hp, 'num_layers', space['num_layers'])
   dropout = declare(hp, 'dropout', space['dropout'])
-  for i in range(num_layers):
-    units = declare(hp, f'units_{i}', space['units'])
+  for i in range(max(layer_counts)):
+    with hp.conditional_scope('num_layers', [n for n in layer_counts if n > i]):
+      units = declare(hp, f'units_{i}', space['units'])
+    if i >= num_layers:
+      continue
     x = keras.layers.Dense(units, activation='relu', name=f'hidden_{i}')(x)
     if dropout > 0:
       x = keras.layers.Dropout(dropout, name=f'dropout_{i}')(x)
@@ -77,24 +63,6 @@ def _encoded(feature_inputs: Dict[str, keras.KerasTensor],
     parts.append(keras.layers.CategoryEncoding(size, output_mode='one_hot',
                                                name=f'one_hot_{name}')(feature_inputs[name]))
   return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name='features')(parts)
-
-
-# The hyperparameters besides the per-layer widths (units_0, units_1, ...).
-KNOWN_SCALARS = ('num_layers', 'dropout', 'learning_rate')
-
-
-def active_hyperparameters(values: Mapping[str, Any]) -> Dict[str, Any]:
-  """The values the model actually used: without Keras Tuner's bookkeeping (`tuner/...`) and
-  without the widths of layers beyond num_layers, which a trial may carry unused."""
-  num_layers = values.get('num_layers', 0)
-  active = {}
-  for name, value in values.items():
-    if name.startswith('tuner/'):
-      continue
-    if name.startswith('units_') and int(name.split('_')[1]) >= num_layers:
-      continue
-    active[name] = value
-  return active
 
 
 def hidden_widths(model: keras.Model) -> List[int]:

@@ -25,7 +25,7 @@ import warnings
 from typing import Any, Dict, List, Optional
 
 from pipeline import config as config_lib
-from pipeline import data_check
+from hypertune import data_check
 
 EXIT_BAD_INPUT = 2
 EXIT_PIPELINE_STOPPED = 1
@@ -120,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
   report.add_argument('run', nargs='?', help='a run folder (<output_dir>/<pipeline_name>); '
                       'default: the one the config and flags name')
   report.add_argument('--top', type=int, default=10)
+  report.add_argument('--rebuild', action='store_true',
+                      help='rebuild the report page, plots and table from the trial files '
+                           '(after a change to the report code; nothing re-runs)')
   report.set_defaults(handler=cmd_report)
 
   compile_ = commands.add_parser(
@@ -214,7 +217,7 @@ def cmd_run(args: argparse.Namespace) -> int:
   print(f'search: {config.search.algorithm}, max_epochs={config.search.max_epochs}, '
         f'factor={config.search.factor}, seed={config.seed}, tuning={config.tuning}; '
         f'orchestrator: {config.orchestrator}', flush=True)
-  from pipeline import local_runner, results  # pylint: disable=import-outside-toplevel
+  from hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
   local_runner.run_pipeline(config, verbose=args.verbose)
   run_summary = results.summarize(config.metadata_path, config.pipeline_root)
   print(f'\nfinished in {time.monotonic() - started:.0f}s')
@@ -224,7 +227,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-  from pipeline import predict  # pylint: disable=import-outside-toplevel
+  from hypertune import predict  # pylint: disable=import-outside-toplevel
   out = open(args.output, 'w', newline='') if args.output else sys.stdout
   try:
     accuracy = predict.predict_csv(args.model, args.data, out)
@@ -237,26 +240,32 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-  from components.tuner import executor, report, tuning  # pylint: disable=import-outside-toplevel
-  from pipeline import results  # pylint: disable=import-outside-toplevel
+  from components.tuner import report, spec  # pylint: disable=import-outside-toplevel
+  from hypertune import results  # pylint: disable=import-outside-toplevel
   config = config_from_args(args)
   metadata_path = (os.path.join(args.run, os.path.basename(config.metadata_path)) if args.run
                    else config.metadata_path)
   tuner = _latest_node(metadata_path, 'Tuner', results)
-  path = os.path.join(tuner.uri('tuner_results'), executor.TRIALS_CSV)
-  if not os.path.isfile(path):  # the policy reused earlier hyperparameters: no search ran
+  results_uri = tuner.uri('tuner_results')
+  info = spec.read_search_info(results_uri)
+  if 'direction' not in info:  # the policy reused earlier hyperparameters: no search ran
     print(f'no search in the last run; hyperparameters from: '
-          f'{tuner.custom("best_hyperparameters", tuning.SOURCE_PROPERTY)}')
+          f'{tuner.custom("best_hyperparameters", spec.SOURCE_PROPERTY)}')
     return 0
+  if args.rebuild:
+    report.write_report(spec.search_dir_of(results_uri), results_uri, info.get('carried_over'),
+                        objective=info['objective'])
+  path = spec.join(results_uri, spec.TRIALS_CSV)
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))
-  completed = [r for r in rows if r.get('status') == 'COMPLETED']
-  completed.sort(key=lambda r: float(r['score'] or 'nan'),
-                 reverse=config.search.objective == 'val_accuracy')
+  # Best first by the objective of that run's search, whatever the config says now.
+  completed = spec.best_first([r for r in rows if r.get('status') == 'COMPLETED'],
+                              info['direction'], score=lambda r: r['score'] or None,
+                              trial_id=lambda r: r['trial_id'])
   top = [{k: v for k, v in r.items() if k != 'status'} for r in completed[:args.top]]
   print(format_table(top))
-  print(f'\n{len(rows)} trials; table: {path}')
-  print(f'report: {os.path.join(tuner.uri("tuner_results"), report.REPORT_HTML)}')
+  print(f'\n{len(rows)} trials ({info["objective"]}, best first); table: {path}')
+  print(f'report: {spec.join(results_uri, spec.REPORT_HTML)}')
   return 0
 
 
@@ -269,6 +278,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
   config = config_from_args(args)
   if remote_data:
     config = config_lib.replace_data_path(config, remote_data)
+    unreadable = config_lib.remote_data_readable(remote_data)
+    if unreadable:
+      print(f'hypertune: warning: cannot read {remote_data} from here ({unreadable}); compiling '
+            f'as if it held no span folders and no schema.pbtxt (say otherwise with --schema '
+            f'and --set data.span_window=N)', file=sys.stderr)
   json_path, yaml_path = runner.compile_pipeline(
       config, image=args.image or runner.DEFAULT_IMAGE, pipeline_root=args.pipeline_root,
       output_dir=os.path.abspath(args.out))
@@ -297,7 +311,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_freeze_schema(args: argparse.Namespace) -> int:
-  from pipeline import results  # pylint: disable=import-outside-toplevel
+  from hypertune import results  # pylint: disable=import-outside-toplevel
   config = config_from_args(args)
   nodes = results.latest_run(config.metadata_path)
   node = nodes.get('SchemaGen') or nodes.get('ImportSchemaGen')

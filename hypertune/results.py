@@ -8,7 +8,6 @@ the few facts a person wants at the end of `hypertune run`.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import json
 import os
 from typing import Any, Dict, List, Optional
@@ -16,9 +15,8 @@ from typing import Any, Dict, List, Optional
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from components import model
-from components.tuner import executor as tuner_executor
-from components.tuner import report, tuning
+from components.tuner import search as search_api
+from components.tuner import spec
 
 ACCURACY_METRIC = 'sparse_categorical_accuracy'
 
@@ -76,14 +74,12 @@ def latest_run(metadata_path: str) -> Dict[str, NodeRun]:
 
 
 def read_best_hyperparameters(hyperparameters_uri: str) -> Dict[str, Any]:
-  with open(os.path.join(hyperparameters_uri, tuner_executor.BEST_HYPERPARAMETERS_FILE)) as f:
-    return json.load(f)['values']
+  """The best values, as the model used them (active values only)."""
+  return search_api.active_values_of_config(spec.read_best_hyperparameters(hyperparameters_uri))
 
 
 def count_trials(tuner_results_uri: str) -> int:
-  pattern = os.path.join(tuner_results_uri, tuner_executor.SEARCH_DIR, '*', 'trial_*',
-                         'trial.json')
-  return len(glob.glob(pattern))
+  return spec.count_trials(spec.search_dir_of(tuner_results_uri))
 
 
 def evaluation_accuracy(evaluation_uri: str) -> Optional[float]:
@@ -114,9 +110,9 @@ class RunSummary:
   span: Optional[int] = None
 
   def lines(self) -> List[str]:
-    hp = model.active_hyperparameters(self.best_hyperparameters)
+    hp = self.best_hyperparameters
     accuracy = f'{self.accuracy:.4f}' if self.accuracy is not None else 'n/a'
-    report_path = os.path.join(self.trials_dir, report.REPORT_HTML)
+    report_path = spec.join(self.trials_dir, spec.REPORT_HTML)
     return [
         f'best hyperparameters: {json.dumps(hp)}',
         f'hyperparameters from: {self.hyperparameters_source or "search"}',
@@ -143,6 +139,6 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
       pipeline_root=pipeline_root,
       trials_dir=tuner.uri('tuner_results'),
       cached=sorted(n for n, r in nodes.items() if r.state == 'CACHED'),
-      hyperparameters_source=tuner.custom('best_hyperparameters', tuning.SOURCE_PROPERTY),
+      hyperparameters_source=tuner.custom('best_hyperparameters', spec.SOURCE_PROPERTY),
       span=nodes['CsvExampleGen'].custom('examples', 'span'),
   )

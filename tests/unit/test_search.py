@@ -1,5 +1,5 @@
-"""tuner_fn's pieces: the Hyperband plan against Keras Tuner's own oracle, and the tuner the
-config builds (algorithm, space, budget, callbacks)."""
+"""The search API (components/tuner/search.py): the Hyperband plan against Keras Tuner's own
+oracle, and the tuner the config builds (algorithm, space, budget, callbacks)."""
 
 import collections
 import functools
@@ -8,7 +8,8 @@ import keras
 import keras_tuner
 import pytest
 
-from components import features, model, tuner_fn
+from components.tuner import search
+from model import features, network, space
 from pipeline import config as config_lib
 from pipeline.pipeline import user_function_config
 
@@ -41,7 +42,7 @@ def _oracle_rounds(max_epochs, factor, iterations, directory):
                          [(10, 3, 1), (27, 3, 1), (3, 3, 2), (20, 4, 1), (2, 2, 1)])
 def test_hyperband_plan_matches_the_oracle(max_epochs, factor, iterations, tmp_path):
   counts, epochs = _oracle_rounds(max_epochs, factor, iterations, str(tmp_path))
-  plan = tuner_fn.hyperband_plan(max_epochs, factor, iterations)
+  plan = search.hyperband_plan(max_epochs, factor, iterations)
   planned = collections.Counter()
   for r in plan:
     planned[(r.bracket, r.round)] += r.trials
@@ -50,7 +51,7 @@ def test_hyperband_plan_matches_the_oracle(max_epochs, factor, iterations, tmp_p
 
 
 def test_default_budget_is_thirty_trials():
-  assert tuner_fn.planned_trials(
+  assert search.planned_trials(
       {'algorithm': 'hyperband', 'max_epochs': 10, 'factor': 3, 'hyperband_iterations': 1}) == 30
 
 
@@ -63,19 +64,19 @@ INPUTS = features.ModelInputs(numeric_width=8, categorical=(('color_xf', 4),), n
                               labels=('a', 'b', 'c'))
 
 
-def _hypermodel(search):
-  return functools.partial(model.build_model, inputs=INPUTS,
-                           space=model.space_by_name(search['space']))
+def _hypermodel(settings):
+  return functools.partial(network.build_model, inputs=INPUTS,
+                           space=space.space_by_name(settings['space']))
 
 
 def test_make_tuner_builds_configured_hyperband(tmp_path):
-  search = _search(max_epochs=9, factor=3)
-  tuner = tuner_fn.make_tuner(search, _hypermodel(search), str(tmp_path), seed=3)
+  settings = _search(max_epochs=9, factor=3)
+  tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   assert isinstance(tuner, keras_tuner.Hyperband)
   oracle = tuner.oracle
   assert (oracle.max_epochs, oracle.factor, oracle.hyperband_iterations) == (9, 3, 1)
   assert oracle.objective.name == 'val_accuracy' and oracle.objective.direction == 'max'
-  assert tuner.planned == sum(r.trials for r in tuner_fn.hyperband_plan(9, 3))
+  assert tuner.planned_trials == sum(r.trials for r in search.hyperband_plan(9, 3))
   tuner.hypermodel.build(oracle.hyperparameters)  # declares the space, as a trial would
   space = {hp.name: hp for hp in oracle.hyperparameters.space}
   assert (space['units_0'].min_value, space['units_0'].max_value, space['units_0'].step) == (
@@ -90,14 +91,14 @@ def test_make_tuner_builds_configured_hyperband(tmp_path):
     ('grid', keras_tuner.oracles.GridSearchOracle),
 ])
 def test_make_tuner_other_algorithms(tmp_path, algorithm, oracle_class):
-  search = _search(algorithm=algorithm, max_trials=7)
-  tuner = tuner_fn.make_tuner(search, _hypermodel(search), str(tmp_path), seed=3)
+  settings = _search(algorithm=algorithm, max_trials=7)
+  tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   assert isinstance(tuner.oracle, oracle_class)
   assert tuner.oracle.max_trials == 7
 
 
 def test_search_callbacks_stop_early_on_val_loss():
-  (callback,) = tuner_fn.search_callbacks(_search(early_stopping_patience=4))
+  (callback,) = search.search_callbacks(_search(early_stopping_patience=4))
   assert isinstance(callback, keras.callbacks.EarlyStopping)
   assert (callback.monitor, callback.patience) == ('val_loss', 4)
 
@@ -106,8 +107,8 @@ def test_search_begin_freezes_existing_objects_out_of_gc(tmp_path):
   """Keras Tuner's clear_session() before each trial runs gc.collect(); objects alive when
   the search begins are frozen so that those collections skip them (bench/search_efficiency)."""
   import gc
-  search = _search(algorithm='random', max_trials=1)
-  tuner = tuner_fn.make_tuner(search, _hypermodel(search), str(tmp_path), seed=3)
+  settings = _search(algorithm='random', max_trials=1)
+  tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   gc.unfreeze()
   try:
     tuner.on_search_begin()

@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components import features
+from model import features
 
 NUM_OOV_BUCKETS = 1
 

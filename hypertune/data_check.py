@@ -144,7 +144,7 @@ def _observe(stats: _ColumnStats, value: str, where: str) -> None:
   value = value.strip()
   if not value:
     return  # a missing value: Transform fills it in
-  if _is_number(value):
+  if _parses_as_number(value):
     stats.numbers += 1
   else:
     stats.texts += 1
@@ -165,7 +165,7 @@ def _check_text_in_numeric(stats: Dict[str, _ColumnStats], schema_types: Dict[st
                       f'column {name!r} ({why})')
 
 
-def _is_number(value: str) -> bool:
+def _parses_as_number(value: str) -> bool:
   try:
     float(value)
   except ValueError:

@@ -1,0 +1,172 @@
+"""The Tuner's contract, in one place: its parameters, inputs and outputs (TunerSpec), the
+files it writes into its artifacts and search state, and small readers and writers for them.
+
+Everything that writes or reads these files (the executor, the search API, warm start, the
+report, the application's results and CLI) imports the names and helpers from here. All I/O
+goes through TFX's fileio, so a pipeline root may be a bucket (gs://, s3://) as well as a
+local folder.
+
+    <tuner_results>/
+      tuner_results.json    the stock format: completed trials, best first
+      search_info.json      how this run got its hyperparameters (searched? resumed? reused?)
+      trials.csv, report.html, *.png, tensorboard/    the trial report (report.py)
+      search/trials/...     a copy of Keras Tuner's trial files (no checkpoints)
+    <best_hyperparameters>/best_hyperparameters.txt   HyperParameters.get_config() + budget
+    <search_state_dir>/<settings hash>-<data hash>/trials/   the live Keras Tuner project
+        oracle.json, trial_<id>/trial.json, trial_<id>/trial_stats.json, checkpoints
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
+
+from tfx.dsl.io import fileio
+from tfx.types import standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+# ---------------------------------------------------------------------------------------------
+# Parameters and inputs beyond the stock TunerSpec.
+
+MAX_EPOCHS_KEY = 'max_epochs'            # the budget: runtime parameters on Kubeflow; they
+MAX_TRIALS_KEY = 'max_trials'            # override custom_config's search settings
+TUNING_POLICY_KEY = 'tuning'             # always | never | if-data-changed (tuning.py)
+HYPERPARAMETERS_FILE_KEY = 'hyperparameters_file'  # an imported best_hyperparameters.txt
+PARALLEL_TRIALS_KEY = 'parallel_trials'  # Keras Tuner worker processes (parallel.py)
+WARM_START_TRIALS_KEY = 'warm_start_trials'  # previous best configurations tried first
+SEARCH_STATE_DIR_KEY = 'search_state_dir'  # where search state outlives executions
+PREVIOUS_HYPERPARAMETERS_KEY = 'previous_hyperparameters'  # input: an earlier run's best
+
+
+class TunerSpec(standard_component_specs.TunerSpec):
+  PARAMETERS = {
+      **standard_component_specs.TunerSpec.PARAMETERS,
+      MAX_EPOCHS_KEY: ExecutionParameter(type=int, optional=True),
+      MAX_TRIALS_KEY: ExecutionParameter(type=int, optional=True),
+      TUNING_POLICY_KEY: ExecutionParameter(type=str, optional=True),
+      HYPERPARAMETERS_FILE_KEY: ExecutionParameter(type=str, optional=True),
+      PARALLEL_TRIALS_KEY: ExecutionParameter(type=int, optional=True),
+      WARM_START_TRIALS_KEY: ExecutionParameter(type=int, optional=True),
+      SEARCH_STATE_DIR_KEY: ExecutionParameter(type=str, optional=True),
+  }
+  INPUTS = {
+      **standard_component_specs.TunerSpec.INPUTS,
+      PREVIOUS_HYPERPARAMETERS_KEY: ChannelParameter(
+          type=standard_artifacts.HyperParameters, optional=True),
+  }
+
+
+# Custom properties of the best_hyperparameters artifact.
+SOURCE_PROPERTY = 'hyperparameters_source'  # where the values came from (search, reuse, file)
+TUNED_ON_PROPERTY = 'tuned_on_data'         # fingerprint of the data they were tuned on
+
+# ---------------------------------------------------------------------------------------------
+# File names.
+
+BEST_HYPERPARAMETERS_FILE = 'best_hyperparameters.txt'  # the stock name: the Trainer reads it
+TUNER_RESULTS_FILE = 'tuner_results.json'
+SEARCH_INFO_FILE = 'search_info.json'
+SEARCH_DIR = 'search'          # in tuner_results: a copy of the trial files
+TRIALS_PROJECT = 'trials'      # Keras Tuner's project folder inside a search directory
+ORACLE_FILE = 'oracle.json'    # Keras Tuner's oracle state: present once a search began
+TRIAL_FILE = 'trial.json'      # Keras Tuner's per-trial record
+TRIAL_STATS_FILE = 'trial_stats.json'  # ours, beside trial.json: parameters, epoch seconds
+TRIALS_CSV = 'trials.csv'
+REPORT_HTML = 'report.html'
+TENSORBOARD_DIR = 'tensorboard'
+# In best_hyperparameters.txt beside Keras Tuner's config: the budget the search really used
+# (on Kubeflow max_epochs may be a runtime parameter), which the Trainer trains within.
+BUDGET_FIELD = 'search_budget'
+
+
+def join(*parts: str) -> str:
+  """Path join for local paths and bucket URIs alike (always '/')."""
+  return posixpath.join(*parts)
+
+
+def trial_dirs(project_dir: str) -> List[str]:
+  """The trial_<id> folders of a Keras Tuner project, in trial order."""
+  return sorted(posixpath.dirname(p) for p in fileio.glob(join(project_dir, 'trial_*',
+                                                                  TRIAL_FILE)))
+
+
+def has_search(project_dir: str) -> bool:
+  return fileio.exists(join(project_dir, ORACLE_FILE))
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers and writers.
+
+
+def read_json(path: str, default: Any = None) -> Any:
+  if default is not None and not fileio.exists(path):
+    return default
+  with fileio.open(path, 'r') as f:
+    return json.loads(f.read())
+
+
+def write_json(path: str, value: Any) -> None:
+  fileio.makedirs(posixpath.dirname(path))
+  with fileio.open(path, 'w') as f:
+    f.write(json.dumps(value, indent=1))
+
+
+def update_json(path: str, values: Dict[str, Any]) -> None:
+  write_json(path, {**read_json(path, default={}), **values})
+
+
+def write_text(path: str, text: str) -> None:
+  fileio.makedirs(posixpath.dirname(path))
+  with fileio.open(path, 'w') as f:
+    f.write(text)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+  fileio.makedirs(posixpath.dirname(path))
+  with fileio.open(path, 'wb') as f:
+    f.write(data)
+
+
+def read_best_hyperparameters(hyperparameters_uri: str) -> Dict[str, Any]:
+  """The best_hyperparameters.txt of an artifact: HyperParameters.get_config() (+ budget)."""
+  return read_json(join(hyperparameters_uri, BEST_HYPERPARAMETERS_FILE))
+
+
+def write_best_hyperparameters(hyperparameters_uri: str, config: Dict[str, Any]) -> None:
+  write_json(join(hyperparameters_uri, BEST_HYPERPARAMETERS_FILE), config)
+
+
+def read_search_info(tuner_results_uri: str) -> Dict[str, Any]:
+  return read_json(join(tuner_results_uri, SEARCH_INFO_FILE), default={})
+
+
+def count_trials(project_dir: str) -> int:
+  """Trials a search has started (one trial.json each), whatever their status."""
+  return len(trial_dirs(project_dir))
+
+
+Item = TypeVar('Item')
+
+
+def best_first(items: Iterable[Item], direction: str, score: Callable[[Item], float],
+               trial_id: Callable[[Item], str]) -> List[Item]:
+  """Items ordered best score first for the objective's direction ('max' or 'min'); ties go
+  to the earlier trial. Items without a score are left out."""
+  scored = [item for item in items if score(item) is not None]
+  sign = -1 if direction == 'max' else 1
+  return sorted(scored, key=lambda item: (sign * float(score(item)), trial_id(item)))
+
+
+def objective_direction(objective: str) -> str:
+  """Keras Tuner's direction for our objectives: accuracy up, losses and errors down."""
+  return 'max' if 'accuracy' in objective else 'min'
+
+
+def search_dir_of(tuner_results_uri: str) -> str:
+  """The copy of the trial files inside a tuner_results artifact."""
+  return join(tuner_results_uri, SEARCH_DIR, TRIALS_PROJECT)
+
+
+def optional_int(value: Optional[Any]) -> Optional[int]:
+  return None if value in (None, '') else int(value)

@@ -1,0 +1,26 @@
+"""tuner_fn: the Keras Tuner search over `network.build_model`, configured entirely from the
+pipeline config (the Tuner component passes its search section in `fn_args.custom_config`).
+
+How the search runs (algorithms, progress, trial stats, warm start) is the platform's search
+API, `components.tuner.search`; this module says only what is searched.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from tfx.components.tuner.component import TunerFnResult
+
+from components.tuner import search as search_api
+from model import datasets, network, space
+
+
+def tuner_fn(fn_args) -> TunerFnResult:
+  """Builds the tuner and the search arguments (TFX Tuner's user function)."""
+  prepared = datasets.prepare(fn_args)
+  search = prepared.search
+  hypermodel = functools.partial(network.build_model, inputs=prepared.inputs,
+                                 space=space.space_by_name(search['space']))
+  tuner = search_api.make_tuner(search, hypermodel, fn_args.working_dir, prepared.seed)
+  return TunerFnResult(tuner=tuner,
+                       fit_kwargs=search_api.fit_kwargs(search, prepared.train, prepared.eval))
