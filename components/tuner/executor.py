@@ -28,6 +28,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils
 
+from components import filesystems
 from components.tuner import parallel, report, search as search_api, spec, tuning, warm_start
 
 
@@ -40,6 +41,7 @@ class Executor(base_executor.BaseExecutor):
       raise ValueError('tune_args: not supported; set search.parallel_trials in the config')
     results_dir = artifact_utils.get_single_uri(
         output_dict[standard_component_specs.TUNER_RESULTS_KEY])
+    filesystems.support(results_dir, exec_properties.get(spec.SEARCH_STATE_DIR_KEY))
     hp_artifact = artifact_utils.get_single_instance(
         output_dict[standard_component_specs.BEST_HYPERPARAMETERS_KEY])
     custom_config = with_budget(json_utils.loads(

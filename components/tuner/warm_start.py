@@ -18,7 +18,7 @@ from components.tuner import report, spec
 def previous_search(state_root: str, key: str) -> str:
   """The newest other search directory with the same settings, or ''."""
   settings = key.split('-')[0]
-  oracles = [spec.join(posixpath.dirname(path), spec.ORACLE_FILE) for path in
+  oracles = [spec.join(project, spec.ORACLE_FILE) for project in
              fileio.glob(spec.join(state_root, f'{settings}-*', spec.TRIALS_PROJECT))]
   candidates = [path for path in oracles
                 if posixpath.basename(posixpath.dirname(posixpath.dirname(path))) != key

@@ -17,7 +17,9 @@ def main(args_path: str) -> None:
   from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
   from tfx.components.util import udf_utils  # pylint: disable=import-outside-toplevel
   from tfx.types import artifact_utils  # pylint: disable=import-outside-toplevel
+  from components import filesystems  # pylint: disable=import-outside-toplevel
   from components.tuner import spec  # pylint: disable=import-outside-toplevel
+  filesystems.support(args_path)
   args = spec.read_json(args_path)
   # Share the cores: N workers with all threads each would only contend.
   threads = max(1, (os.cpu_count() or 1) // int(args['workers']))
@@ -32,3 +34,7 @@ def main(args_path: str) -> None:
 
 if __name__ == '__main__':
   main(sys.argv[1])
+  # Skip interpreter teardown: tensorflow-io's S3 client aborts in it ("pure virtual method
+  # called"), which would report a worker that finished its trials as dead.
+  sys.stdout.flush()
+  os._exit(0)  # pylint: disable=protected-access

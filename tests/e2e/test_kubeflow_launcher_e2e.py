@@ -66,6 +66,14 @@ def test_runtime_parameters_reached_the_tasks(launched):
   assert trials
   epochs = [json.load(open(t))['hyperparameters']['values']['tuner/epochs'] for t in trials]
   assert max(epochs) == 2
+  # ... and the Trainer trained within the budget the Tuner really used, not the compiled 10.
+  hp_uri = _only(result, 'Tuner', 'best_hyperparameters').uri
+  with open(os.path.join(hp_uri, 'best_hyperparameters.txt')) as f:
+    assert json.load(f)['search_budget']['max_epochs'] == 2
+  with open(os.path.join(_only(result, 'Trainer', 'model_run').uri,
+                         'training_summary.json')) as f:
+    summary = json.load(f)
+  assert summary['max_epochs'] <= 2 and 1 <= summary['epochs_run'] <= 2
   # accuracy_threshold=0.5 replaced the compiled 0.9 inside the Evaluator.
   with open(os.path.join(result.run_dir, 'Evaluator', 'executor.log')) as f:
     assert 'accuracy threshold: 0.5' in f.read()

@@ -17,7 +17,7 @@ from tfx.types import standard_artifacts
 from tfx.utils import json_utils
 
 from components.tuner import executor as tuner_executor
-from components.tuner import search, spec
+from components.tuner import parallel, search, spec
 from hypertune import cli, results
 from tests.conftest import DIGITS_DIR, REPO, read_digits_rows, write_csv
 
@@ -217,3 +217,72 @@ def test_each_algorithm_through_the_executor(parallel_run, tmp_path, algorithm):
   expected = search.planned_trials(custom['search'])
   assert expected == {'random': 2, 'bayesian': 2, 'grid': 2, 'hyperband': 5}[algorithm]
   assert len([r for r in rows if r['status'] == 'COMPLETED']) == expected
+
+
+@pytest.fixture
+def s3_bucket(tmp_path):
+  """An S3-compatible server (moto's server mode) on 127.0.0.1 with a bucket `mlpipeline`;
+  yields (environment for processes that use it, boto3 client). Stopped afterwards."""
+  import boto3
+  port = parallel.free_port()
+  server = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p',
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  endpoint = f'http://127.0.0.1:{port}'
+  env = dict(os.environ, AWS_ACCESS_KEY_ID='test', AWS_SECRET_ACCESS_KEY='test',
+             AWS_REGION='us-east-1', S3_ENDPOINT=endpoint, S3_USE_HTTPS='0', S3_VERIFY_SSL='0')
+  client = boto3.client('s3', endpoint_url=endpoint, region_name='us-east-1',
+                        aws_access_key_id='test', aws_secret_access_key='test')
+  deadline = time.monotonic() + 60
+  while True:
+    try:
+      client.create_bucket(Bucket='mlpipeline')
+      break
+    except Exception:  # pylint: disable=broad-except  (the server is still starting)
+      assert time.monotonic() < deadline, 'moto server did not start'
+      time.sleep(0.3)
+  try:
+    yield env, client
+  finally:
+    server.kill()
+    server.wait()
+
+
+def test_tuner_on_a_bucket_root(parallel_run, s3_bucket, tmp_path):
+  """The Tuner with parallel_trials 2, warm start and the report, every output and the search
+  state in an S3 bucket: nothing may go through os/open (which would fail, or quietly make a
+  local folder named 's3:')."""
+  env, client = s3_bucket
+  transform = results.latest_run(os.path.join(parallel_run['run_dir'], 'metadata.sqlite'))[
+      'Transform']
+  infos = []
+  for split in ('train', 'eval'):  # different data: the second search warm-starts
+    done = subprocess.run(
+        [sys.executable, '-m', 'tests.s3.run_tuner_on_bucket', 's3://mlpipeline/root',
+         transform.uri('transformed_examples'), transform.uri('transform_graph'), split],
+        cwd=tmp_path, env={**env, 'PYTHONPATH': REPO}, capture_output=True, text=True,
+        timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    infos.append(json.loads(done.stdout.strip().splitlines()[-1]))
+  first, second = infos
+  for info in infos:
+    assert info['parallel_trials'] == 2 and info['worker_failures'] == []
+    assert info['trials_completed'] == 4
+    assert info['search_state_dir'].startswith('s3://mlpipeline/root/TunerState/')
+  assert second['carried_over'] and second['carried_over'][0]['from_search'] == (
+      first['search_state_dir'].rsplit('/', 1)[-1])
+  keys = {o['Key'] for page in client.get_paginator('list_objects_v2').paginate(
+      Bucket='mlpipeline') for o in page.get('Contents', [])}
+  for split in ('train', 'eval'):
+    results_prefix = f'root/Tuner/tuner_results/{split}/'
+    assert {results_prefix + name for name in (
+        'trials.csv', 'report.html', 'accuracy_by_trial.png', 'search_info.json',
+        'tuner_results.json')} <= keys
+    assert f'root/Tuner/best_hyperparameters/{split}/best_hyperparameters.txt' in keys
+  trial_stats = [k for k in keys if k.startswith('root/TunerState/')
+                 and k.endswith('trial_stats.json')]
+  assert len(trial_stats) == 8
+  assert any(k.endswith('/tuner1.log') for k in keys)  # worker logs land in the bucket
+  csv_text = client.get_object(Bucket='mlpipeline', Key='root/Tuner/tuner_results/eval/'
+                               'trials.csv')['Body'].read().decode()
+  assert len(csv_text.strip().splitlines()) == 1 + 4
+  assert not list(tmp_path.glob('s3:*')), 'something wrote a local folder named s3:'

@@ -1,0 +1,205 @@
+"""The platform's pure helpers, each on small real inputs (real TFX artifacts, real protos,
+real Keras Tuner oracles and trial files), without running a pipeline."""
+
+import json
+
+import keras_tuner
+import pytest
+import tensorflow_model_analysis as tfma
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tfx.types import standard_artifacts
+from tfx.utils import proto_utils
+
+from components import baseline, evaluator, example_gen, validation
+from components.tuner import executor, report, search, spec, warm_start
+
+
+# --- the search key ----------------------------------------------------------------------------
+
+CUSTOM = {'label': 'digit', 'code_version': 'v1', 'seed': 1,
+          'search': {'algorithm': 'hyperband', 'max_epochs': 10}}
+
+
+def test_search_key_is_settings_then_data():
+  key = executor.search_key(CUSTOM, 'abcdef0123456789')
+  settings, data = key.split('-')
+  assert len(settings) == 10 and data == 'abcdef0123'
+  assert executor.search_key(dict(CUSTOM), 'abcdef0123456789') == key
+
+
+@pytest.mark.parametrize('change', [
+    {'label': 'other'}, {'code_version': 'v2'}, {'seed': 2},
+    {'search': {'algorithm': 'hyperband', 'max_epochs': 11}}])
+def test_search_key_settings_part_follows_each_setting(change):
+  before = executor.search_key(CUSTOM, 'd' * 16).split('-')[0]
+  assert executor.search_key({**CUSTOM, **change}, 'd' * 16).split('-')[0] != before
+
+
+def test_budget_parameters_override_the_config():
+  custom = executor.with_budget(CUSTOM, {'max_epochs': 3, 'max_trials': None})
+  assert custom['search']['max_epochs'] == 3 and CUSTOM['search']['max_epochs'] == 10
+  with pytest.raises(ValueError, match='max_epochs: 0: must be a positive integer'):
+    executor.with_budget(CUSTOM, {'max_epochs': 0})
+
+
+# --- trial files: rows, best values, best first ------------------------------------------------
+
+def _write_trial(project, trial_id, score, values, status='COMPLETED', stats=None,
+                 direction='max'):
+  hp = keras_tuner.HyperParameters()
+  hp.Int('num_layers', 1, 3)
+  for i in range(3):
+    with hp.conditional_scope('num_layers', [n for n in (1, 2, 3) if n > i]):
+      hp.Int(f'units_{i}', 16, 512, step=16)
+  hp.values = dict(values)
+  trial = {'trial_id': trial_id, 'status': status, 'score': score,
+           'hyperparameters': hp.get_config(),
+           'metrics': {'metrics': {'val_accuracy': {'direction': direction, 'observations': [
+               {'value': [score - 0.1], 'step': 0}, {'value': [score], 'step': 1}]}}}}
+  spec.write_json(spec.join(project, f'trial_{trial_id}', spec.TRIAL_FILE), trial)
+  if stats:
+    spec.write_json(spec.join(project, f'trial_{trial_id}', spec.TRIAL_STATS_FILE), stats)
+
+
+def test_trial_rows_carry_stats_and_only_active_values(tmp_path):
+  project = str(tmp_path / 'trials')
+  _write_trial(project, '0', 0.9, {'num_layers': 1, 'units_0': 32, 'units_1': 64,
+                                   'tuner/epochs': 2, 'tuner/bracket': 1, 'tuner/round': 0},
+               stats={'trainable_parameters': 100, 'hidden_units': 32,
+                      'epoch_seconds': [1.0, 3.0], 'trial_seconds': 5.0, 'tuner_id': 'chief'})
+  (row,) = report.trial_rows(report.load_trials(project))
+  assert tuple(row)[:len(report.TRIAL_COLUMNS)] == report.TRIAL_COLUMNS
+  assert (row['val_accuracy'], row['epochs_run'], row['seconds_per_epoch']) == (0.9, 2, 2.0)
+  assert (row['bracket'], row['round'], row['hidden_units']) == (1, 0, 32)
+  # units_1 is inactive with one layer; tuner/ values are bookkeeping.
+  assert report.hyperparameters_of(row) == {'num_layers': 1, 'units_0': 32}
+
+
+def test_trials_csv_keeps_every_column(tmp_path):
+  project = str(tmp_path / 'trials')
+  _write_trial(project, '0', 0.9, {'num_layers': 2, 'units_0': 32, 'units_1': 16})
+  _write_trial(project, '1', 0.5, {'num_layers': 1, 'units_0': 48}, status='FAILED')
+  header = report.csv_text(report.trial_rows(report.load_trials(project))).splitlines()[0]
+  assert header.split(',') == [*report.TRIAL_COLUMNS, 'num_layers', 'units_0', 'units_1']
+
+
+@pytest.mark.parametrize('direction, expected', [('max', ['2', '0', '1']),
+                                                 ('min', ['1', '0', '2'])])
+def test_best_first_follows_the_objective_direction(direction, expected):
+  rows = [{'trial_id': '0', 'score': 0.5}, {'trial_id': '1', 'score': 0.2},
+          {'trial_id': '2', 'score': 0.9}, {'trial_id': '3', 'score': None}]
+  ranked = spec.best_first(rows, direction, score=lambda r: r['score'],
+                           trial_id=lambda r: r['trial_id'])
+  assert [r['trial_id'] for r in ranked] == expected
+
+
+def test_best_values_are_distinct_and_best_first(tmp_path):
+  search_dir = str(tmp_path / 'search')
+  project = spec.join(search_dir, spec.TRIALS_PROJECT)
+  _write_trial(project, '0', 0.80, {'num_layers': 1, 'units_0': 32})
+  _write_trial(project, '1', 0.95, {'num_layers': 1, 'units_0': 64})
+  _write_trial(project, '2', 0.96, {'num_layers': 1, 'units_0': 64, 'tuner/round': 1})
+  _write_trial(project, '3', 0.99, {'num_layers': 1, 'units_0': 16}, status='FAILED')
+  carried = warm_start.best_values(search_dir, 2, 'max')
+  assert [(c['from_trial'], c['values']) for c in carried] == [
+      ('2', {'num_layers': 1, 'units_0': 64}), ('0', {'num_layers': 1, 'units_0': 32})]
+  assert [c['from_trial'] for c in warm_start.best_values(search_dir, 1, 'min')] == ['0']
+
+
+def test_previous_search_is_the_newest_other_with_the_same_settings(tmp_path):
+  root = str(tmp_path)
+  for key in ('aaa-111', 'aaa-222', 'bbb-333'):
+    spec.write_json(spec.join(root, key, spec.TRIALS_PROJECT, spec.ORACLE_FILE), {})
+  assert warm_start.previous_search(root, 'aaa-222') == spec.join(root, 'aaa-111')
+  assert warm_start.previous_search(root, 'ccc-444') == ''
+
+
+def test_queued_configurations_come_first(tmp_path):
+  hp = keras_tuner.HyperParameters()
+  hp.Int('units', 1, 1000)
+  oracle = search.RandomSearchOracle(objective=keras_tuner.Objective('score', 'max'),
+                                     max_trials=4, seed=1, hyperparameters=hp)
+  oracle._set_project_dir(str(tmp_path), 'queue')  # pylint: disable=protected-access
+  oracle.enqueue([{'units': 7}, {'units': 9}])
+  drawn = []
+  for i in range(3):
+    trial = oracle.create_trial(f'tuner{i}')
+    drawn.append(trial.hyperparameters.values['units'])
+    oracle.update_trial(trial.trial_id, {'score': 1.0})
+    trial.status = 'COMPLETED'
+    oracle.end_trial(trial)
+  assert drawn[:2] == [7, 9] and drawn[2] not in (7, 9)
+
+
+def test_training_epochs():
+  assert search.training_epochs({'values': {'tuner/epochs': 4}}) == 4
+  assert search.training_epochs({'values': {}, spec.BUDGET_FIELD: {'max_epochs': 2}}) == 2
+  assert search.training_epochs({'values': {'tuner/epochs': 4}}, configured=9) == 9
+  with pytest.raises(ValueError, match='set training.epochs'):
+    search.training_epochs({'values': {}})
+
+
+# --- ExampleGen's window, the SchemaGate's anomalies, the Evaluator's threshold ----------------
+
+def test_window_files_take_the_newest_spans_up_to_the_resolved_one(tmp_path):
+  for span in (1, 2, 3, 5):
+    (tmp_path / f'span-{span}').mkdir()
+    (tmp_path / f'span-{span}' / 'part.csv').write_text('a\n1\n')
+  (tmp_path / 'span-x').mkdir()
+  files = example_gen.window_files(str(tmp_path), 2, newest=3)
+  assert [f.split('/')[-2] for f in files] == ['span-2', 'span-3']
+  with pytest.raises(RuntimeError, match='no CSV files in spans'):
+    example_gen.window_files(str(tmp_path / 'span-x'), 2, newest=3)
+
+
+def test_read_anomalies_names_split_and_column(tmp_path):
+  anomalies = anomalies_pb2.Anomalies()
+  anomalies.anomaly_info['color'].description = 'Examples contain values missing\n from the schema.'
+  (tmp_path / 'Split-eval').mkdir()
+  (tmp_path / 'Split-eval' / validation.ANOMALIES_FILE).write_bytes(
+      anomalies.SerializeToString())
+  (tmp_path / 'Split-train').mkdir()
+  (tmp_path / 'Split-train' / validation.ANOMALIES_FILE).write_bytes(
+      anomalies_pb2.Anomalies().SerializeToString())
+  assert validation.read_anomalies(str(tmp_path)) == [
+      'split eval: column color: Examples contain values missing from the schema.']
+
+
+def test_accuracy_threshold_goes_into_the_eval_config():
+  config = tfma.EvalConfig(metrics_specs=[tfma.MetricsSpec(metrics=[
+      tfma.MetricConfig(class_name='SparseCategoricalAccuracy'),
+      tfma.MetricConfig(class_name='ExampleCount')])])
+  updated = proto_utils.json_to_proto(evaluator.with_accuracy_threshold(
+      proto_utils.proto_to_json(config), 0.42), tfma.EvalConfig())
+  metric = updated.metrics_specs[0].metrics[0]
+  assert metric.threshold.value_threshold.lower_bound.value == pytest.approx(0.42)
+  without = tfma.EvalConfig(metrics_specs=[tfma.MetricsSpec(metrics=[
+      tfma.MetricConfig(class_name='ExampleCount')])])
+  with pytest.raises(ValueError, match='no SparseCategoricalAccuracy metric'):
+    evaluator.with_accuracy_threshold(proto_utils.proto_to_json(without), 0.5)
+
+
+# --- the Evaluator's baseline ------------------------------------------------------------------
+
+def _model(model_id):
+  model = standard_artifacts.Model()
+  model.id = model_id
+  return model
+
+
+def _blessing(model_id, blessed):
+  blessing = standard_artifacts.ModelBlessing()
+  blessing.set_int_custom_property('current_model_id', model_id)
+  blessing.set_int_custom_property('blessed', int(blessed))
+  return blessing
+
+
+def test_baseline_is_the_latest_blessed_model_other_than_the_candidate():
+  strategy = baseline.PreviousBlessedModelStrategy()
+  models = [_model(1), _model(2), _model(3)]
+  blessings = [_blessing(1, True), _blessing(2, False), _blessing(3, True)]
+  resolved = strategy.resolve_artifacts(None, {'model': models, 'model_blessing': blessings})
+  assert [m.id for m in resolved['model']] == [1]  # 3 is the candidate, 2 was not blessed
+  first_run = strategy.resolve_artifacts(None, {'model': [_model(1)],
+                                                'model_blessing': [_blessing(1, True)]})
+  assert first_run['model'] == []
