@@ -36,9 +36,13 @@ def _digits_folder(path, rows_limit):
 def _completed_trials(state_root):
   done = {}
   for path in glob.glob(os.path.join(state_root, '*', 'trials', 'trial_*', 'trial.json')):
-    with open(path) as f:
-      if json.load(f)['status'] == 'COMPLETED':
-        done[path] = open(os.path.join(os.path.dirname(path), 'trial_stats.json'), 'rb').read()
+    try:
+      with open(path) as f:
+        completed = json.load(f)['status'] == 'COMPLETED'
+    except ValueError:  # being written as we look (or cut short by the kill): not finished
+      continue
+    if completed:
+      done[path] = open(os.path.join(os.path.dirname(path), 'trial_stats.json'), 'rb').read()
   return done
 
 
