@@ -1,30 +1,54 @@
-"""The Evaluator with the accuracy threshold as its own parameter.
+"""The Evaluator with a blessing rule that fits any data, and a baseline only of the same data.
+
+A model is blessed when, on the held-out test split,
+- its accuracy beats always predicting the training split's most common class: it must make
+  at least MIN_ERROR_CUT (10%) fewer errors than that rule, i.e. reach
+  majority + 0.1 * (1 - majority) (digits: 0.10 -> 0.19; a 90/10 table: 0.90 -> 0.91);
+- it reaches `accuracy_threshold`, when the user sets one (an absolute floor; 0: none);
+- it is no worse than the last blessed model (the baseline) by more than max_accuracy_drop.
 
 TFMA's threshold lives inside the eval_config proto, and a runtime parameter cannot sit inside
-a proto field, so the Kubeflow run could not change it. This Evaluator takes
-`accuracy_threshold` as a plain float parameter (a runtime parameter on Kubeflow) and writes it
-into the eval config's SparseCategoricalAccuracy threshold before the stock executor runs.
+a proto field, so `accuracy_threshold` is a plain parameter (a runtime parameter on Kubeflow);
+this executor writes the larger of the two floors into the eval config before the stock
+executor runs, and records which rule decided on the blessing artifact (`blessing_rule`).
+
+The baseline is dropped, with a line saying why, when it was trained on other data: its raw
+request (features and their types, the label) differs from the candidate's. Comparing such
+models fails inside TFMA, and would mean nothing if it did not.
 """
 
-from typing import Any, Dict, List, Optional
+import json
+import posixpath
+from collections import Counter
+from typing import Any, Dict, List, Optional, Tuple
 
+import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from tfx import types
 from tfx.components.evaluator import component as stock_component
 from tfx.components.evaluator import executor as stock_executor
 from tfx.dsl.components.base import base_beam_component, executor_spec
-from tfx.types import standard_artifacts, standard_component_specs
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import json_utils, proto_utils
 
 ACCURACY_THRESHOLD_KEY = 'accuracy_threshold'
+LABEL_KEY = 'label'
+CODE_VERSION_KEY = 'code_version'  # a hash of this code: a change re-runs the Evaluator
 ACCURACY_METRIC = 'SparseCategoricalAccuracy'
+RULE_PROPERTY = 'blessing_rule'  # on the blessing artifact: which rule decided, with numbers
+MIN_ERROR_CUT = 0.1
+# Where the Trainer's SavedModel records its raw request (model/network.py).
+REQUEST_SPEC_FILE = posixpath.join('assets.extra', 'request_spec.json')
 
 
 class EvaluatorSpec(standard_component_specs.EvaluatorSpec):
   PARAMETERS = {
       **standard_component_specs.EvaluatorSpec.PARAMETERS,
       ACCURACY_THRESHOLD_KEY: ExecutionParameter(type=float, optional=True),
+      LABEL_KEY: ExecutionParameter(type=str, optional=True),
+      CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),
   }
 
 
@@ -42,38 +66,145 @@ def with_accuracy_threshold(eval_config_json: str, threshold: float) -> str:
   return proto_utils.proto_to_json(eval_config)
 
 
+def label_counts(examples_uri: str, split: str, label: str) -> Counter:
+  """How often each label value occurs in a split of an Examples artifact (gzipped TFRecords
+  of tf.Examples, ExampleGen's output)."""
+  files = fileio.glob(posixpath.join(examples_uri, f'Split-{split}', '*'))
+  counts: Counter = Counter()
+  for record in tf.data.TFRecordDataset(files, compression_type='GZIP').as_numpy_iterator():
+    feature = tf.train.Example.FromString(record).features.feature.get(label)
+    if feature is None:
+      continue
+    values = feature.int64_list.value or feature.bytes_list.value or feature.float_list.value
+    if values:
+      counts[values[0]] += 1
+  return counts
+
+
+def majority_rate(train: Counter, test: Counter) -> Tuple[float, Any]:
+  """Accuracy on test of always predicting train's most common label; and that label."""
+  if not train or not test:
+    return 0.0, None
+  majority = train.most_common(1)[0][0]
+  return test[majority] / sum(test.values()), majority
+
+
+def required_accuracy(majority: float, floor: float) -> float:
+  return max(majority + MIN_ERROR_CUT * (1 - majority), floor)
+
+
+def request_spec(model_uri: str) -> Optional[Dict[str, Any]]:
+  """The raw request a pushed or trained model takes, or None if it does not say."""
+  for candidate in (posixpath.join(model_uri, 'Format-Serving', REQUEST_SPEC_FILE),
+                    posixpath.join(model_uri, REQUEST_SPEC_FILE)):
+    if fileio.exists(candidate):
+      with fileio.open(candidate, 'r') as f:
+        return json.loads(f.read())
+  return None
+
+
+def same_data(candidate_uri: str, baseline_uri: str) -> bool:
+  candidate, baseline = request_spec(candidate_uri), request_spec(baseline_uri)
+  return candidate is not None and candidate == baseline
+
+
 class Executor(stock_executor.Executor):
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
          output_dict: Dict[str, List[types.Artifact]],
          exec_properties: Dict[str, Any]) -> None:
-    threshold = exec_properties.get(ACCURACY_THRESHOLD_KEY)
-    if threshold is not None:
-      if not 0 <= float(threshold) <= 1:
-        raise ValueError(f'accuracy_threshold: {threshold}: must be between 0 and 1')
-      exec_properties = {**exec_properties, standard_component_specs.EVAL_CONFIG_KEY:
-                         with_accuracy_threshold(
-                             exec_properties[standard_component_specs.EVAL_CONFIG_KEY],
-                             float(threshold))}
-      print(f'  [Evaluator] accuracy threshold: {float(threshold)}', flush=True)
+    floor = float(exec_properties.get(ACCURACY_THRESHOLD_KEY) or 0.0)
+    if not 0 <= floor <= 1:
+      raise ValueError(f'accuracy_threshold: {floor}: must be between 0 and 1')
+    examples_uri = artifact_utils.get_single_uri(input_dict[standard_component_specs.EXAMPLES_KEY])
+    label = exec_properties.get(LABEL_KEY)
+    majority, majority_label = (
+        majority_rate(label_counts(examples_uri, 'train', label),
+                      label_counts(examples_uri, 'test', label)) if label else (0.0, None))
+    required = required_accuracy(majority, floor)
+    exec_properties = {**exec_properties, standard_component_specs.EVAL_CONFIG_KEY:
+                       with_accuracy_threshold(
+                           exec_properties[standard_component_specs.EVAL_CONFIG_KEY], required)}
+    print(f'  [Evaluator] accuracy to reach: {required:.4f} (always predicting the majority '
+          f'class scores {majority:.4f}; floor {floor})', flush=True)
+    baseline_note = self._keep_comparable_baseline(input_dict)
     super().Do(input_dict, output_dict, exec_properties)
+    blessing = artifact_utils.get_single_instance(
+        output_dict[standard_component_specs.BLESSING_KEY])
+    evaluation_uri = artifact_utils.get_single_uri(
+        output_dict[standard_component_specs.EVALUATION_KEY])
+    blessing.set_string_custom_property(RULE_PROPERTY, describe_rule(
+        blessing.get_int_custom_property('blessed') == 1, evaluation_uri, required, majority,
+        majority_label, floor, baseline_note))
+
+  @staticmethod
+  def _keep_comparable_baseline(input_dict: Dict[str, List[types.Artifact]]) -> str:
+    baselines = input_dict.get(standard_component_specs.BASELINE_MODEL_KEY) or []
+    if not baselines:
+      return 'no earlier blessed model'
+    candidate = artifact_utils.get_single_uri(input_dict[standard_component_specs.MODEL_KEY])
+    if same_data(candidate, baselines[0].uri):
+      return f'compared with the last blessed model ({baselines[0].uri})'
+    input_dict[standard_component_specs.BASELINE_MODEL_KEY] = []
+    note = (f'the last blessed model ({baselines[0].uri}) was trained on other data '
+            f'(features or label differ): no comparison')
+    print(f'  [Evaluator] {note}', flush=True)
+    return note
+
+
+def candidate_and_baseline_accuracy(evaluation_uri: str) -> Tuple[Optional[float],
+                                                                  Optional[float]]:
+  candidate = baseline = None
+  for metrics in tfma.load_metrics(evaluation_uri):
+    if metrics.slice_key.single_slice_keys:
+      continue
+    for item in metrics.metric_keys_and_values:
+      key = item.key
+      if key.name != 'sparse_categorical_accuracy' or key.is_diff:
+        continue
+      if key.model_name == 'baseline':
+        baseline = item.value.double_value.value
+      else:
+        candidate = item.value.double_value.value
+  return candidate, baseline
+
+
+def describe_rule(blessed: bool, evaluation_uri: str, required: float, majority: float,
+                  majority_label: Any, floor: float, baseline_note: str) -> str:
+  """One line: blessed or not, and by which rule, with both numbers."""
+  accuracy, baseline = candidate_and_baseline_accuracy(evaluation_uri)
+  if accuracy is None:
+    return 'no accuracy computed'
+  label = majority_label.decode() if isinstance(majority_label, bytes) else majority_label
+  rule = (f'accuracy {accuracy:.4f} vs {required:.4f} needed '
+          + (f'(the floor accuracy_threshold={floor})' if required == floor and floor else
+             f'(always predicting class {label} scores {majority:.4f}; '
+             f'{MIN_ERROR_CUT:.0%} fewer errors than that)'))
+  if baseline is not None:
+    rule += f'; last blessed model {baseline:.4f}'
+  else:
+    rule += f'; {baseline_note}'
+  return ('yes: ' if blessed else 'no: ') + rule
 
 
 class Evaluator(stock_component.Evaluator):
-  """tfx.components.Evaluator (the arguments this pipeline uses) plus accuracy_threshold."""
+  """tfx.components.Evaluator (the arguments this pipeline uses) plus accuracy_threshold (an
+  optional floor) and label (for the majority-class rule)."""
 
   SPEC_CLASS = EvaluatorSpec
   EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
   def __init__(self, examples: types.BaseChannel, model: types.BaseChannel,
                baseline_model: Optional[types.BaseChannel], example_splits: List[str],
-               eval_config: tfma.EvalConfig, accuracy_threshold: Optional[Any] = None):
+               eval_config: tfma.EvalConfig, accuracy_threshold: Optional[Any] = None,
+               label: Optional[str] = None, code_version: Optional[str] = None):
     spec = EvaluatorSpec(
         examples=examples, model=model, baseline_model=baseline_model,
         example_splits=json_utils.dumps(example_splits),
         fairness_indicator_thresholds=json_utils.dumps(None),
-        eval_config=eval_config, accuracy_threshold=accuracy_threshold,
+        eval_config=eval_config, accuracy_threshold=accuracy_threshold, label=label,
+        code_version=code_version,
         evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
         blessing=types.Channel(type=standard_artifacts.ModelBlessing))
-    # Skip the stock __init__: it builds the stock spec, without accuracy_threshold.
+    # Skip the stock __init__: it builds the stock spec, without our parameters.
     base_beam_component.BaseBeamComponent.__init__(self, spec=spec)

@@ -1,13 +1,17 @@
-"""CsvExampleGen over span folders with a rolling window.
+"""CsvExampleGen that splits rows by their position, over span folders with a rolling window.
 
-TFX's file-based driver picks the newest span of `span-{SPAN}/*.csv` (locally and in the
-Kubeflow driver container); the stock executor then reads that one span. This executor reads
-the newest `span_window` spans up to it into the one Examples artifact (span = the newest),
-so a scheduled run trains on the last N days, say, without a span-range resolver, which the
-KFP v2 compiler cannot express.
+Two changes to the stock CsvExampleGen, each a parameter of its own:
+- `split_seed`: rows go to train / eval / test by their position in their file
+  (components/splits.py), not by a hash of their content, which sends identical rows to one
+  split. The SplitConfig's hash_buckets (14/3/3) still set the shares.
+- `span_window`: TFX's file-based driver picks the newest span of `span-{SPAN}/*.csv` (locally
+  and in the Kubeflow driver container); this executor reads the newest `span_window` spans up
+  to it into the one Examples artifact (span = the newest), so a scheduled run trains on the
+  last N days, say, without a span-range resolver, which the KFP v2 compiler cannot express.
 """
 
-from typing import Any, Dict, List, Optional
+import posixpath
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
 from tfx import types
@@ -19,47 +23,23 @@ from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
+from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
-from components import spans
+from components import spans, splits
 
 SPAN_WINDOW_KEY = 'span_window'
+SPLIT_SEED_KEY = 'split_seed'
+CODE_VERSION_KEY = 'code_version'  # a hash of this code: a change re-runs ExampleGen
 
 
 class SpanWindowExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
   PARAMETERS = {
       **standard_component_specs.FileBasedExampleGenSpec.PARAMETERS,
       SPAN_WINDOW_KEY: ExecutionParameter(type=int, optional=True),
+      SPLIT_SEED_KEY: ExecutionParameter(type=int, optional=True),
+      CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),
   }
-
-
-class _WindowCsvToExample(beam.PTransform):
-  """The stock _CsvToExample over the CSV files of several span folders."""
-
-  def __init__(self, exec_properties: Dict[str, Any], split_pattern: str):
-    super().__init__()
-    self._exec_properties = exec_properties
-    self._split_pattern = split_pattern
-
-  def expand(self, pipeline: beam.Pipeline) -> beam.PCollection:
-    input_base = self._exec_properties[standard_component_specs.INPUT_BASE_KEY]
-    window = self._exec_properties.get(SPAN_WINDOW_KEY) or 1
-    newest = self._exec_properties.get(example_gen_utils.SPAN_PROPERTY_NAME)
-    if window == 1 or newest is None:
-      return pipeline | csv_executor._CsvToExample(self._exec_properties, self._split_pattern)  # pylint: disable=protected-access
-    files = window_files(input_base, window, int(newest))
-    column_names = _same_header(files)
-    # The stock executor's own steps, over the window's files (in span order).
-    parsed = (pipeline
-              | 'CreateFilenames' >> beam.Create(files)
-              | 'ReadFromText' >> beam.ParDo(csv_executor._ReadCsvRecordsFromTextFile())  # pylint: disable=protected-access
-              | 'ParseCSVLine' >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=','))
-              | 'ExtractParsedCSVLines' >> beam.Keys())
-    column_infos = beam.pvalue.AsSingleton(
-        parsed | 'InferColumnTypes' >> beam.CombineGlobally(
-            csv_decoder.ColumnTypeInferrer(column_names, skip_blank_lines=True)))
-    return parsed | 'ToTFExample' >> beam.ParDo(
-        csv_executor._ParsedCsvToTfExample(), column_infos)  # pylint: disable=protected-access
 
 
 def window_files(input_base: str, window: int, newest: int) -> List[str]:
@@ -73,6 +53,19 @@ def window_files(input_base: str, window: int, newest: int) -> List[str]:
   return files
 
 
+def input_files(exec_properties: Dict[str, Any], pattern: str) -> List[str]:
+  """The CSV files this execution reads: the span window's, else the (resolved) pattern's."""
+  input_base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+  window = exec_properties.get(SPAN_WINDOW_KEY) or 1
+  newest = exec_properties.get(example_gen_utils.SPAN_PROPERTY_NAME)
+  if window > 1 and newest is not None:
+    return window_files(input_base, int(window), int(newest))
+  files = sorted(fileio.glob(posixpath.join(input_base, pattern)))
+  if not files:
+    raise RuntimeError(f'{posixpath.join(input_base, pattern)}: no CSV files')
+  return files
+
+
 def _same_header(files: List[str]) -> List[str]:
   from tfx.utils import io_utils  # pylint: disable=import-outside-toplevel
   columns = io_utils.load_csv_column_names(files[0])
@@ -82,26 +75,107 @@ def _same_header(files: List[str]) -> List[str]:
   return columns
 
 
+class _ReadRowsWithSplit(beam.DoFn):
+  """A CSV file -> (split index, parsed cells) for each non-blank record, the split by the
+  record's position (splits.assign). Reads the file twice: to count its rows, then to emit."""
+
+  def __init__(self, seed: int, shares: Sequence[float]):
+    super().__init__()
+    self._seed = seed
+    self._shares = tuple(shares)
+
+  def setup(self):
+    self._parser = csv_decoder.ParseCSVLine(delimiter=',')
+    self._parser.setup()
+
+  def _rows(self, path: str) -> Iterator[List[bytes]]:
+    # The stock reader's record logic: a record may span lines inside quotes.
+    with beam.io.filesystems.FileSystems.open(path) as f:
+      f.readline()  # the header
+      buffer = csv_executor._CsvLineBuffer()  # pylint: disable=protected-access
+      for line in f:
+        buffer.write(line.decode('utf-8'))
+        if buffer.is_complete_line():
+          for cells, _ in self._parser.process(buffer.read()):
+            if cells:
+              yield cells
+      if not buffer.is_empty():
+        raise ValueError(f'{path}: a quoted field is never closed')
+
+  def process(self, path: str) -> Iterator[Tuple[int, List[bytes]]]:
+    count = sum(1 for _ in self._rows(path))
+    assignment = splits.assign(count, posixpath.basename(path), self._seed, self._shares)
+    yield from zip(assignment, self._rows(path))
+
+
+class _ToExampleKeepingSplit(beam.DoFn):
+  def __init__(self):
+    super().__init__()
+    self._convert = csv_executor._ParsedCsvToTfExample()  # pylint: disable=protected-access
+
+  def process(self, item, column_infos):
+    split, cells = item
+    for example in self._convert.process(cells, column_infos):
+      yield split, example
+
+
+class _PositionSplitCsv(beam.PTransform):
+  """CSV files -> (split index, tf.Example), with the stock column type inference."""
+
+  def __init__(self, files: List[str], seed: int, shares: Sequence[float]):
+    super().__init__()
+    self._files, self._seed, self._shares = files, seed, shares
+
+  def expand(self, pipeline: beam.Pipeline) -> beam.PCollection:
+    column_names = _same_header(self._files)
+    parsed = (pipeline
+              | 'CreateFilenames' >> beam.Create(self._files)
+              | 'ReadRowsWithSplit' >> beam.ParDo(_ReadRowsWithSplit(self._seed, self._shares)))
+    column_infos = beam.pvalue.AsSingleton(
+        parsed
+        | 'Cells' >> beam.Values()
+        | 'InferColumnTypes' >> beam.CombineGlobally(
+            csv_decoder.ColumnTypeInferrer(column_names, skip_blank_lines=True)))
+    return parsed | 'ToTFExample' >> beam.ParDo(_ToExampleKeepingSplit(), column_infos)
+
+
 class Executor(csv_executor.Executor):
 
-  def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
-    return _WindowCsvToExample
+  def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: Dict[str, Any]
+                             ) -> Dict[str, beam.PCollection]:
+    input_config = proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input())
+    output_config = proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], example_gen_pb2.Output())
+    split_config = output_config.split_config.splits
+    if len(input_config.splits) != 1 or not split_config:
+      raise ValueError('SpanWindowCsvExampleGen: one input pattern and output splits expected')
+    files = input_files(exec_properties, input_config.splits[0].pattern)
+    shares = [split.hash_buckets for split in split_config]
+    seed = int(exec_properties.get(SPLIT_SEED_KEY) or 0)
+    tagged = pipeline | 'CsvRowsWithSplits' >> _PositionSplitCsv(files, seed, shares)
+    parts = tagged | 'SplitByPosition' >> beam.Partition(lambda item, _: item[0],
+                                                          len(split_config))
+    return {split.name: part | f'Examples[{split.name}]' >> beam.Values()
+            for split, part in zip(split_config, parts)}
 
 
 class SpanWindowCsvExampleGen(example_gen_component.FileBasedExampleGen):
-  """CsvExampleGen plus `span_window`: read the newest N spans (N may be a runtime
-  parameter). Still a FileBasedExampleGen, so the Kubeflow compiler adds the span driver."""
+  """CsvExampleGen plus `span_window` (read the newest N spans; N may be a runtime parameter)
+  and `split_seed` (rows split by position). Still a FileBasedExampleGen, so the Kubeflow
+  compiler adds the span driver."""
 
   SPEC_CLASS = SpanWindowExampleGenSpec
   EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
   def __init__(self, input_base, input_config: example_gen_pb2.Input,
-               output_config: example_gen_pb2.Output, span_window: Optional[Any] = None):
+               output_config: example_gen_pb2.Output, span_window: Optional[Any] = None,
+               split_seed: Optional[int] = None, code_version: Optional[str] = None):
     spec = SpanWindowExampleGenSpec(
         input_base=input_base, input_config=input_config, output_config=output_config,
         output_data_format=example_gen_pb2.FORMAT_TF_EXAMPLE,
         output_file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP,
-        span_window=span_window,
+        span_window=span_window, split_seed=split_seed, code_version=code_version,
         examples=types.Channel(type=standard_artifacts.Examples))
-    # Skip FileBasedExampleGen.__init__: it builds the stock spec, without span_window.
+    # Skip FileBasedExampleGen.__init__: it builds the stock spec, without our parameters.
     super(example_gen_component.FileBasedExampleGen, self).__init__(spec=spec)

@@ -66,10 +66,36 @@ def main(argv: Optional[List[str]] = None) -> int:
       print(f'hypertune: stopped: {e}', file=sys.stderr)
       return EXIT_PIPELINE_STOPPED
     anomalies = _find_anomalies_error(e)
-    if anomalies is None:
-      raise
-    print(f'hypertune: stopped: {anomalies}', file=sys.stderr)
-    return EXIT_PIPELINE_STOPPED
+    if anomalies is not None:
+      print(f'hypertune: stopped: {anomalies}', file=sys.stderr)
+      return EXIT_PIPELINE_STOPPED
+    return _report_failure(e, args)
+
+
+def _report_failure(error: BaseException, args: argparse.Namespace) -> int:
+  """Anything else that escapes a command: one line (what failed, where), the full traceback
+  in a log file (printed too with --verbose), exit status 1."""
+  import tempfile  # pylint: disable=import-outside-toplevel
+  import traceback  # pylint: disable=import-outside-toplevel
+  log_dir = getattr(args, 'log_dir', None) or tempfile.gettempdir()
+  os.makedirs(log_dir, exist_ok=True)
+  log_path = os.path.join(log_dir, f'hypertune-error-{time.strftime("%Y%m%d-%H%M%S")}.log')
+  text = ''.join(traceback.format_exception(type(error), error, error.__traceback__))
+  with open(log_path, 'w', encoding='utf-8') as f:
+    f.write(text)
+  where = _failed_component()
+  message = ' '.join(str(error).split())[:300] or '(no message)'
+  print(f'hypertune: failed{f" in {where}" if where else ""}: {type(error).__name__}: {message}'
+        f' (full traceback: {log_path})', file=sys.stderr)
+  if getattr(args, 'verbose', False):
+    print(text, file=sys.stderr)
+  return EXIT_PIPELINE_STOPPED
+
+
+def _failed_component() -> Optional[str]:
+  """The component that was running, if a pipeline was (local_runner tracks it)."""
+  local_runner = sys.modules.get('hypertune.local_runner')
+  return getattr(local_runner, 'RUNNING', None) if local_runner else None
 
 
 def _quiet_noise() -> None:
@@ -194,7 +220,8 @@ def config_from_args(args: argparse.Namespace) -> config_lib.Config:
   for flag, setting in RUN_FLAGS.items():
     value = getattr(args, flag, None)
     if value is not None:
-      overrides[setting] = os.path.abspath(value) if flag in PATH_FLAGS else value
+      overrides[setting] = (os.path.abspath(value) if flag in PATH_FLAGS and '://' not in value
+                            else value)
   return config_lib.load_config(args.config, overrides)
 
 
@@ -205,8 +232,9 @@ def config_from_args(args: argparse.Namespace) -> config_lib.Config:
 def cmd_run(args: argparse.Namespace) -> int:
   started = time.monotonic()
   config = config_from_args(args)
+  args.log_dir = os.path.join(config.run_dir, 'logs')  # where a failure's traceback goes
   summary = data_check.check_data(config.data.path, config.data.label, config.data.schema_path,
-                                  config.data.window_size)
+                                  config.data.window_size, seed=config.seed)
   span_note = ''
   if config.data.window_size:
     span_note = f' (spans: {", ".join(sorted({os.path.basename(os.path.dirname(f)) for f in summary.files}))})'
@@ -223,6 +251,8 @@ def cmd_run(args: argparse.Namespace) -> int:
   print(f'\nfinished in {time.monotonic() - started:.0f}s')
   for line in run_summary.lines():
     print(f'  {line}')
+  print('  rows per split:       ' + ', '.join(
+      f'{name} {rows}' for name, rows in summary.split_rows.items()))
   return 0
 
 
@@ -271,13 +301,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
   from kubeflow import runner  # pylint: disable=import-outside-toplevel
-  if args.data and '://' in args.data:
-    args.data, remote_data = None, args.data  # a bucket URI: not a local path to resolve
-  else:
-    remote_data = None
   config = config_from_args(args)
+  remote_data = config.data.path if '://' in config.data.path else None
   if remote_data:
-    config = config_lib.replace_data_path(config, remote_data)
     unreadable = config_lib.remote_data_readable(remote_data)
     if unreadable:
       print(f'hypertune: warning: cannot read {remote_data} from here ({unreadable}); compiling '

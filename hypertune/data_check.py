@@ -10,15 +10,23 @@ from __future__ import annotations
 import csv
 import dataclasses
 import glob
+import math
 import os
-from typing import Dict, List, Optional, Set
+from collections import Counter
+from typing import Dict, List, Optional, Tuple
 
-from components import spans
+from components import spans, splits
 
 # A column whose values are at least this share numbers is taken to be numeric, so a stray
 # text cell in it is an error rather than a reason to treat the column as categorical.
 NUMERIC_SHARE = 0.9
 MAX_LABEL_CLASSES_SHOWN = 5
+# The eval and test splits must each hold at least this many rows and two classes: fewer make
+# early stopping, the search objective and the Evaluator's accuracy noise.
+MIN_SPLIT_ROWS = 10
+# A numeric label with more distinct values than this, or any non-integer value, is a
+# continuous number: a regression target, not classes.
+MAX_NUMERIC_CLASSES = 50
 
 
 class DataError(ValueError):
@@ -33,6 +41,7 @@ class DataSummary:
   classes: List[str]
   numeric_columns: List[str]
   text_columns: List[str]
+  split_rows: Dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def csv_files(data_dir: str, span_window: Optional[int] = None) -> List[str]:
@@ -59,7 +68,7 @@ def csv_files(data_dir: str, span_window: Optional[int] = None) -> List[str]:
 
 
 def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
-               span_window: Optional[int] = None) -> DataSummary:
+               span_window: Optional[int] = None, seed: int = 0) -> DataSummary:
   """Raises DataError on the first problem; returns what was found otherwise."""
   files = csv_files(data_dir, span_window)
   schema_types = read_schema_types(schema_path) if schema_path else {}
@@ -67,20 +76,54 @@ def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
     raise DataError(f'schema {schema_path}: has no column {label!r} for the label')
   header: Optional[List[str]] = None
   stats: Dict[str, _ColumnStats] = {}
-  classes: Set[str] = set()
+  by_split: List[Counter] = [Counter() for _ in splits.DEFAULT_SPLITS]
   rows = 0
   for path in files:
-    file_header, file_rows = _check_file(path, label, header, schema_types, stats, classes)
+    file_header, labels = _check_file(path, label, header, schema_types, stats)
     header = header or file_header
-    rows += file_rows
+    rows += len(labels)
+    for split, value in zip(splits.assign(len(labels), os.path.basename(path), seed), labels):
+      by_split[split][value] += 1
   assert header is not None
   _check_text_in_numeric(stats, schema_types)
-  if len(classes) < 2:
-    raise DataError(f'label column {label!r} in {data_dir}: a single class '
-                    f'({", ".join(sorted(classes)) or "none"}); classification needs two or more')
+  classes = sorted(set().union(*by_split))
+  _check_label(label, data_dir, classes, schema_types.get(label))
+  _check_splits(by_split, rows)
   numeric = [c for c in header if c != label and stats[c].is_numeric(schema_types.get(c))]
   text = [c for c in header if c != label and c not in numeric]
-  return DataSummary(files, header, rows, sorted(classes), numeric, text)
+  split_rows = {name: sum(counter.values())
+                for (name, _), counter in zip(splits.DEFAULT_SPLITS, by_split)}
+  return DataSummary(files, header, rows, classes, numeric, text, split_rows)
+
+
+def _check_label(label: str, data_dir: str, classes: List[str],
+                 schema_type: Optional[str]) -> None:
+  if len(classes) < 2:
+    raise DataError(f'label column {label!r} in {data_dir}: a single class '
+                    f'({", ".join(classes) or "none"}); classification needs two or more')
+  if schema_type == 'BYTES' or not all(_parses_as_number(c) for c in classes):
+    return  # string classes
+  fractional = [c for c in classes if not float(c).is_integer()]
+  if fractional or len(classes) > MAX_NUMERIC_CLASSES:
+    example = (fractional or classes)[0]
+    raise DataError(
+        f'label column {label!r} in {data_dir}: continuous numbers ({len(classes)} distinct '
+        f'values, e.g. {example}); tfx-hypertune predicts classes, so the label must be a '
+        f'category (text, or integers with at most {MAX_NUMERIC_CLASSES} values)')
+
+
+def _check_splits(by_split: List[Counter], rows: int) -> None:
+  """The eval and test splits (by position, components/splits.py) need rows of two classes."""
+  for (name, share), counter in list(zip(splits.DEFAULT_SPLITS, by_split))[1:]:
+    size = sum(counter.values())
+    if size < MIN_SPLIT_ROWS or len(counter) < 2:
+      needed = math.ceil(MIN_SPLIT_ROWS / share)
+      what = (f'{size} rows (fewer than {MIN_SPLIT_ROWS})' if size < MIN_SPLIT_ROWS else
+              f'a single class ({next(iter(counter))})')
+      raise DataError(
+          f'split {name} ({share:.0%} of the rows) would hold {what}: the data has {rows} rows'
+          f'; add rows (at least {needed}, with several of each class) so that every split '
+          f'sees two classes or more')
 
 
 @dataclasses.dataclass
@@ -97,8 +140,21 @@ class _ColumnStats:
 
 
 def _check_file(path: str, label: str, expected_header: Optional[List[str]],
-                schema_types: Dict[str, str], stats: Dict[str, _ColumnStats],
-                classes: Set[str]):
+                schema_types: Dict[str, str], stats: Dict[str, _ColumnStats]
+                ) -> Tuple[List[str], List[str]]:
+  """Checks one file; returns its header and the label of each row, in order."""
+  try:
+    return _read_file(path, label, expected_header, schema_types, stats)
+  except UnicodeDecodeError as e:
+    raise DataError(f'{path}: not a text CSV file (byte {e.object[e.start]:#04x} at offset '
+                    f'{e.start} is not UTF-8)') from None
+  except csv.Error as e:
+    raise DataError(f'{path}: not a readable CSV file ({e})') from None
+
+
+def _read_file(path: str, label: str, expected_header: Optional[List[str]],
+               schema_types: Dict[str, str], stats: Dict[str, _ColumnStats]
+               ) -> Tuple[List[str], List[str]]:
   with open(path, newline='', encoding='utf-8') as f:
     reader = csv.reader(f)
     header = next(reader, None)
@@ -108,23 +164,22 @@ def _check_file(path: str, label: str, expected_header: Optional[List[str]],
     label_index = header.index(label)
     for name in header:
       stats.setdefault(name, _ColumnStats())
-    rows = 0
+    labels: List[str] = []
     for row in reader:
       if not row:
         continue
-      rows += 1
       line = reader.line_num
       if len(row) != len(header):
         raise DataError(f'{path} line {line}: {len(row)} fields, but the header has '
                         f'{len(header)}')
       if not row[label_index].strip():
         raise DataError(f'{path} line {line}: label column {label!r} is empty')
-      classes.add(row[label_index].strip())
+      labels.append(row[label_index].strip())
       for name, value in zip(header, row):
         _observe(stats[name], value, f'{path} line {line}')
-  if rows == 0:
+  if not labels:
     raise DataError(f'{path}: no data rows after the header')
-  return header, rows
+  return header, labels
 
 
 def _check_header(path: str, header: List[str], label: str,

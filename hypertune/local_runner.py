@@ -16,6 +16,10 @@ from pipeline.config import Config
 from pipeline.pipeline import create_pipeline
 
 
+# The component running now (None between components): named when a run fails.
+RUNNING: Optional[str] = None
+
+
 class ProgressReporter(logging.Handler):
   """Turns TFX's orchestration log lines into one short line per component, with elapsed time,
   and whether the component ran or was reused from the cache."""
@@ -33,12 +37,15 @@ class ProgressReporter(logging.Handler):
 
   def emit(self, record: logging.LogRecord) -> None:
     message = record.getMessage()
+    global RUNNING  # pylint: disable=global-statement
     if match := self._STARTED.match(message):
+      RUNNING = match.group(1)
       self._component_started, self._cached = time.monotonic(), False
       self._print(f'{match.group(1)} ...')
     elif self._CACHED.match(message):
       self._cached = True
     elif match := self._FINISHED.match(message):
+      RUNNING = None
       took = time.monotonic() - self._component_started
       self._print(f'{match.group(1)} {"reused from cache" if self._cached else "done"} '
                   f'({took:.1f}s)')

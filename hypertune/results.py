@@ -108,6 +108,7 @@ class RunSummary:
   cached: List[str]
   hyperparameters_source: Optional[str] = None
   span: Optional[int] = None
+  blessing_rule: Optional[str] = None
 
   def lines(self) -> List[str]:
     hp = self.best_hyperparameters
@@ -118,7 +119,7 @@ class RunSummary:
         f'hyperparameters from: {self.hyperparameters_source or "search"}',
         f'trials run:           {self.trials}',
         f'test accuracy:        {accuracy} (held-out split, TFMA)',
-        f'blessed:              {"yes" if self.blessed else "no"}',
+        f'blessed:              {self.blessing_rule or ("yes" if self.blessed else "no")}',
         f'pushed model:         {self.pushed_to or "not pushed"}',
         f'run artifacts:        {self.pipeline_root}',
         f'trial results:        {self.trials_dir}',
@@ -141,4 +142,5 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
       cached=sorted(n for n, r in nodes.items() if r.state == 'CACHED'),
       hyperparameters_source=tuner.custom('best_hyperparameters', spec.SOURCE_PROPERTY),
       span=nodes['CsvExampleGen'].custom('examples', 'span'),
+      blessing_rule=evaluator.custom('blessing', 'blessing_rule'),
   )

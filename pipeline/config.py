@@ -167,14 +167,18 @@ class TrainingConfig:
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationConfig:
-  accuracy_threshold: float = 0.9
+  # An optional absolute floor on test accuracy. Without it (None) a model is blessed when it
+  # makes 10% fewer errors than always predicting the majority class (components/evaluator.py).
+  accuracy_threshold: Optional[float] = None
   # How much accuracy a new model may lose against the last blessed one and still be blessed.
   max_accuracy_drop: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  pipeline_name: str = 'hypertune-digits'
+  # None: hypertune-<data folder name>, so that each dataset gets its own runs, metadata store
+  # and search state (digits: hypertune-digits).
+  pipeline_name: Optional[str] = None
   data: DataConfig = DataConfig()
   search: SearchConfig = SearchConfig()
   training: TrainingConfig = TrainingConfig()
@@ -287,6 +291,8 @@ def build_config(raw: Mapping[str, Any], base_dir: str = '.') -> Config:
                           if beam_args is not None else DEFAULT_BEAM_ARGS),
       **{k: v for k, v in raw.items()},
   )
+  if not config.pipeline_name:
+    config = dataclasses.replace(config, pipeline_name=default_pipeline_name(config.data.path))
   if 'output_dir' in raw:
     config = dataclasses.replace(config, output_dir=_resolve(base_dir, config.output_dir))
   if config.hyperparameters:
@@ -296,7 +302,16 @@ def build_config(raw: Mapping[str, Any], base_dir: str = '.') -> Config:
   return config
 
 
+def default_pipeline_name(data_path: str) -> str:
+  """hypertune-<the data folder's name>, in the characters a pipeline name may hold."""
+  folder = data_path.rstrip('/').rsplit('/', 1)[-1].split('://')[-1]
+  cleaned = ''.join(c if c.isalnum() or c in '-_' else '-' for c in folder).strip('-_')
+  return f'hypertune-{cleaned}' if cleaned else 'hypertune'
+
+
 def _resolve(base_dir: str, path: str) -> str:
+  if '://' in str(path):
+    return str(path)  # a bucket URI (gs://, s3://): not relative to anything here
   return os.path.normpath(os.path.join(base_dir, os.path.expanduser(str(path))))
 
 
@@ -344,11 +359,6 @@ def _build_space(raw_space: Optional[Mapping[str, Any]]) -> Tuple[Hyperparameter
   return tuple(specs)
 
 
-def replace_data_path(config: Config, uri: str) -> Config:
-  """The data location as a URI the cluster reads (gs://, s3://, ...), kept as given."""
-  return dataclasses.replace(config, data=dataclasses.replace(config.data, path=uri))
-
-
 # ---------------------------------------------------------------------------------------------
 # Validation: every check names the setting it rejects.
 
@@ -371,8 +381,8 @@ def validate(config: Config) -> None:
   if config.training.epochs is not None:
     _check_positive_int(config.training.epochs, 'training.epochs')
   threshold = config.evaluation.accuracy_threshold
-  _check(is_number(threshold) and 0 <= threshold <= 1, 'evaluation.accuracy_threshold',
-         f'{threshold!r}: must be between 0 and 1')
+  _check(threshold is None or (is_number(threshold) and 0 <= threshold <= 1),
+         'evaluation.accuracy_threshold', f'{threshold!r}: must be between 0 and 1 (or null)')
   drop = config.evaluation.max_accuracy_drop
   _check(is_number(drop) and 0 <= drop <= 1, 'evaluation.max_accuracy_drop',
          f'{drop!r}: must be between 0 and 1')

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
-from components import spans
+from components import spans, splits
 from components.baseline import PreviousBlessedModelStrategy
 from components.evaluator import Evaluator
 from components.example_gen import SpanWindowCsvExampleGen
@@ -24,9 +24,10 @@ from components.validation import SchemaGate
 from model import features
 from pipeline.config import Config
 
-# Hash buckets of CsvExampleGen's deterministic split: 70% train (fit), 15% eval (early
-# stopping and the Tuner's objective), 15% test (held out: only the Evaluator sees it).
-SPLIT_BUCKETS = {'train': 14, 'eval': 3, 'test': 3}
+# The shares of ExampleGen's split (by row position, components/splits.py): 70% train (fit),
+# 15% eval (early stopping and the Tuner's objective), 15% test (held out: only the Evaluator
+# sees it). Written as TFX's hash buckets, which our ExampleGen reads as shares.
+SPLIT_BUCKETS = {name: round(share * 20) for name, share in splits.DEFAULT_SPLITS}
 EVAL_SPLIT = 'test'
 CSV_PATTERN = '*.csv'
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -40,6 +41,9 @@ CODE_OF = {
     'model': ('model',),  # Transform, Tuner, Trainer
     'tuner': ('components/tuner',),
     'schema_gate': ('components/validation.py',),
+    'example_gen': ('components/example_gen.py', 'components/splits.py',
+                    'components/spans.py'),
+    'evaluator': ('components/evaluator.py',),
 }
 NOT_FINGERPRINTED = ('components/tuner/report.py',)
 
@@ -71,9 +75,11 @@ class RunValues:
 
   @classmethod
   def of(cls, config: Config) -> 'RunValues':
+    # accuracy_threshold: an optional absolute floor; 0.0 stands for "none" (a runtime
+    # parameter needs a value).
     return cls(data_uri=config.data.path, max_epochs=config.search.max_epochs,
                max_trials=config.search.max_trials,
-               accuracy_threshold=float(config.evaluation.accuracy_threshold),
+               accuracy_threshold=float(config.evaluation.accuracy_threshold or 0.0),
                span_window=config.data.window_size)
 
 
@@ -173,7 +179,9 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       model=trainer.outputs['model'],
       baseline_model=baseline_resolver.outputs['model'],
       eval_config=eval_config(config),
-      accuracy_threshold=values.accuracy_threshold)
+      accuracy_threshold=values.accuracy_threshold,
+      label=config.data.label,
+      code_version=code_version('evaluator'))
   pusher = tfx.components.Pusher(
       model=trainer.outputs['model'],
       model_blessing=evaluator.outputs['blessing'],
@@ -203,15 +211,17 @@ def make_example_gen(config: Config, values: RunValues) -> SpanWindowCsvExampleG
       output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
           tfx.proto.SplitConfig.Split(name=name, hash_buckets=buckets)
           for name, buckets in SPLIT_BUCKETS.items()])),
-      span_window=values.span_window).with_id('CsvExampleGen')
+      span_window=values.span_window, split_seed=config.seed,
+      code_version=code_version('example_gen')).with_id('CsvExampleGen')
 
 
 def eval_config(config: Config) -> tfma.EvalConfig:
-  """Accuracy on the held-out split: above the threshold, and no worse than the last blessed
-  model by more than max_accuracy_drop."""
+  """Accuracy on the held-out split: above the threshold (the Evaluator sets it at run time:
+  the majority-class rule or the user's floor), and no worse than the last blessed model by
+  more than max_accuracy_drop."""
   threshold = tfma.MetricThreshold(
       value_threshold=tfma.GenericValueThreshold(
-          lower_bound={'value': config.evaluation.accuracy_threshold}),
+          lower_bound={'value': config.evaluation.accuracy_threshold or 0.0}),
       change_threshold=tfma.GenericChangeThreshold(
           direction=tfma.MetricDirection.HIGHER_IS_BETTER,
           absolute={'value': -config.evaluation.max_accuracy_drop - 1e-10}))

@@ -66,5 +66,6 @@ def compiled_kfp(tmp_path_factory):
   from hypertune import cli  # pylint: disable=import-outside-toplevel
   out = tmp_path_factory.mktemp('kfp')
   assert cli.main(['compile', '--image', KFP_IMAGE, '--pipeline-root', 'gs://bucket/root',
+                   '--pipeline-name', 'hypertune-digits',
                    '--data', 'gs://bucket/data', '--max-epochs', '4', '--out', str(out)]) == 0
   return str(out / 'hypertune-digits.json'), str(out / 'hypertune-digits.yaml')

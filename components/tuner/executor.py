@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from tfx import types
 from tfx.components.trainer import fn_args_utils
@@ -49,10 +49,16 @@ class Executor(base_executor.BaseExecutor):
         exec_properties)
     fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, working_dir=None)
     data_hash = data_fingerprint(fn_args.train_files + fn_args.eval_files)
+    # Nothing is reused across datasets: search state, warm start and earlier best values
+    # must come from data of the same columns, types and label.
+    custom_config['dataset'] = dataset_signature(fn_args.transform_graph_path,
+                                                 custom_config.get('label'))
+    hp_artifact.set_string_custom_property(spec.DATASET_PROPERTY, custom_config['dataset'])
     policy = exec_properties.get(spec.TUNING_POLICY_KEY) or 'always'
     reuse = tuning.reuse_decision(
         policy, exec_properties.get(spec.HYPERPARAMETERS_FILE_KEY) or None,
-        input_dict.get(spec.PREVIOUS_HYPERPARAMETERS_KEY) or [], data_hash)
+        input_dict.get(spec.PREVIOUS_HYPERPARAMETERS_KEY) or [], data_hash,
+        custom_config['dataset'])
     print(f'  [Tuner] tuning {policy}: {reuse.reason}', flush=True)
     if reuse.source_file is not None:
       info = tuning.reuse(reuse, hp_artifact)
@@ -132,11 +138,22 @@ def search_key(custom_config: Dict[str, Any], data_hash: str) -> str:
   the settings part alone finds earlier searches of the same space (warm start)."""
   # The code version is part of the settings: trials of an older model code are not resumed.
   settings = {'label': custom_config.get('label'),
+              'dataset': custom_config.get('dataset'),
               'code': custom_config.get('code_version'),
               'search': custom_config.get('search', {}),
               'seed': custom_config.get('seed')}
   settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
   return f'{settings_hash[:10]}-{data_hash[:10]}'
+
+
+def dataset_signature(transform_graph_uri: str, label: Optional[str]) -> str:
+  """A hash of the raw columns (names and types) and the label: which dataset this is,
+  whatever rows it holds today."""
+  import tensorflow_transform as tft  # pylint: disable=import-outside-toplevel
+  raw = tft.TFTransformOutput(transform_graph_uri).raw_feature_spec()
+  columns = sorted((name, feature.dtype.name) for name, feature in raw.items())
+  text = json.dumps({'columns': columns, 'label': label}, sort_keys=True)
+  return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def data_fingerprint(patterns: List[str]) -> str:

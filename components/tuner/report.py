@@ -245,7 +245,9 @@ def write_tensorboard(log_dir: str, trials, rows) -> None:
 
 
 def _html(rows, completed, target: float, objective: str, carried_over: List[Dict]) -> str:
-  ranked = sorted((row for _, row in completed), key=lambda r: r['val_accuracy'], reverse=True)
+  # Best first by the search's own objective (val_loss goes down, val_accuracy up).
+  ranked = spec.best_first((row for _, row in completed), spec.objective_direction(objective),
+                           score=lambda r: r['score'], trial_id=lambda r: r['trial_id'])
   findings = _findings(completed, target)
   parts = [
       '<!doctype html><meta charset="utf-8"><title>tfx-hypertune trial report</title>',

@@ -60,6 +60,7 @@ class TunerSpec(standard_component_specs.TunerSpec):
 # Custom properties of the best_hyperparameters artifact.
 SOURCE_PROPERTY = 'hyperparameters_source'  # where the values came from (search, reuse, file)
 TUNED_ON_PROPERTY = 'tuned_on_data'         # fingerprint of the data they were tuned on
+DATASET_PROPERTY = 'dataset'                # the dataset's signature: columns, types, label
 
 # ---------------------------------------------------------------------------------------------
 # File names.

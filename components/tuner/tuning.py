@@ -33,12 +33,19 @@ class Decision:
 
 
 def reuse_decision(policy: Optional[str], imported_file: Optional[str],
-                   previous: List[types.Artifact], data_hash: str) -> Decision:
+                   previous: List[types.Artifact], data_hash: str,
+                   dataset: str = '') -> Decision:
+  """Search or reuse; `previous` counts only if tuned on the same `dataset` (signature)."""
   policy = policy or 'always'
   if policy == 'always':
     return Decision('searching')
   if imported_file:
     return Decision(f'reusing the imported file {imported_file}', source_file=imported_file)
+  same_dataset = [a for a in previous if _string_property(a, spec.DATASET_PROPERTY) == dataset]
+  if previous and not same_dataset:
+    return Decision('searching: the earlier best hyperparameters in ML Metadata were tuned on '
+                    'another dataset (other columns or label)')
+  previous = same_dataset
   if not previous:
     return Decision('searching: no earlier best hyperparameters in ML Metadata (first run)')
   latest = previous[-1]

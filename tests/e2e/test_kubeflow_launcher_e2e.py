@@ -74,9 +74,10 @@ def test_runtime_parameters_reached_the_tasks(launched):
                          'training_summary.json')) as f:
     summary = json.load(f)
   assert summary['max_epochs'] <= 2 and 1 <= summary['epochs_run'] <= 2
-  # accuracy_threshold=0.5 replaced the compiled 0.9 inside the Evaluator.
+  # accuracy_threshold=0.5 (a floor; none compiled in) is what the Evaluator required: it is
+  # above the majority-class rule on digits (about 0.19).
   with open(os.path.join(result.run_dir, 'Evaluator', 'executor.log')) as f:
-    assert 'accuracy threshold: 0.5' in f.read()
+    assert 'accuracy to reach: 0.5000' in f.read()
 
 
 def test_the_pushed_model_serves(launched):

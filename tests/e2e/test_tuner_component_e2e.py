@@ -251,42 +251,45 @@ def s3_bucket(tmp_path):
     server.wait()
 
 
-def test_tuner_on_a_bucket_root(parallel_run, s3_bucket, tmp_path):
-  """The Tuner with parallel_trials 2, warm start and the report, every output and the search
-  state in an S3 bucket: nothing may go through os/open (which would fail, or quietly make a
-  local folder named 's3:')."""
+def test_whole_pipeline_on_a_bucket_root(s3_bucket, tmp_path):
+  """The pipeline with its root and push destination in an S3 bucket (moto on 127.0.0.1),
+  parallel trials and the report included; then a second search of other data in the same
+  bucket warm-starts from the first. Nothing may go through os/open on the root (which would
+  fail, or quietly write a local folder named 's3:'), and every artifact must be in the
+  bucket."""
   env, client = s3_bucket
-  transform = results.latest_run(os.path.join(parallel_run['run_dir'], 'metadata.sqlite'))[
-      'Transform']
-  infos = []
-  for split in ('train', 'eval'):  # different data: the second search warm-starts
-    done = subprocess.run(
-        [sys.executable, '-m', 'tests.s3.run_tuner_on_bucket', 's3://mlpipeline/root',
-         transform.uri('transformed_examples'), transform.uri('transform_graph'), split],
-        cwd=tmp_path, env={**env, 'PYTHONPATH': REPO}, capture_output=True, text=True,
-        timeout=600, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    infos.append(json.loads(done.stdout.strip().splitlines()[-1]))
-  first, second = infos
-  for info in infos:
-    assert info['parallel_trials'] == 2 and info['worker_failures'] == []
-    assert info['trials_completed'] == 4
-    assert info['search_state_dir'].startswith('s3://mlpipeline/root/TunerState/')
-  assert second['carried_over'] and second['carried_over'][0]['from_search'] == (
+  data_dir = _digits_folder(tmp_path / 'digits', 900)
+  done = subprocess.run(
+      [sys.executable, '-m', 'tests.s3.run_pipeline_on_bucket', 's3://mlpipeline',
+       str(data_dir), str(tmp_path / 'runs')],
+      cwd=tmp_path, env={**env, 'PYTHONPATH': REPO}, capture_output=True, text=True,
+      timeout=900, check=False)
+  assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+  report = json.loads(done.stdout.strip().splitlines()[-1])
+  first, again = report['pipeline'], report['again']
+  assert first['parallel_trials'] == 2 and first['worker_failures'] == []
+  assert first['trials_completed'] == 6  # Hyperband, max_epochs 3: the plan's 6 trials
+  assert first['search_state_dir'].startswith('s3://mlpipeline/root/TunerState/')
+  assert again['carried_over'] and again['carried_over'][0]['from_search'] == (
       first['search_state_dir'].rsplit('/', 1)[-1])
+  # Every artifact of every component is in the bucket.
+  for node, outputs in report['uris'].items():
+    for key, uris in outputs.items():
+      assert all(uri.startswith('s3://mlpipeline/root/') for uri in uris), (node, key, uris)
+  assert report['pushed'].startswith('s3://mlpipeline/serving/')
   keys = {o['Key'] for page in client.get_paginator('list_objects_v2').paginate(
       Bucket='mlpipeline') for o in page.get('Contents', [])}
-  for split in ('train', 'eval'):
-    results_prefix = f'root/Tuner/tuner_results/{split}/'
-    assert {results_prefix + name for name in (
-        'trials.csv', 'report.html', 'accuracy_by_trial.png', 'search_info.json',
-        'tuner_results.json')} <= keys
-    assert f'root/Tuner/best_hyperparameters/{split}/best_hyperparameters.txt' in keys
+  results_prefix = report['uris']['Tuner']['tuner_results'][0][len('s3://mlpipeline/'):]
+  assert {f'{results_prefix}/{name}' for name in (
+      'trials.csv', 'report.html', 'accuracy_by_trial.png', 'search_info.json',
+      'tuner_results.json')} <= keys
+  pushed_prefix = report['pushed'][len('s3://mlpipeline/'):]
+  assert f'{pushed_prefix}/saved_model.pb' in keys
+  assert any(k.endswith('/tuner1.log') for k in keys)  # worker logs land in the bucket
   trial_stats = [k for k in keys if k.startswith('root/TunerState/')
                  and k.endswith('trial_stats.json')]
-  assert len(trial_stats) == 8
-  assert any(k.endswith('/tuner1.log') for k in keys)  # worker logs land in the bucket
-  csv_text = client.get_object(Bucket='mlpipeline', Key='root/Tuner/tuner_results/eval/'
-                               'trials.csv')['Body'].read().decode()
-  assert len(csv_text.strip().splitlines()) == 1 + 4
+  assert len(trial_stats) == 6 + again['trials_completed']
+  csv_text = client.get_object(Bucket='mlpipeline', Key=f'{results_prefix}/trials.csv')[
+      'Body'].read().decode()
+  assert len(csv_text.strip().splitlines()) == 1 + 6
   assert not list(tmp_path.glob('s3:*')), 'something wrote a local folder named s3:'

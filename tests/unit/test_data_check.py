@@ -30,7 +30,7 @@ def test_digits_pass():
 
 
 def test_string_features_and_labels_pass(tmp_path):
-  header, rows = pets_rows(50)
+  header, rows = pets_rows(100)
   write_csv(tmp_path / 'pets.csv', header, rows)
   summary = _check(tmp_path, label='animal')
   assert summary.text_columns == ['color']
@@ -108,16 +108,67 @@ def test_files_with_different_columns(tmp_path):
 
 
 def test_span_folders_newest_window(tmp_path):
-  header, rows = ['x', 'label'], [['1', '0'], ['2', '1']]
+  header, rows = ['x', 'label'], [[str(i), str(i % 2)] for i in range(30)]
   for span in (1, 2, 10):
     write_csv(tmp_path / f'span-{span}' / 'part.csv', header, rows)
   (tmp_path / 'span-notes').mkdir()  # not a span
   files = data_check.csv_files(str(tmp_path), span_window=2)
   assert [os.path.basename(os.path.dirname(f)) for f in files] == ['span-2', 'span-10']
-  assert data_check.check_data(str(tmp_path), 'label', span_window=3).rows == 6
+  assert data_check.check_data(str(tmp_path), 'label', span_window=3).rows == 90
 
 
 def test_empty_span_folder_is_named(tmp_path):
   (tmp_path / 'span-1').mkdir()
   with pytest.raises(data_check.DataError, match=r'span folder .*span-1: no .csv files'):
     data_check.csv_files(str(tmp_path), span_window=1)
+
+
+def test_a_continuous_label_is_refused(tmp_path):
+  rows = [[str(i), f'{i * 1.37:.2f}'] for i in range(100)]
+  write_csv(tmp_path / 'prices.csv', ['x', 'price'], rows)
+  message = _error(tmp_path, label='price')
+  assert "label column 'price'" in message and 'continuous numbers (100 distinct values' in message
+
+
+def test_integer_labels_with_few_values_are_classes(tmp_path):
+  rows = [[str(i), str(i % 3)] for i in range(100)]
+  write_csv(tmp_path / 'small.csv', ['x', 'label'], rows)
+  assert _check(tmp_path).classes == ['0', '1', '2']
+
+
+def test_a_binary_file_is_refused_naming_it(tmp_path):
+  (tmp_path / 'data.csv').write_bytes(b'x,label\n\x89PNG\r\n\x1a\n\xff\xfe\x00\x00')
+  message = _error(tmp_path)
+  assert message.startswith(f'{tmp_path / "data.csv"}: not a text CSV file')
+
+
+def test_a_file_with_nul_bytes_is_refused(tmp_path):
+  (tmp_path / 'data.csv').write_bytes(b'x,label\n1,\x002\n')
+  assert 'not a readable CSV file' in _error(tmp_path)
+
+
+def test_splits_are_counted_and_too_small_ones_refused(tmp_path):
+  header, rows = pets_rows(200)
+  write_csv(tmp_path / 'pets.csv', header, rows)
+  summary = _check(tmp_path, label='animal')
+  assert summary.split_rows == {'train': 140, 'eval': 30, 'test': 30}
+  small = tmp_path / 'small'
+  write_csv(small / 'pets.csv', header, rows[:40])
+  message = _error(small, label='animal')
+  assert message.startswith('split eval (15% of the rows) would hold 6 rows (fewer than 10)')
+  assert 'add rows (at least 67' in message
+
+
+def test_a_split_with_a_single_class_is_refused(tmp_path):
+  # 99 rows of one class and one of another: eval or test holds a single class.
+  rows = [[str(i), 'a'] for i in range(99)] + [['99', 'b']]
+  write_csv(tmp_path / 'skewed.csv', ['x', 'label'], rows)
+  assert 'would hold a single class (a)' in _error(tmp_path)
+
+
+@pytest.mark.parametrize('row, fields', [(['1', '2', '0', 'extra'], 4), (['1'], 1)])
+def test_rows_with_more_or_fewer_fields_are_refused(tmp_path, row, fields):
+  rows = [[str(i), str(i), str(i % 2)] for i in range(100)]
+  rows.insert(5, row)
+  write_csv(tmp_path / 'd.csv', ['a', 'b', 'label'], rows)
+  assert _error(tmp_path).endswith(f'd.csv line 7: {fields} fields, but the header has 3')

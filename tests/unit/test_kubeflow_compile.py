@@ -92,7 +92,7 @@ def test_run_values_are_runtime_parameters(compiled):
                    'max_trials': 'NUMBER_INTEGER', 'accuracy_threshold': 'NUMBER_DOUBLE'}
   assert job['runtimeConfig']['parameterValues'] == {
       'data_uri': 'gs://bucket/data', 'max_epochs': 4, 'max_trials': 20,
-      'accuracy_threshold': 0.9}
+      'accuracy_threshold': 0.0}
   assert from_yaml.root.input_definitions.parameters['max_epochs'].default_value.number_value == 4
   # The DAG's shape is fixed: the default policy (always) has no hyperparameter resolver.
   assert 'latest_hyperparameters_resolver' not in tasks

@@ -63,7 +63,9 @@ def test_user_functions_get_the_config_and_code_version():
   # The run values travel as parameters of their own (runtime parameters on Kubeflow).
   assert (tuner.exec_properties['max_epochs'], tuner.exec_properties['max_trials']) == (4, 20)
   evaluator = next(c for c in pipeline.components if c.id == 'Evaluator')
-  assert evaluator.exec_properties['accuracy_threshold'] == 0.9
+  # No floor unless the user sets one: the majority-class rule decides (components/evaluator.py).
+  assert evaluator.exec_properties['accuracy_threshold'] == 0.0
+  assert evaluator.exec_properties['label'] == 'label'
   transform = next(c for c in pipeline.components if c.id == 'Transform')
   assert json.loads(transform.exec_properties['custom_config'])['code_version'] == (
       code_version('model'))

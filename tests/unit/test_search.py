@@ -70,13 +70,14 @@ def _hypermodel(settings):
 
 
 def test_make_tuner_builds_configured_hyperband(tmp_path):
-  settings = _search(max_epochs=9, factor=3)
+  settings = _search(max_epochs=9, factor=4, hyperband_iterations=2)
   tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   assert isinstance(tuner, keras_tuner.Hyperband)
   oracle = tuner.oracle
-  assert (oracle.max_epochs, oracle.factor, oracle.hyperband_iterations) == (9, 3, 1)
+  # Not the defaults (3, 1): each setting reaches the oracle.
+  assert (oracle.max_epochs, oracle.factor, oracle.hyperband_iterations) == (9, 4, 2)
   assert oracle.objective.name == 'val_accuracy' and oracle.objective.direction == 'max'
-  assert tuner.planned_trials == sum(r.trials for r in search.hyperband_plan(9, 3))
+  assert tuner.planned_trials == sum(r.trials for r in search.hyperband_plan(9, 4, 2))
   tuner.hypermodel.build(oracle.hyperparameters)  # declares the space, as a trial would
   space = {hp.name: hp for hp in oracle.hyperparameters.space}
   assert (space['units_0'].min_value, space['units_0'].max_value, space['units_0'].step) == (
@@ -115,3 +116,11 @@ def test_search_begin_freezes_existing_objects_out_of_gc(tmp_path):
     assert gc.get_freeze_count() > 1000
   finally:
     gc.unfreeze()
+
+
+@pytest.mark.parametrize('objective, direction', [('val_accuracy', 'max'), ('val_loss', 'min')])
+def test_the_objective_and_its_direction_reach_the_oracle(tmp_path, objective, direction):
+  settings = _search(algorithm='random', max_trials=2, objective=objective)
+  tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
+  assert (tuner.oracle.objective.name, tuner.oracle.objective.direction) == (objective,
+                                                                              direction)
