@@ -39,29 +39,49 @@ class Prepared(NamedTuple):
   eval: tf.data.Dataset
 
 
-def prepare(fn_args) -> Prepared:
-  """Seeds everything, reads the transform output and builds the train and eval datasets."""
+def prepare(fn_args, fit_on_eval_too: bool = False) -> Prepared:
+  """Seeds everything, reads the transform output and builds the train and eval datasets.
+  With fit_on_eval_too the training dataset holds the eval rows as well (the final model)."""
   config: Dict[str, Any] = fn_args.custom_config
   search, seed = config['search'], config['seed']
   set_seeds(seed)
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
-  make = functools.partial(make_dataset, data_accessor=fn_args.data_accessor,
-                           tf_transform_output=tf_transform_output,
-                           batch_size=search['batch_size'], seed=seed)
-  return Prepared(search, seed, tf_transform_output, features.model_inputs(tf_transform_output),
-                  make(fn_args.train_files, shuffle=True),
-                  make(fn_args.eval_files, shuffle=False))
+  rows = functools.partial(cached_rows, data_accessor=fn_args.data_accessor,
+                           tf_transform_output=tf_transform_output)
+  train = rows(list(fn_args.train_files) + (
+      list(fn_args.eval_files) if fit_on_eval_too else []))
+  batch_size = search['batch_size'] or auto_batch_size(count_rows(train))
+  evaluation = rows(fn_args.eval_files)
+  return Prepared(
+      search, seed, tf_transform_output, features.model_inputs(tf_transform_output),
+      train.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+      .batch(batch_size).prefetch(tf.data.AUTOTUNE),
+      evaluation.batch(batch_size).prefetch(tf.data.AUTOTUNE))
 
 
-def make_dataset(file_pattern: List[str], data_accessor, tf_transform_output,
-                 batch_size: int, seed: int, shuffle: bool) -> tf.data.Dataset:
-  """(features, label) batches of transformed examples."""
+# batch_size null: about 40 gradient steps per epoch, between 8 and 32 rows a batch. With 32 on
+# a small table (wine: 125 training rows) an epoch was 4 steps, and a 10-epoch search
+# underfitted (BENCHMARKS.md, "Quality").
+STEPS_PER_EPOCH = 40
+BATCH_SIZE_RANGE = (8, 32)
+
+
+def auto_batch_size(train_rows: int) -> int:
+  low, high = BATCH_SIZE_RANGE
+  return int(min(high, max(low, round(train_rows / STEPS_PER_EPOCH))))
+
+
+def count_rows(dataset: tf.data.Dataset) -> int:
+  """Rows in a (cached) dataset; counting fills the cache, so training reads no file again."""
+  return int(dataset.reduce(0, lambda count, _: count + 1))
+
+
+def cached_rows(file_pattern: List[str], data_accessor, tf_transform_output) -> tf.data.Dataset:
+  """(features, label) of each transformed example, one at a time, cached in memory after the
+  first pass."""
   dataset = data_accessor.tf_dataset_factory(
       file_pattern,
       tfxio.TensorFlowDatasetOptions(
-          batch_size=batch_size, label_key=features.LABEL_KEY, shuffle=False, num_epochs=1),
+          batch_size=256, label_key=features.LABEL_KEY, shuffle=False, num_epochs=1),
       tf_transform_output.transformed_metadata.schema)
-  dataset = dataset.unbatch().cache()
-  if shuffle:
-    dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
-  return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+  return dataset.unbatch().cache()

@@ -16,21 +16,28 @@ TRAINING_SUMMARY_FILE = 'training_summary.json'
 
 
 def run_fn(fn_args) -> None:
-  prepared = datasets.prepare(fn_args)
+  training = fn_args.custom_config['training']
+  fit_on_eval_too = training.get('fit_on') == 'train_and_eval'
+  prepared = datasets.prepare(fn_args, fit_on_eval_too=fit_on_eval_too)
   search = prepared.search
   hp = keras_tuner.HyperParameters.from_config(fn_args.hyperparameters)
   # The budget the Tuner really used (a Kubeflow run may set max_epochs at launch), not the
   # compiled config's.
-  epochs = search_api.training_epochs(fn_args.hyperparameters,
-                                      fn_args.custom_config['training']['epochs'])
+  epochs = search_api.training_epochs(fn_args.hyperparameters, training['epochs'])
+  callbacks = [keras.callbacks.EarlyStopping(
+      monitor='val_loss', patience=search['early_stopping_patience'],
+      restore_best_weights=True)]
+  if fit_on_eval_too:
+    # The eval rows are training rows now: no early stopping on them; as many epochs as the
+    # best trial needed to reach its best score.
+    epochs = training['epochs'] or search_api.best_epochs(fn_args.hyperparameters) or epochs
+    callbacks = []
   keras_model = network.build_model(hp, prepared.inputs, space.space_by_name(search['space']))
   print(f'  [Trainer] training {network.hidden_widths(keras_model)} hidden units '
-        f'for up to {epochs} epochs', flush=True)
-  history = keras_model.fit(
-      prepared.train, validation_data=prepared.eval, epochs=epochs, verbose=0,
-      callbacks=[keras.callbacks.EarlyStopping(
-          monitor='val_loss', patience=search['early_stopping_patience'],
-          restore_best_weights=True)])
+        f'for {"" if fit_on_eval_too else "up to "}{epochs} epochs on '
+        f'{"train + eval" if fit_on_eval_too else "train"}', flush=True)
+  history = keras_model.fit(prepared.train, validation_data=prepared.eval, epochs=epochs,
+                            verbose=0, callbacks=callbacks)
   network.export_serving_model(keras_model, prepared.tf_transform_output,
                                fn_args.custom_config['label'], prepared.inputs.labels,
                                fn_args.serving_model_dir)

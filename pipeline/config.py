@@ -29,6 +29,7 @@ KNOWN_HYPERPARAMETERS = model_space.KNOBS
 HYPERPARAMETER_KINDS = ('int', 'float', 'choice', 'fixed')
 ALGORITHMS = ('hyperband', 'random', 'bayesian', 'grid')
 ORCHESTRATORS = ('local', 'beam')
+FIT_ON = ('train', 'train_and_eval')
 # When a run searches: always; never (reuse the latest best hyperparameters, the first run
 # ever still tunes); if-data-changed (reuse them unless the training data differs).
 TUNING_POLICIES = ('always', 'never', 'if-data-changed')
@@ -151,7 +152,8 @@ class SearchConfig:
   # Trial cap for random / bayesian / grid search (Hyperband sizes itself).
   max_trials: int = 20
   early_stopping_patience: int = 5
-  batch_size: int = 32
+  # None: from the training rows, about 40 steps per epoch within 8..32 (model/datasets.py).
+  batch_size: Optional[int] = None
   # Keras Tuner workers run side by side against one chief oracle (local processes).
   parallel_trials: int = 1
   # On new data, try this many of the previous search's best configurations first (0: off).
@@ -163,6 +165,10 @@ class SearchConfig:
 class TrainingConfig:
   # None: the epochs of the best trial (Hyperband's `tuner/epochs`), else search.max_epochs.
   epochs: Optional[int] = None
+  # What the final model fits on: `train` (early stopping on eval, as in the search), or
+  # `train_and_eval` (15% more rows, for as many epochs as the best trial needed; nothing
+  # left to stop early on). BENCHMARKS.md, "Quality", measured both.
+  fit_on: str = 'train'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -380,6 +386,8 @@ def validate(config: Config) -> None:
   _validate_search(config.search)
   if config.training.epochs is not None:
     _check_positive_int(config.training.epochs, 'training.epochs')
+  _check(config.training.fit_on in FIT_ON, 'training.fit_on',
+         f'{config.training.fit_on!r}: choose one of {", ".join(FIT_ON)}')
   threshold = config.evaluation.accuracy_threshold
   _check(threshold is None or (is_number(threshold) and 0 <= threshold <= 1),
          'evaluation.accuracy_threshold', f'{threshold!r}: must be between 0 and 1 (or null)')
@@ -409,7 +417,8 @@ def _validate_search(search: SearchConfig) -> None:
          f'{search.factor!r}: Hyperband needs an integer factor of at least 2')
   _check_positive_int(search.hyperband_iterations, 'search.hyperband_iterations')
   _check_positive_int(search.max_trials, 'search.max_trials')
-  _check_positive_int(search.batch_size, 'search.batch_size')
+  if search.batch_size is not None:
+    _check_positive_int(search.batch_size, 'search.batch_size')
   _check_positive_int(search.parallel_trials, 'search.parallel_trials')
   _check(_is_int(search.warm_start_trials) and search.warm_start_trials >= 0,
          'search.warm_start_trials', 'must be a non-negative integer')

@@ -186,7 +186,9 @@ def write_results(oracle, search: Dict[str, Any], hp_dir: str, results_dir: str)
   spec.write_best_hyperparameters(hp_dir, {
       **trials[0].hyperparameters.get_config(),
       spec.BUDGET_FIELD: {spec.MAX_EPOCHS_KEY: search['max_epochs'],
-                          spec.MAX_TRIALS_KEY: search['max_trials']}})
+                          spec.MAX_TRIALS_KEY: search['max_trials'],
+                          # The epoch at which the best trial scored best (1-based).
+                          spec.BEST_EPOCHS_KEY: int(trials[0].best_step or 0) + 1}})
   spec.write_json(spec.join(results_dir, spec.TUNER_RESULTS_FILE), [
       {'trial_id': t.trial_id, 'score': t.score,
        **search_api.active_values(t.hyperparameters)} for t in trials])

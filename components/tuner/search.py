@@ -108,6 +108,13 @@ def training_epochs(hyperparameters_config: Mapping[str, Any],
   return int(epochs)
 
 
+def best_epochs(hyperparameters_config: Mapping[str, Any]) -> Optional[int]:
+  """The epochs at which the best trial scored its best, if the search recorded it."""
+  budget = hyperparameters_config.get(spec.BUDGET_FIELD) or {}
+  value = budget.get(spec.BEST_EPOCHS_KEY)
+  return int(value) if value else None
+
+
 # ---------------------------------------------------------------------------------------------
 # Per-trial statistics that Keras Tuner does not record.
 

@@ -79,6 +79,7 @@ TENSORBOARD_DIR = 'tensorboard'
 # In best_hyperparameters.txt beside Keras Tuner's config: the budget the search really used
 # (on Kubeflow max_epochs may be a runtime parameter), which the Trainer trains within.
 BUDGET_FIELD = 'search_budget'
+BEST_EPOCHS_KEY = 'best_epochs'  # in BUDGET_FIELD: epochs the best trial needed for its best
 
 
 def join(*parts: str) -> str:

@@ -9,6 +9,16 @@ import tensorflow as tf
 from hypertune import cli, results
 
 
+def make_artifact(cls, uri, split_names=None):
+  """A TFX artifact of type `cls` at `uri` (JSON split names for Examples), as an executor's
+  input or output."""
+  artifact = cls()
+  artifact.uri = uri
+  if split_names:
+    artifact.split_names = split_names
+  return artifact
+
+
 def run_cli(capsys, *args):
   """Runs `hypertune ARGS` in this process; returns (exit code, stdout, stderr)."""
   code = cli.main(list(args))

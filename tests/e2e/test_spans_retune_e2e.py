@@ -44,10 +44,10 @@ def two_spans(tmp_path_factory):
           '--accuracy-threshold', '0.5', '--set', 'tuning=never',
           '--set', 'data.span_window=2', '--set', 'evaluation.max_accuracy_drop=1']
   assert cli.main(args) == 0
-  first = _state(root / 'runs' / 'hypertune-digits')
+  first = _state(root / 'runs' / 'hypertune-data')
   write_csv(data / 'span-2' / 'digits.csv', header, rows[SPAN_ROWS:])  # the next day's data
   assert cli.main(args) == 0
-  second = _state(root / 'runs' / 'hypertune-digits')
+  second = _state(root / 'runs' / 'hypertune-data')
   return first, second, root
 
 
@@ -78,7 +78,7 @@ def test_never_reuses_the_earlier_best_hyperparameters_without_a_search(two_span
 
 def test_the_trained_model_has_the_reused_width(two_spans):
   _, second, root = two_spans
-  serving = str(root / 'runs' / 'hypertune-digits' / 'serving')
+  serving = str(root / 'runs' / 'hypertune-data' / 'serving')
   newest = helpers.serving_versions(serving)[-1]
   values = second['best']['values']
   widths = [values[f'units_{i}'] for i in range(values['num_layers'])]

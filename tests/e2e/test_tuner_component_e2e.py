@@ -20,6 +20,7 @@ from components.tuner import executor as tuner_executor
 from components.tuner import parallel, search, spec
 from hypertune import cli, results
 from tests.conftest import DIGITS_DIR, REPO, read_digits_rows, write_csv
+from tests.e2e import helpers
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +56,7 @@ def _search_info(run_dir):
 def test_resume_after_sigkill_then_warm_start(tmp_path):
   data_dir = _digits_folder(tmp_path / 'data', 1500)
   args = ['run', '--data', str(data_dir), '--output-dir', str(tmp_path / 'runs'), *BUDGET]
-  run_dir = str(tmp_path / 'runs' / 'hypertune-digits')
+  run_dir = str(tmp_path / 'runs' / 'hypertune-data')  # named after the data folder
   state_root = os.path.join(run_dir, 'pipeline_root', 'TunerState')
 
   # 1. Start the pipeline in its own process; SIGKILL it once two trials have finished.
@@ -180,13 +181,7 @@ def test_each_algorithm_through_the_executor(parallel_run, tmp_path, algorithm):
   nodes = results.latest_run(os.path.join(parallel_run['run_dir'], 'metadata.sqlite'))
   transform = nodes['Transform']
 
-  def artifact(cls, uri, split_names=None):
-    a = cls()
-    a.uri = uri
-    if split_names:
-      a.split_names = split_names
-    return a
-
+  artifact = helpers.make_artifact
   input_dict = {
       'examples': [artifact(standard_artifacts.Examples,
                             transform.uri('transformed_examples'), '["train", "eval"]')],

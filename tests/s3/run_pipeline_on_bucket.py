@@ -51,13 +51,7 @@ def search_again(config, nodes, bucket: str):
   from components.tuner import executor, spec  # pylint: disable=import-outside-toplevel
   from pipeline.pipeline import code_version, user_function_config  # pylint: disable=import-outside-toplevel
 
-  def artifact(cls, uri, split_names=None):
-    item = cls()
-    item.uri = uri
-    if split_names:
-      item.split_names = split_names
-    return item
-
+  from tests.e2e.helpers import make_artifact as artifact  # pylint: disable=import-outside-toplevel
   transform = nodes['Transform']
   input_dict = {
       'examples': [artifact(standard_artifacts.Examples,

@@ -58,3 +58,10 @@ def test_declare_kinds():
   assert space.declare(hp, 'd', {'kind': 'float', 'min': 0.5, 'max': 0.9}) == 0.5
   with pytest.raises(ValueError, match="unknown hyperparameter kind 'x'"):
     space.declare(hp, 'e', {'kind': 'x'})
+
+
+@pytest.mark.parametrize('rows, batch', [(100, 8), (125, 8), (399, 10), (1257, 31),
+                                         (180_000, 32)])
+def test_auto_batch_size_gives_small_tables_enough_steps(rows, batch):
+  from model import datasets
+  assert datasets.auto_batch_size(rows) == batch
