@@ -37,6 +37,7 @@ ACCURACY_THRESHOLD_KEY = 'accuracy_threshold'
 LABEL_KEY = 'label'
 CODE_VERSION_KEY = 'code_version'  # a hash of this code: a change re-runs the Evaluator
 ACCURACY_METRIC = 'SparseCategoricalAccuracy'
+ACCURACY_KEY = 'sparse_categorical_accuracy'  # its name in TFMA's results
 RULE_PROPERTY = 'blessing_rule'  # on the blessing artifact: which rule decided, with numbers
 MIN_ERROR_CUT = 0.1
 # Where the Trainer's SavedModel records its raw request (model/network.py).
@@ -154,13 +155,14 @@ class Executor(stock_executor.Executor):
 
 def candidate_and_baseline_accuracy(evaluation_uri: str) -> Tuple[Optional[float],
                                                                   Optional[float]]:
+  """(candidate, baseline) accuracy on the overall slice of an evaluation; None if absent."""
   candidate = baseline = None
   for metrics in tfma.load_metrics(evaluation_uri):
     if metrics.slice_key.single_slice_keys:
       continue
     for item in metrics.metric_keys_and_values:
       key = item.key
-      if key.name != 'sparse_categorical_accuracy' or key.is_diff:
+      if key.name != ACCURACY_KEY or key.is_diff:
         continue
       if key.model_name == 'baseline':
         baseline = item.value.double_value.value

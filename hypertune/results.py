@@ -18,9 +18,6 @@ from ml_metadata.proto import metadata_store_pb2
 from components.tuner import search as search_api
 from components.tuner import spec
 
-ACCURACY_METRIC = 'sparse_categorical_accuracy'
-
-
 @dataclasses.dataclass
 class NodeRun:
   node_id: str
@@ -84,16 +81,8 @@ def count_trials(tuner_results_uri: str) -> int:
 
 def evaluation_accuracy(evaluation_uri: str) -> Optional[float]:
   """The candidate model's accuracy on the overall slice (not the baseline's, not the diff)."""
-  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
-  for metrics in tfma.load_metrics(evaluation_uri):
-    if metrics.slice_key.single_slice_keys:
-      continue
-    for item in metrics.metric_keys_and_values:
-      key = item.key
-      if (key.name == ACCURACY_METRIC and not key.is_diff
-          and key.model_name in ('', 'candidate')):
-        return item.value.double_value.value
-  return None
+  from components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
+  return evaluator.candidate_and_baseline_accuracy(evaluation_uri)[0]
 
 
 @dataclasses.dataclass
