@@ -203,3 +203,13 @@ def test_baseline_is_the_latest_blessed_model_other_than_the_candidate():
   first_run = strategy.resolve_artifacts(None, {'model': [_model(1)],
                                                 'model_blessing': [_blessing(1, True)]})
   assert first_run['model'] == []
+
+
+def test_majority_rule_needs_ten_percent_fewer_errors_than_the_majority_class():
+  from collections import Counter
+  rate, label = evaluator.majority_rate(Counter({b'a': 70, b'b': 30}), Counter({b'a': 9, b'b': 1}))
+  assert (rate, label) == (0.9, b'a')  # train's majority, scored on test
+  assert evaluator.required_accuracy(0.9, floor=0.0) == pytest.approx(0.91)
+  assert evaluator.required_accuracy(0.1, floor=0.0) == pytest.approx(0.19)
+  assert evaluator.required_accuracy(0.1, floor=0.5) == 0.5  # the user's floor when higher
+  assert evaluator.majority_rate(Counter(), Counter({b'a': 1})) == (0.0, None)
