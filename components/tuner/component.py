@@ -18,8 +18,8 @@ class Tuner(stock_tuner.Tuner):
   """tfx.components.Tuner (the arguments this pipeline uses), searched by our executor.
 
   `max_epochs` and `max_trials` override custom_config's search budget and may be runtime
-  parameters on Kubeflow; `previous_hyperparameters` is an earlier run's best (a resolver's
-  output), which the `tuning` policy may reuse instead of searching."""
+  parameters on Kubeflow; the `tuning` policy may reuse the latest search's best values,
+  which the executor keeps under `search_state_dir` (tuning.py), instead of searching."""
 
   SPEC_CLASS = spec.TunerSpec
   EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
@@ -30,8 +30,7 @@ class Tuner(stock_tuner.Tuner):
                max_epochs: Optional[Any] = None, max_trials: Optional[Any] = None,
                tuning: Optional[str] = None, hyperparameters_file: Optional[str] = None,
                parallel_trials: Optional[int] = None, warm_start_trials: Optional[int] = None,
-               search_state_dir: Optional[str] = None,
-               previous_hyperparameters: Optional[types.BaseChannel] = None):
+               search_state_dir: Optional[str] = None):
     component_spec = spec.TunerSpec(
         examples=examples, transform_graph=transform_graph, tuner_fn=tuner_fn,
         train_args=train_args, eval_args=eval_args,
@@ -39,7 +38,6 @@ class Tuner(stock_tuner.Tuner):
         max_epochs=max_epochs, max_trials=max_trials, tuning=tuning,
         hyperparameters_file=hyperparameters_file, parallel_trials=parallel_trials,
         warm_start_trials=warm_start_trials, search_state_dir=search_state_dir,
-        previous_hyperparameters=previous_hyperparameters,
         best_hyperparameters=types.Channel(type=standard_artifacts.HyperParameters),
         tuner_results=types.Channel(type=standard_artifacts.TunerResults))
     # Skip the stock __init__: it builds the stock spec.

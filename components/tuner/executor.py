@@ -55,28 +55,31 @@ class Executor(base_executor.BaseExecutor):
                                                  custom_config.get('label'))
     hp_artifact.set_string_custom_property(spec.DATASET_PROPERTY, custom_config['dataset'])
     policy = exec_properties.get(spec.TUNING_POLICY_KEY) or 'always'
+    state_root = (exec_properties.get(spec.SEARCH_STATE_DIR_KEY)
+                  or spec.join(results_dir, 'state'))
+    dataset = custom_config['dataset']
     reuse = tuning.reuse_decision(
         policy, exec_properties.get(spec.HYPERPARAMETERS_FILE_KEY) or None,
-        input_dict.get(spec.PREVIOUS_HYPERPARAMETERS_KEY) or [], data_hash,
-        custom_config['dataset'])
+        tuning.previous_search(state_root, dataset), data_hash,
+        other_datasets=tuning.other_datasets_searched(state_root, dataset))
     print(f'  [Tuner] tuning {policy}: {reuse.reason}', flush=True)
     if reuse.source_file is not None:
       info = tuning.reuse(reuse, hp_artifact)
     else:
       info = self._search(custom_config, fn_args, data_hash, exec_properties, input_dict,
-                          hp_artifact.uri, results_dir)
+                          hp_artifact.uri, results_dir, state_root)
       info.update(tuning.mark_searched(hp_artifact, info['trials_completed'], data_hash,
                                        results_dir, reuse.reason))
+      info['remembered_as_latest'] = tuning.remember(state_root, dataset, hp_artifact.uri,
+                                                     data_hash, results_dir)
     spec.write_json(spec.join(results_dir, spec.SEARCH_INFO_FILE), info)
 
   def _search(self, custom_config: Dict[str, Any], fn_args, data_hash: str,
               exec_properties: Dict[str, Any], input_dict: Dict[str, List[types.Artifact]],
-              hp_dir: str, results_dir: str) -> Dict[str, Any]:
+              hp_dir: str, results_dir: str, state_root: str) -> Dict[str, Any]:
     """Runs (or resumes) the search; writes the best hyperparameters and the report.
     Returns what search_info.json records about it."""
     search = custom_config['search']
-    state_root = (exec_properties.get(spec.SEARCH_STATE_DIR_KEY)
-                  or spec.join(results_dir, 'state'))
     key = search_key(custom_config, data_hash)
     working_dir = fn_args.working_dir = spec.join(state_root, key)
     project_dir = spec.join(working_dir, spec.TRIALS_PROJECT)
@@ -96,7 +99,11 @@ class Executor(base_executor.BaseExecutor):
     if not resumed and warm_start_trials:
       carried_over = warm_start.enqueue_previous_best(
           tuner.oracle, state_root, key, warm_start_trials)
-    workers = spec.optional_int(exec_properties.get(spec.PARALLEL_TRIALS_KEY)) or 1
+    requested = spec.optional_int(exec_properties.get(spec.PARALLEL_TRIALS_KEY)) or 1
+    workers = parallel.worker_count(requested)
+    if workers < requested:
+      print(f'  [Tuner] parallel_trials {requested}: {workers} worker(s), as many as the '
+            f'cores this container may use', flush=True)
     failures: List[str] = []
     if workers > 1:
       failures = parallel.search(tuner, workers, input_dict, exec_properties, working_dir)
@@ -116,6 +123,7 @@ class Executor(base_executor.BaseExecutor):
         'direction': tuner.oracle.objective.direction,
         'carried_over': carried_over,
         'parallel_trials': workers,
+        'parallel_trials_requested': requested,
         'worker_failures': failures,
         'report': html_path,
     }

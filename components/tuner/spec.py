@@ -14,6 +14,7 @@ local folder.
     <best_hyperparameters>/best_hyperparameters.txt   HyperParameters.get_config() + budget
     <search_state_dir>/<settings hash>-<data hash>/trials/   the live Keras Tuner project
         oracle.json, trial_<id>/trial.json, trial_<id>/trial_stats.json, checkpoints
+    <search_state_dir>/latest/<dataset>/   the latest search's best values (tuning.py)
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import posixpath
 from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
 
 from tfx.dsl.io import fileio
-from tfx.types import standard_artifacts, standard_component_specs
-from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+from tfx.types import standard_component_specs
+from tfx.types.component_spec import ExecutionParameter
 
 # ---------------------------------------------------------------------------------------------
 # Parameters and inputs beyond the stock TunerSpec.
@@ -36,7 +37,6 @@ HYPERPARAMETERS_FILE_KEY = 'hyperparameters_file'  # an imported best_hyperparam
 PARALLEL_TRIALS_KEY = 'parallel_trials'  # Keras Tuner worker processes (parallel.py)
 WARM_START_TRIALS_KEY = 'warm_start_trials'  # previous best configurations tried first
 SEARCH_STATE_DIR_KEY = 'search_state_dir'  # where search state outlives executions
-PREVIOUS_HYPERPARAMETERS_KEY = 'previous_hyperparameters'  # input: an earlier run's best
 
 
 class TunerSpec(standard_component_specs.TunerSpec):
@@ -49,11 +49,6 @@ class TunerSpec(standard_component_specs.TunerSpec):
       PARALLEL_TRIALS_KEY: ExecutionParameter(type=int, optional=True),
       WARM_START_TRIALS_KEY: ExecutionParameter(type=int, optional=True),
       SEARCH_STATE_DIR_KEY: ExecutionParameter(type=str, optional=True),
-  }
-  INPUTS = {
-      **standard_component_specs.TunerSpec.INPUTS,
-      PREVIOUS_HYPERPARAMETERS_KEY: ChannelParameter(
-          type=standard_artifacts.HyperParameters, optional=True),
   }
 
 

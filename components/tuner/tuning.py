@@ -4,9 +4,16 @@
     never            reuse the latest best hyperparameters; the first run ever searches
     if-data-changed  reuse them while the training data is the data they were tuned on
 
-"The latest best hyperparameters" come from ML Metadata: a resolver hands the Tuner the newest
-HyperParameters artifact of the pipeline (`previous_hyperparameters`). A file the user imports
-(the `hyperparameters_file` parameter) takes their place. Either way the Tuner still emits
+"The latest best hyperparameters" are kept by the Tuner itself, not found by the orchestrator:
+every finished search copies its best values to a stable place under the search state
+directory, one per dataset:
+
+    <search_state_dir>/latest/<dataset signature>/best_hyperparameters.txt
+    <search_state_dir>/latest/<dataset signature>/latest.json   tuned_on, results, written
+
+So a local run, a Kubeflow run and a Vertex run decide the same way, with no ML Metadata query
+(open-source KFP has no resolver executors: kubeflow/README.md). A file the user imports (the
+`hyperparameters_file` parameter) takes their place. Either way the Tuner still emits
 `best_hyperparameters`, so the Trainer is wired the same, and the artifact records where the
 values came from (`hyperparameters_source`) and what data they were tuned on.
 """
@@ -15,7 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Dict, List, Optional
+import time
+from typing import Any, Dict, Optional
 
 from tfx import types
 from tfx.dsl.io import fileio
@@ -23,6 +31,8 @@ from tfx.dsl.io import fileio
 from components.tuner import spec
 
 POLICIES = ('always', 'never', 'if-data-changed')
+LATEST_DIR = 'latest'
+LATEST_FILE = 'latest.json'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,30 +42,71 @@ class Decision:
   tuned_on: str = ''
 
 
+@dataclasses.dataclass(frozen=True)
+class PreviousSearch:
+  """The latest finished search on one dataset, as remembered under the search state dir."""
+  hyperparameters_file: str
+  tuned_on: str        # the data fingerprint it searched
+  results: str         # the tuner_results artifact of that run
+
+
+def latest_dir(state_root: str, dataset: str) -> str:
+  return spec.join(state_root, LATEST_DIR, dataset)
+
+
+def remember(state_root: str, dataset: str, hp_dir: str, data_hash: str,
+             results_dir: str) -> str:
+  """Keeps this search's best values as the dataset's latest; returns the folder."""
+  folder = latest_dir(state_root, dataset)
+  with fileio.open(spec.join(hp_dir, spec.BEST_HYPERPARAMETERS_FILE), 'r') as f:
+    spec.write_text(spec.join(folder, spec.BEST_HYPERPARAMETERS_FILE), f.read())
+  # Written last: a search killed between the two writes leaves the previous record whole
+  # or a complete new one, never a record that points at half a file.
+  spec.write_json(spec.join(folder, LATEST_FILE), {
+      'tuned_on': data_hash, 'results': results_dir,
+      'written': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})
+  return folder
+
+
+def previous_search(state_root: Optional[str], dataset: str) -> Optional[PreviousSearch]:
+  if not state_root:
+    return None
+  folder = latest_dir(state_root, dataset)
+  record = spec.join(folder, LATEST_FILE)
+  if not fileio.exists(record):
+    return None
+  values = spec.read_json(record)
+  return PreviousSearch(spec.join(folder, spec.BEST_HYPERPARAMETERS_FILE),
+                        values.get('tuned_on', ''), values.get('results', ''))
+
+
+def other_datasets_searched(state_root: Optional[str], dataset: str) -> bool:
+  if not state_root or not fileio.exists(spec.join(state_root, LATEST_DIR)):
+    return False
+  return any(name.strip('/') != dataset
+             for name in fileio.listdir(spec.join(state_root, LATEST_DIR)))
+
+
 def reuse_decision(policy: Optional[str], imported_file: Optional[str],
-                   previous: List[types.Artifact], data_hash: str,
-                   dataset: str = '') -> Decision:
-  """Search or reuse; `previous` counts only if tuned on the same `dataset` (signature)."""
+                   previous: Optional[PreviousSearch], data_hash: str,
+                   other_datasets: bool = False) -> Decision:
+  """Search or reuse. `previous` is the latest search on this dataset (same columns, types
+  and label); `other_datasets` says whether searches on other datasets exist, for the reason."""
   policy = policy or 'always'
   if policy == 'always':
     return Decision('searching')
   if imported_file:
     return Decision(f'reusing the imported file {imported_file}', source_file=imported_file)
-  same_dataset = [a for a in previous if _string_property(a, spec.DATASET_PROPERTY) == dataset]
-  if previous and not same_dataset:
-    return Decision('searching: the earlier best hyperparameters in ML Metadata were tuned on '
-                    'another dataset (other columns or label)')
-  previous = same_dataset
-  if not previous:
-    return Decision('searching: no earlier best hyperparameters in ML Metadata (first run)')
-  latest = previous[-1]
-  tuned_on = _string_property(latest, spec.TUNED_ON_PROPERTY)
-  if policy == 'if-data-changed' and tuned_on != data_hash:
+  if previous is None:
+    if other_datasets:
+      return Decision('searching: the earlier best hyperparameters were tuned on another '
+                      'dataset (other columns or label)')
+    return Decision('searching: no earlier search on this dataset (first run)')
+  if policy == 'if-data-changed' and previous.tuned_on != data_hash:
     return Decision('searching: the training data changed since the last search')
-  return Decision(f'reusing the best hyperparameters of an earlier run (ML Metadata: '
-                  f'{latest.uri})',
-                  source_file=spec.join(latest.uri, spec.BEST_HYPERPARAMETERS_FILE),
-                  tuned_on=tuned_on)
+  return Decision(f'reusing the best hyperparameters of an earlier search '
+                  f'({previous.hyperparameters_file}, from {previous.results})',
+                  source_file=previous.hyperparameters_file, tuned_on=previous.tuned_on)
 
 
 def reuse(decision: Decision, hp_artifact: types.Artifact) -> Dict[str, Any]:
@@ -82,9 +133,3 @@ def mark_searched(hp_artifact: types.Artifact, trials: int, data_hash: str,
   hp_artifact.set_string_custom_property(spec.SOURCE_PROPERTY, source)
   hp_artifact.set_string_custom_property(spec.TUNED_ON_PROPERTY, data_hash)
   return {'hyperparameters_source': source, 'tuning_decision': reason}
-
-
-def _string_property(artifact: types.Artifact, name: str) -> str:
-  if artifact.has_custom_property(name):
-    return str(artifact.get_custom_property(name))
-  return ''

@@ -1,6 +1,6 @@
 """Scheduled runs, locally (LocalDagRunner): data arrives as span folders, each run trains on
 the newest spans, and with `tuning: never` a later run reuses the first run's best
-hyperparameters, resolved from ML Metadata, instead of searching again."""
+hyperparameters, which its Tuner kept under the search state dir, instead of searching again."""
 
 import json
 import os
@@ -71,8 +71,10 @@ def test_never_reuses_the_earlier_best_hyperparameters_without_a_search(two_span
   first, second, _ = two_spans
   assert second['info']['trials_run'] == 0
   assert 'search' not in os.listdir(second['nodes']['Tuner'].uri('tuner_results'))
-  assert second['source'].startswith('reusing the best hyperparameters of an earlier run')
-  assert first['nodes']['Tuner'].uri('best_hyperparameters') in second['source']
+  assert second['source'].startswith('reusing the best hyperparameters of an earlier search')
+  # Kept by the first run's Tuner under the search state dir, pointing at its results.
+  assert '/TunerState/latest/' in second['info']['reused_file']
+  assert first['nodes']['Tuner'].uri('tuner_results') in second['source']
   assert second['best'] == first['best']
 
 

@@ -8,14 +8,13 @@ from tfx.types import standard_artifacts
 from components.tuner import spec, tuning
 
 
-def _previous(tmp_path, tuned_on):
-  artifact = standard_artifacts.HyperParameters()
-  artifact.uri = str(tmp_path / 'previous')
-  (tmp_path / 'previous').mkdir()
-  (tmp_path / 'previous' / 'best_hyperparameters.txt').write_text(
-      json.dumps({'values': {'num_layers': 1, 'units_0': 32}}))
-  artifact.set_string_custom_property(spec.TUNED_ON_PROPERTY, tuned_on)
-  return artifact
+def _searched(state_root, dataset, tuned_on, width=32):
+  """What a finished search leaves: its best values remembered under the state dir."""
+  hp_dir = state_root.parent / f'hp-{dataset}-{tuned_on}'
+  hp_dir.mkdir(parents=True)
+  (hp_dir / 'best_hyperparameters.txt').write_text(
+      json.dumps({'values': {'num_layers': 1, 'units_0': width}}))
+  return tuning.remember(str(state_root), dataset, str(hp_dir), tuned_on, f'results-{tuned_on}')
 
 
 @pytest.mark.parametrize('policy,previous,data,reuses', [
@@ -27,16 +26,37 @@ def _previous(tmp_path, tuned_on):
     ('if-data-changed', False, 'a', False),
 ])
 def test_decision(tmp_path, policy, previous, data, reuses):
-  earlier = [_previous(tmp_path, tuned_on='a')] if previous else []
-  decision = tuning.reuse_decision(policy, None, earlier, data)
+  state = tmp_path / 'TunerState'
+  if previous:
+    _searched(state, 'digits', tuned_on='a')
+  decision = tuning.reuse_decision(policy, None, tuning.previous_search(str(state), 'digits'),
+                                   data)
   assert (decision.source_file is not None) == reuses
   assert decision.reason.startswith('reusing' if reuses else 'searching')
+
+
+def test_the_latest_search_per_dataset_is_what_gets_reused(tmp_path):
+  state = tmp_path / 'TunerState'
+  _searched(state, 'digits', tuned_on='a', width=16)
+  _searched(state, 'digits', tuned_on='b', width=64)  # a later search replaces it
+  _searched(state, 'pets', tuned_on='c', width=8)
+  latest = tuning.previous_search(str(state), 'digits')
+  assert latest.tuned_on == 'b' and latest.results == 'results-b'
+  decision = tuning.reuse_decision('never', None, latest, 'z')
+  assert decision.source_file == str(state / 'latest' / 'digits' / 'best_hyperparameters.txt')
+  assert json.loads(open(decision.source_file).read())['values']['units_0'] == 64
+  # A dataset never searched searches, and says that others were.
+  assert tuning.previous_search(str(state), 'survey') is None
+  assert tuning.other_datasets_searched(str(state), 'survey')
+  decision = tuning.reuse_decision('never', None, None, 'z', other_datasets=True)
+  assert decision.source_file is None and 'another dataset' in decision.reason
+  assert not tuning.other_datasets_searched(str(tmp_path / 'nothing'), 'digits')
 
 
 def test_an_imported_file_is_reused_even_on_the_first_run(tmp_path):
   imported = tmp_path / 'best.txt'
   imported.write_text(json.dumps({'values': {'num_layers': 2}}))
-  decision = tuning.reuse_decision('never', str(imported), [], 'a')
+  decision = tuning.reuse_decision('never', str(imported), None, 'a')
   output = standard_artifacts.HyperParameters()
   output.uri = str(tmp_path / 'out')
   info = tuning.reuse(decision, output)
@@ -50,7 +70,7 @@ def test_an_imported_file_is_reused_even_on_the_first_run(tmp_path):
 def test_a_broken_file_fails_naming_it(tmp_path):
   imported = tmp_path / 'best.txt'
   imported.write_text('{not json')
-  decision = tuning.reuse_decision('never', str(imported), [], 'a')
+  decision = tuning.reuse_decision('never', str(imported), None, 'a')
   output = standard_artifacts.HyperParameters()
   output.uri = str(tmp_path / 'out')
   with pytest.raises(ValueError, match='best.txt: not a best_hyperparameters file'):
