@@ -12,9 +12,13 @@ a proto field, so `accuracy_threshold` is a plain parameter (a runtime parameter
 this executor writes the larger of the two floors into the eval config before the stock
 executor runs, and records which rule decided on the blessing artifact (`blessing_rule`).
 
-The baseline is dropped, with a line saying why, when it was trained on other data: its raw
-request (features and their types, the label) differs from the candidate's. Comparing such
-models fails inside TFMA, and would mean nothing if it did not.
+The baseline is found by this executor, not by the orchestrator: it is the newest model in the
+Pusher's destination (`baseline_dir`) that was trained on the same data as the candidate (the
+same raw request: features and their types, the label). The Pusher writes only blessed models,
+each into <baseline_dir>/<version> with a larger version each time, so that is the last blessed
+model of this dataset, on every orchestrator alike (open-source KFP has no resolver executors to
+ask ML Metadata: kubeflow/README.md). Models trained on other data are passed over, with a line
+saying so: comparing them fails inside TFMA, and would mean nothing if it did not.
 """
 
 import json
@@ -31,11 +35,17 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
-from tfx.utils import json_utils, proto_utils
+from tfx.utils import io_utils, json_utils, proto_utils
 
 ACCURACY_THRESHOLD_KEY = 'accuracy_threshold'
 LABEL_KEY = 'label'
 CODE_VERSION_KEY = 'code_version'  # a hash of this code: a change re-runs the Evaluator
+BASELINE_DIR_KEY = 'baseline_dir'  # the Pusher's destination: where the baseline is found
+BASELINE_URI_PROPERTY = 'baseline_model_uri'  # on the blessing: the pushed model compared with
+BASELINE_ID_PROPERTY = 'baseline_model_id'  # set by the stock executor from the artifact id
+BASELINE_FILE = 'baseline.json'  # in the evaluation: which pushed model was the baseline
+# How many of the newest pushed versions to look through for one of the same data.
+MAX_VERSIONS_EXAMINED = 50
 ACCURACY_METRIC = 'SparseCategoricalAccuracy'
 ACCURACY_KEY = 'sparse_categorical_accuracy'  # its name in TFMA's results
 RULE_PROPERTY = 'blessing_rule'  # on the blessing artifact: which rule decided, with numbers
@@ -50,6 +60,7 @@ class EvaluatorSpec(standard_component_specs.EvaluatorSpec):
       ACCURACY_THRESHOLD_KEY: ExecutionParameter(type=float, optional=True),
       LABEL_KEY: ExecutionParameter(type=str, optional=True),
       CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),
+      BASELINE_DIR_KEY: ExecutionParameter(type=str, optional=True),
   }
 
 
@@ -109,6 +120,41 @@ def same_data(candidate_uri: str, baseline_uri: str) -> bool:
   return candidate is not None and candidate == baseline
 
 
+def pushed_versions(baseline_dir: str) -> List[str]:
+  """The pushed models under a push destination, newest first: <dir>/<version> folders whose
+  name is a number (the Pusher's timestamp) and that hold a whole SavedModel."""
+  if not baseline_dir or not fileio.isdir(baseline_dir):
+    return []
+  versions = sorted((name.strip('/') for name in fileio.listdir(baseline_dir)
+                     if name.strip('/').isdigit()), key=int, reverse=True)
+  return [posixpath.join(baseline_dir, v) for v in versions[:MAX_VERSIONS_EXAMINED]
+          if fileio.exists(posixpath.join(baseline_dir, v, 'saved_model.pb'))]
+
+
+def find_baseline(candidate_uri: str, baseline_dir: str) -> Tuple[Optional[str], str]:
+  """(the newest pushed model of the candidate's data or None, a note saying what was found)."""
+  versions = pushed_versions(baseline_dir)
+  if not versions:
+    return None, 'no earlier blessed model'
+  for version in versions:
+    if same_data(candidate_uri, version):
+      skipped = versions.index(version)
+      return version, (f'compared with the last blessed model ({version})'
+                       + (f'; {skipped} newer pushed model(s) of other data passed over'
+                          if skipped else ''))
+  return None, (f'the last blessed models in {baseline_dir} were trained on other data '
+                f'(features or label differ): no comparison')
+
+
+def staged_baseline(pushed_uri: str, staging_dir: str) -> types.Artifact:
+  """A Model artifact for the stock executor, which reads <uri>/Format-Serving: a copy of the
+  pushed SavedModel (a few files; local or in the same bucket)."""
+  model = standard_artifacts.Model()
+  model.uri = posixpath.join(staging_dir, 'baseline_model')
+  io_utils.copy_dir(pushed_uri, posixpath.join(model.uri, 'Format-Serving'))
+  return model
+
+
 class Executor(stock_executor.Executor):
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
@@ -128,29 +174,34 @@ class Executor(stock_executor.Executor):
                            exec_properties[standard_component_specs.EVAL_CONFIG_KEY], required)}
     print(f'  [Evaluator] accuracy to reach: {required:.4f} (always predicting the majority '
           f'class scores {majority:.4f}; floor {floor})', flush=True)
-    baseline_note = self._keep_comparable_baseline(input_dict)
+    candidate = artifact_utils.get_single_uri(input_dict[standard_component_specs.MODEL_KEY])
+    baseline_uri, baseline_note = find_baseline(candidate,
+                                                exec_properties.get(BASELINE_DIR_KEY) or '')
+    print(f'  [Evaluator] baseline: {baseline_note}', flush=True)
+    input_dict = {**input_dict, standard_component_specs.BASELINE_MODEL_KEY: (
+        [staged_baseline(baseline_uri, self._get_tmp_dir())] if baseline_uri else [])}
     super().Do(input_dict, output_dict, exec_properties)
     blessing = artifact_utils.get_single_instance(
         output_dict[standard_component_specs.BLESSING_KEY])
     evaluation_uri = artifact_utils.get_single_uri(
         output_dict[standard_component_specs.EVALUATION_KEY])
+    if baseline_uri:  # the pushed model, not the staged copy the stock executor recorded
+      blessing.set_string_custom_property(BASELINE_URI_PROPERTY, baseline_uri)
+      # The staged copy has no ML Metadata id (0); TFX's Kubeflow entrypoint would fail to
+      # translate it into an artifact name, and it would name nothing anyway.
+      properties = blessing.mlmd_artifact.custom_properties
+      if BASELINE_ID_PROPERTY in properties:
+        del properties[BASELINE_ID_PROPERTY]
+    write_json(posixpath.join(evaluation_uri, BASELINE_FILE),
+               {'baseline_model': baseline_uri, 'note': baseline_note})
     blessing.set_string_custom_property(RULE_PROPERTY, describe_rule(
         blessing.get_int_custom_property('blessed') == 1, evaluation_uri, required, majority,
         majority_label, floor, baseline_note))
 
-  @staticmethod
-  def _keep_comparable_baseline(input_dict: Dict[str, List[types.Artifact]]) -> str:
-    baselines = input_dict.get(standard_component_specs.BASELINE_MODEL_KEY) or []
-    if not baselines:
-      return 'no earlier blessed model'
-    candidate = artifact_utils.get_single_uri(input_dict[standard_component_specs.MODEL_KEY])
-    if same_data(candidate, baselines[0].uri):
-      return f'compared with the last blessed model ({baselines[0].uri})'
-    input_dict[standard_component_specs.BASELINE_MODEL_KEY] = []
-    note = (f'the last blessed model ({baselines[0].uri}) was trained on other data '
-            f'(features or label differ): no comparison')
-    print(f'  [Evaluator] {note}', flush=True)
-    return note
+
+def write_json(path: str, value: Any) -> None:
+  with fileio.open(path, 'w') as f:
+    f.write(json.dumps(value, indent=1))
 
 
 def candidate_and_baseline_accuracy(evaluation_uri: str) -> Tuple[Optional[float],
@@ -191,17 +242,18 @@ def describe_rule(blessed: bool, evaluation_uri: str, required: float, majority:
 
 class Evaluator(stock_component.Evaluator):
   """tfx.components.Evaluator (the arguments this pipeline uses) plus accuracy_threshold (an
-  optional floor) and label (for the majority-class rule)."""
+  optional floor), label (for the majority-class rule) and baseline_dir (the Pusher's
+  destination, where the executor finds the baseline; no baseline_model channel)."""
 
   SPEC_CLASS = EvaluatorSpec
   EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
   def __init__(self, examples: types.BaseChannel, model: types.BaseChannel,
-               baseline_model: Optional[types.BaseChannel], example_splits: List[str],
-               eval_config: tfma.EvalConfig, accuracy_threshold: Optional[Any] = None,
-               label: Optional[str] = None, code_version: Optional[str] = None):
+               example_splits: List[str], eval_config: tfma.EvalConfig,
+               accuracy_threshold: Optional[Any] = None, label: Optional[str] = None,
+               code_version: Optional[str] = None, baseline_dir: Optional[str] = None):
     spec = EvaluatorSpec(
-        examples=examples, model=model, baseline_model=baseline_model,
+        examples=examples, model=model, baseline_dir=baseline_dir,
         example_splits=json_utils.dumps(example_splits),
         fairness_indicator_thresholds=json_utils.dumps(None),
         eval_config=eval_config, accuracy_threshold=accuracy_threshold, label=label,

@@ -16,7 +16,6 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from components import spans, splits
-from components.baseline import PreviousBlessedModelStrategy
 from components.evaluator import Evaluator
 from components.example_gen import SpanWindowCsvExampleGen
 from components.tuner.component import Tuner
@@ -104,12 +103,15 @@ def user_function_config(config: Config, version: str) -> Dict[str, Any]:
 def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                     serving_dir: Optional[str] = None,
                     metadata_connection_config=None,
-                    baseline_strategy=PreviousBlessedModelStrategy,
                     run_values: Optional[RunValues] = None) -> tfx.dsl.Pipeline:
   """The pipeline for `config`. Runners pass their paths and metadata store; the Kubeflow
-  runner also passes TFX's stock LatestBlessedModelStrategy, the only baseline strategy (with
-  LatestArtifactStrategy) that the KFP v2 compiler knows how to express, and RunValues made of
-  RuntimeParameters."""
+  runner also passes RunValues made of RuntimeParameters.
+
+  Every node is a component with an executor: no Resolver nodes, because open-source KFP
+  cannot run them (kubeflow/README.md). What a resolver would ask ML Metadata for, our
+  executors find themselves, the same way on every orchestrator: the Evaluator's baseline is
+  the newest model of the same data in the push destination, and the retune policy's earlier
+  best values are kept by the Tuner under its search state directory."""
   version = code_version('model')
   values = run_values or RunValues.of(config)
   function_config = user_function_config(config, version)
@@ -143,41 +145,23 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                 transform_graph=transform.outputs['transform_graph'],
                 train_args=tfx.proto.TrainArgs(splits=['train']),
                 eval_args=tfx.proto.EvalArgs(splits=['eval']))
-  previous_hyperparameters = None
-  extra_nodes = []
-  if config.tuning != 'always':
-    # The newest best hyperparameters in ML Metadata, which the policy may reuse. Only with a
-    # reusing policy: an extra input would otherwise defeat the Tuner's cache on re-runs.
-    hp_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
-        hyperparameters=tfx.dsl.Channel(type=tfx.types.standard_artifacts.HyperParameters),
-    ).with_id('latest_hyperparameters_resolver')
-    previous_hyperparameters = hp_resolver.outputs['hyperparameters']
-    extra_nodes.append(hp_resolver)
+  serving = serving_dir or config.serving_dir
   tuner = Tuner(tuner_fn='model.tuner_fn.tuner_fn', custom_config=tuner_config,
                 max_epochs=values.max_epochs, max_trials=values.max_trials,
                 tuning=config.tuning, hyperparameters_file=config.hyperparameters,
                 parallel_trials=config.search.parallel_trials,
                 warm_start_trials=config.search.warm_start_trials,
                 # Search state outlives executions (resume after a crash, warm start).
-                search_state_dir=f'{root.rstrip("/")}/TunerState',
-                previous_hyperparameters=previous_hyperparameters, **fit_on)
+                search_state_dir=f'{root.rstrip("/")}/TunerState', **fit_on)
   trainer = tfx.components.Trainer(
       run_fn='model.trainer.run_fn',
       hyperparameters=tuner.outputs['best_hyperparameters'],
       custom_config=function_config, **fit_on)
-  baseline_resolver = tfx.dsl.Resolver(
-      strategy_class=baseline_strategy,
-      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-      model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-  ).with_id('latest_blessed_model_resolver')
-  # After the Trainer, so that the strategy can tell the candidate from earlier models.
-  baseline_resolver.add_upstream_node(trainer)
   evaluator = Evaluator(
       examples=example_gen.outputs['examples'],
       example_splits=[EVAL_SPLIT],
       model=trainer.outputs['model'],
-      baseline_model=baseline_resolver.outputs['model'],
+      baseline_dir=serving,  # the last blessed model of the same data is pushed there
       eval_config=eval_config(config),
       accuracy_threshold=values.accuracy_threshold,
       label=config.data.label,
@@ -187,14 +171,13 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       model_blessing=evaluator.outputs['blessing'],
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(
-              base_directory=serving_dir or config.serving_dir)))
+              base_directory=serving)))
 
   return tfx.dsl.Pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=root,
       components=[example_gen, statistics_gen, schema_gen, example_validator, schema_gate,
-                  transform, *extra_nodes, tuner, trainer, baseline_resolver, evaluator,
-                  pusher],
+                  transform, tuner, trainer, evaluator, pusher],
       enable_cache=True,
       metadata_connection_config=metadata_connection_config,
       beam_pipeline_args=list(config.beam_pipeline_args))

@@ -34,6 +34,44 @@ WORKER_ARGS_FILE = 'worker_args.json'  # in the search directory: what each work
 POLL_SECONDS = 0.5
 
 
+CGROUP_V2_CPU_MAX = '/sys/fs/cgroup/cpu.max'
+CGROUP_V1_QUOTA = '/sys/fs/cgroup/cpu/cpu.cfs_quota_us'
+CGROUP_V1_PERIOD = '/sys/fs/cgroup/cpu/cpu.cfs_period_us'
+
+
+def cpu_limit(cpu_max: str = CGROUP_V2_CPU_MAX, v1_quota: str = CGROUP_V1_QUOTA,
+              v1_period: str = CGROUP_V1_PERIOD) -> float:
+  """The CPU limit of this container (a Kubernetes pod's `resources.limits.cpu` arrives as a
+  CFS quota in its cgroup); inf when it has none."""
+  try:
+    with open(cpu_max) as f:
+      quota, period = (f.read().split() + ['100000'])[:2]
+    return float('inf') if quota == 'max' else int(quota) / int(period)
+  except (OSError, ValueError):
+    pass
+  try:
+    with open(v1_quota) as f, open(v1_period) as g:
+      quota, period = int(f.read()), int(g.read())
+    return float('inf') if quota <= 0 else quota / period
+  except (OSError, ValueError):
+    return float('inf')
+
+
+def usable_cores(limit: float = None) -> int:
+  """Cores this process may use: its CPU affinity, capped by the container's CPU limit
+  (rounded up: a 1.5-CPU pod can keep 2 workers busy part of the time), at least 1."""
+  cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+  limit = cpu_limit() if limit is None else limit
+  if limit != float('inf'):
+    cores = min(cores, max(1, int(-(-limit // 1))))
+  return max(1, cores or 1)
+
+
+def worker_count(requested: int, cores: int = None) -> int:
+  """min(parallel_trials, usable cores): more workers than cores only slow each trial down."""
+  return max(1, min(requested, usable_cores() if cores is None else cores))
+
+
 def free_port() -> int:
   with socket.socket() as s:
     s.bind(('127.0.0.1', 0))

@@ -27,12 +27,16 @@ def test_components_and_edges_with_curated_schema(tmp_path):
       'Transform': ['CsvExampleGen', 'SchemaGate'],
       'Tuner': ['Transform'],
       'Trainer': ['Transform', 'Tuner'],
-      'latest_blessed_model_resolver': ['Trainer'],
-      'Evaluator': ['CsvExampleGen', 'Trainer', 'latest_blessed_model_resolver'],
+      'Evaluator': ['CsvExampleGen', 'Trainer'],
       'Pusher': ['Evaluator', 'Trainer'],
   }
   assert pipeline.pipeline_info.pipeline_root == os.path.join(
       str(tmp_path), 'hypertune-digits', 'pipeline_root')
+  # No resolver nodes: the Evaluator finds its baseline in the Pusher's destination.
+  evaluator = next(c for c in pipeline.components if c.id == 'Evaluator')
+  pusher = next(c for c in pipeline.components if c.id == 'Pusher')
+  assert evaluator.exec_properties['baseline_dir'] == config.serving_dir
+  assert config.serving_dir in pusher.exec_properties['push_destination']
 
 
 def test_schema_is_inferred_without_a_curated_one(tmp_path):
@@ -103,6 +107,8 @@ def test_span_folders_and_a_reusing_policy_shape_the_dag(tmp_path):
   assert json.loads(example_gen.exec_properties['input_config'])['splits'][0]['pattern'] == (
       'span-{SPAN}/*.csv')
   assert example_gen.exec_properties['span_window'] == 2
-  upstream = _upstream(pipeline)
-  assert upstream['latest_hyperparameters_resolver'] == []
-  assert upstream['Tuner'] == ['Transform', 'latest_hyperparameters_resolver']
+  # The reusing policy adds no node: the Tuner keeps its latest best values itself.
+  assert _upstream(pipeline)['Tuner'] == ['Transform']
+  tuner = next(c for c in pipeline.components if c.id == 'Tuner')
+  assert tuner.exec_properties['tuning'] == 'never'
+  assert tuner.exec_properties['search_state_dir'].endswith('/TunerState')

@@ -2,6 +2,7 @@
 real Keras Tuner oracles and trial files), without running a pipeline."""
 
 import json
+import os
 
 import keras_tuner
 import pytest
@@ -10,7 +11,7 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
-from components import baseline, evaluator, example_gen, validation
+from components import evaluator, example_gen, validation
 from components.tuner import executor, report, search, spec, warm_start
 
 
@@ -181,28 +182,47 @@ def test_accuracy_threshold_goes_into_the_eval_config():
 
 # --- the Evaluator's baseline ------------------------------------------------------------------
 
-def _model(model_id):
-  model = standard_artifacts.Model()
-  model.id = model_id
-  return model
+def _saved_model(folder, request, whole=True):
+  """A model folder as the Pusher leaves one: saved_model.pb and the request spec."""
+  (folder / 'assets.extra').mkdir(parents=True)
+  (folder / 'assets.extra' / 'request_spec.json').write_text(json.dumps(request))
+  if whole:
+    (folder / 'saved_model.pb').write_bytes(b'pb')
+  return str(folder)
 
 
-def _blessing(model_id, blessed):
-  blessing = standard_artifacts.ModelBlessing()
-  blessing.set_int_custom_property('current_model_id', model_id)
-  blessing.set_int_custom_property('blessed', int(blessed))
-  return blessing
+def test_baseline_is_the_newest_pushed_model_of_the_same_data(tmp_path):
+  digits, pets = {'features': {'a': 'float'}, 'label': 'y'}, {'features': {'b': 'str'}}
+  candidate = tmp_path / 'Trainer' / 'model'
+  _saved_model(candidate / 'Format-Serving', digits)
+  serving = tmp_path / 'serving'
+  assert evaluator.find_baseline(str(candidate), str(serving)) == (
+      None, 'no earlier blessed model')
+  _saved_model(serving / '100', digits)
+  _saved_model(serving / '900', digits)       # newest of the same data
+  _saved_model(serving / '1000', pets)        # newer, other data: passed over
+  _saved_model(serving / '2000', digits, whole=False)  # a push that did not finish
+  (serving / 'notes').mkdir()                 # not a version
+  assert evaluator.pushed_versions(str(serving)) == [str(serving / v)
+                                                     for v in ('1000', '900', '100')]
+  found, note = evaluator.find_baseline(str(candidate), str(serving))
+  assert found == str(serving / '900')
+  assert note.startswith(f'compared with the last blessed model ({serving / "900"})')
+  assert '1 newer pushed model(s) of other data passed over' in note
+  only_pets = tmp_path / 'pets-serving'
+  _saved_model(only_pets / '5', pets)
+  found, note = evaluator.find_baseline(str(candidate), str(only_pets))
+  assert found is None and 'trained on other data' in note
 
 
-def test_baseline_is_the_latest_blessed_model_other_than_the_candidate():
-  strategy = baseline.PreviousBlessedModelStrategy()
-  models = [_model(1), _model(2), _model(3)]
-  blessings = [_blessing(1, True), _blessing(2, False), _blessing(3, True)]
-  resolved = strategy.resolve_artifacts(None, {'model': models, 'model_blessing': blessings})
-  assert [m.id for m in resolved['model']] == [1]  # 3 is the candidate, 2 was not blessed
-  first_run = strategy.resolve_artifacts(None, {'model': [_model(1)],
-                                                'model_blessing': [_blessing(1, True)]})
-  assert first_run['model'] == []
+def test_the_stock_executor_gets_a_copy_it_can_read(tmp_path):
+  pushed = _saved_model(tmp_path / 'serving' / '7', {'label': 'y'})
+  model = evaluator.staged_baseline(pushed, str(tmp_path / 'tmp'))
+  from tfx.utils import path_utils
+  served = path_utils.serving_model_path(model.uri)
+  assert (tmp_path / 'tmp' / 'baseline_model' / 'Format-Serving' / 'saved_model.pb').read_bytes() \
+      == b'pb'
+  assert served == str(tmp_path / 'tmp' / 'baseline_model' / 'Format-Serving')
 
 
 def test_majority_rule_needs_ten_percent_fewer_errors_than_the_majority_class():
@@ -213,3 +233,25 @@ def test_majority_rule_needs_ten_percent_fewer_errors_than_the_majority_class():
   assert evaluator.required_accuracy(0.1, floor=0.0) == pytest.approx(0.19)
   assert evaluator.required_accuracy(0.1, floor=0.5) == 0.5  # the user's floor when higher
   assert evaluator.majority_rate(Counter(), Counter({b'a': 1})) == (0.0, None)
+
+
+# --- parallel workers inside one pod --------------------------------------------------------
+
+def test_workers_are_capped_by_the_pods_cpu_limit(tmp_path):
+  from components.tuner import parallel
+  cpu_max = tmp_path / 'cpu.max'
+  cpu_max.write_text('150000 100000\n')  # limits.cpu: 1500m
+  assert parallel.cpu_limit(str(cpu_max)) == 1.5
+  assert parallel.usable_cores(limit=1.5) == min(2, len(os.sched_getaffinity(0)))
+  assert parallel.usable_cores(limit=0.5) == 1
+  cpu_max.write_text('max 100000\n')  # no limit
+  assert parallel.cpu_limit(str(cpu_max)) == float('inf')
+  quota, period = tmp_path / 'quota', tmp_path / 'period'
+  quota.write_text('300000')
+  period.write_text('100000')
+  assert parallel.cpu_limit(str(tmp_path / 'absent'), str(quota), str(period)) == 3.0
+  quota.write_text('-1')
+  assert parallel.cpu_limit(str(tmp_path / 'absent'), str(quota), str(period)) == float('inf')
+  assert parallel.worker_count(4, cores=2) == 2
+  assert parallel.worker_count(1, cores=8) == 1
+  assert parallel.worker_count(0, cores=8) == 1
