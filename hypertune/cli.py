@@ -59,7 +59,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f'hypertune: error: {e}', file=sys.stderr)
     return EXIT_BAD_INPUT
   except Exception as e:  # pylint: disable=broad-except
-    if type(e).__name__ == 'LaunchError':  # by name: kubeflow/ loads only when used
+    if type(e).__name__ in ('LaunchError', 'CompileError'):  # by name: kubeflow/ loads late
       print(f'hypertune: error: {e}', file=sys.stderr)
       return EXIT_BAD_INPUT
     if type(e).__name__ == 'TaskFailedError':
@@ -152,29 +152,41 @@ def _parser() -> argparse.ArgumentParser:
   report.set_defaults(handler=cmd_report)
 
   compile_ = commands.add_parser(
-      'compile', help='compile the pipeline for Kubeflow Pipelines (KFP v2 JSON and YAML)')
+      'compile', help='compile the pipeline for Kubeflow Pipelines 2.x (YAML) or Vertex AI '
+                      'Pipelines (PipelineJob JSON)')
   _add_config_flags(compile_)
+  compile_.add_argument('--target', choices=('kfp', 'vertex'), default='kfp',
+                        help='open-source Kubeflow Pipelines 2.x (default) or Vertex AI')
   compile_.add_argument('--image', default=None,
                         help='the image every task runs in (built from kubeflow/Dockerfile)')
-  compile_.add_argument('--pipeline-root', required=True,
-                        help='where the cluster writes artifacts, e.g. gs://bucket/root or '
-                             'minio://mlpipeline/root')
+  compile_.add_argument('--pipeline-root',
+                        help='where runs write artifacts: minio://, s3:// or gs:// for kfp '
+                             '(default minio://mlpipeline/v2/artifacts/<pipeline name>), '
+                             'gs:// for vertex (required)')
   compile_.add_argument('--out', default='.', help='folder for the compiled files')
   compile_.set_defaults(handler=cmd_compile)
 
   launch = commands.add_parser(
-      'launch', help='run a compiled pipeline here, task by task, as the KFP launcher would')
-  launch.add_argument('package', help='the PipelineJob JSON (or spec YAML) from compile')
-  launch.add_argument('--pipeline-root', help='local folder for the artifacts '
-                      '(default: the one compiled in)')
+      'launch', help='run a compiled pipeline here, task by task, as the KFP backend would')
+  launch.add_argument('package', help='the spec YAML (acts as open-source KFP) or PipelineJob '
+                                      'JSON (acts as Vertex) from compile')
+  launch.add_argument('--pipeline-root', help='local folder, s3:// or minio:// URI for the '
+                      'artifacts (default: the one compiled in)')
   launch.add_argument('--param', action='append', default=[], metavar='NAME=VALUE',
                       help='a runtime parameter, e.g. max_epochs=5 or data_uri=/data')
   launch.set_defaults(handler=cmd_launch)
 
   submit = commands.add_parser(
-      'submit', help='upload a compiled pipeline to Kubeflow Pipelines and run or schedule it')
-  submit.add_argument('package', help='the pipeline spec YAML (or PipelineJob JSON) from compile')
-  submit.add_argument('--host', required=True, help='the KFP API endpoint, e.g. http://localhost:8080')
+      'submit', help='run or schedule a compiled pipeline on Kubeflow Pipelines or Vertex AI')
+  submit.add_argument('package', help='the spec YAML (compile --target kfp) or the '
+                                      'PipelineJob JSON (compile --target vertex)')
+  submit.add_argument('--target', choices=('kfp', 'vertex'),
+                      help='where to submit (default: what the file was compiled for)')
+  submit.add_argument('--host', help='kfp: the KFP API endpoint, e.g. http://localhost:8080')
+  submit.add_argument('--project', help='vertex: the Google Cloud project')
+  submit.add_argument('--region', default='us-central1', help='vertex: the region')
+  submit.add_argument('--pipeline-root', help='where this run writes artifacts (default: the '
+                                              'root compiled in)')
   submit.add_argument('--schedule', metavar='CRON',
                       help='create a recurring run on this cron schedule instead of one run, '
                            'e.g. "0 3 * * *" (max concurrency 1, no catch-up)')
@@ -309,11 +321,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
       print(f'hypertune: warning: cannot read {remote_data} from here ({unreadable}); compiling '
             f'as if it held no span folders and no schema.pbtxt (say otherwise with --schema '
             f'and --set data.span_window=N)', file=sys.stderr)
-  json_path, yaml_path = runner.compile_pipeline(
+  path = runner.compile_pipeline(
       config, image=args.image or runner.DEFAULT_IMAGE, pipeline_root=args.pipeline_root,
-      output_dir=os.path.abspath(args.out))
-  print(f'compiled {config.pipeline_name}: {json_path} (PipelineJob) and {yaml_path} '
-        f'(pipeline spec for kfp.Client.upload_pipeline)')
+      output_dir=os.path.abspath(args.out), target=args.target)
+  what = ('pipeline spec for open-source Kubeflow Pipelines: hypertune submit, or '
+          'kfp.Client.upload_pipeline' if args.target == 'kfp' else
+          'PipelineJob for Vertex AI Pipelines: hypertune submit --target vertex')
+  print(f'compiled {config.pipeline_name}: {path} ({what})')
   return 0
 
 
@@ -323,14 +337,26 @@ def cmd_launch(args: argparse.Namespace) -> int:
                            parameters=submit.parse_params(args.param))
   pushed = result.outputs.get('Pusher', {}).get('pushed_model', [])
   destination = pushed[0].metadata.get('pushed_destination') if pushed else None
-  print(f'run folder: {result.run_dir}')
+  print(f'run folder: {result.run_dir} (logs: {result.log_dir})')
   print(f'pushed model: {destination or "not pushed"}')
   return 0
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-  from kubeflow import submit  # pylint: disable=import-outside-toplevel
+  from kubeflow import launcher, submit  # pylint: disable=import-outside-toplevel
+  target = args.target or launcher.load_job(args.package)['backend']
+  if target == 'vertex':
+    if not args.project:
+      raise launcher.LaunchError('--project: required for Vertex AI (the Google Cloud project)')
+    submit.submit_vertex(args.package, project=args.project, region=args.region,
+                         parameters=submit.parse_params(args.param), schedule=args.schedule,
+                         run_name=args.run_name, pipeline_root=args.pipeline_root)
+    return 0
+  if not args.host:
+    raise launcher.LaunchError('--host: required for Kubeflow Pipelines (the KFP API '
+                               'endpoint, e.g. http://localhost:8080)')
   submit.submit(args.host, args.package, experiment=args.experiment,
+                pipeline_root=args.pipeline_root,
                 parameters=submit.parse_params(args.param), schedule=args.schedule,
                 run_name=args.run_name)
   return 0

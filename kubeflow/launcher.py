@@ -1,19 +1,25 @@
-"""Runs a compiled pipeline (the PipelineJob JSON of `hypertune compile`) on this machine the
-way the KFP v2 launcher runs it in a cluster, so the compiled spec itself is what gets tested.
+"""Runs a compiled pipeline on this machine the way a KFP v2 backend runs it in a cluster, so
+the compiled spec itself is what gets tested.
 
-For each task, in dependency order:
-- a container task: build the ExecutorInput from the spec (input artifacts from upstream
-  outputs, output URIs under the pipeline root, parameters from constants or the run's
-  runtime parameters), substitute it for `{{$}}` in the container's args, run the lifecycle
-  pre-cache-check (ExampleGen's span driver) and then the container's command as a
-  subprocess, and read the executor's output metadata back;
-- a resolver task: answer its artifact queries (e.g. the latest blessed model) from the
-  artifacts earlier runs produced, which the cluster would ask ML Metadata for.
+The file says which backend to act as:
+- a pipeline spec YAML (`hypertune compile --target kfp`): the open-source KFP 2.x backend. As
+  its driver and launcher do, upstream input artifacts reach a task with an empty type schema,
+  no lifecycle hook (`preCacheCheck`) runs, and resolver or importer executors are refused
+  (its workflow compiler rejects them: kubeflow/README.md);
+- a PipelineJob JSON (`--target vertex`): Vertex AI Pipelines, which sends full artifact types
+  and runs ExampleGen's `preCacheCheck` driver before the executor.
+
+For each container task, in dependency order: build the ExecutorInput from the spec (input
+artifacts from upstream outputs, output URIs under the pipeline root, parameters from constants
+or the run's runtime parameters), substitute it for `{{$}}` in the container's args, run the
+command as a subprocess, and read the executor's output metadata back. The pipeline root may be
+a local folder or an object store (`s3://`, `minio://`: endpoint and credentials from the
+environment, as in a pod); the output metadata file and the logs stay on local disk, as KFP
+keeps them in the pod.
 
 What differs from a cluster, on purpose: the command runs with this interpreter instead of
-inside the image (`python` -> sys.executable; the image installs the same lock file), tasks
-run one at a time, and nothing is cached. The artifact listing lives in
-<pipeline_root>/local_launcher/artifacts.json.
+inside the image (`python` -> sys.executable; the image installs the same lock file, and its
+/app is this repository), tasks run one at a time, and nothing is cached.
 """
 
 from __future__ import annotations
@@ -21,20 +27,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
+import posixpath
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import yaml
 
-from pipeline import config as config_lib
-
-STORE_DIR = 'local_launcher'
 PLACEHOLDER_ALL = '{{$}}'
-_INPUT_METADATA = re.compile(
-    r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\.metadata\['([^']+)'\]\}\}")
+OBJECT_STORE_SCHEMES = ('s3://', 'minio://')
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGE_APP_DIR = '/app'  # kubeflow/Dockerfile's WORKDIR: this repository inside the image
+BACKENDS = ('kfp', 'vertex')
 
 
 class LaunchError(ValueError):
@@ -52,72 +58,11 @@ class Artifact:
   uri: str
   metadata: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
-  @property
-  def schema_title(self) -> str:
-    if 'schemaTitle' in self.artifact_type:
-      return self.artifact_type['schemaTitle']
-    return (yaml.safe_load(self.artifact_type.get('instanceSchema', '')) or {}).get('title', '')
-
-  def runtime_artifact(self) -> Dict[str, Any]:
-    return {'name': self.name, 'uri': self.uri, 'type': self.artifact_type,
+  def runtime_artifact(self, with_type: bool = True) -> Dict[str, Any]:
+    # The open-source backend hands inputs over with an empty schema (with_type=False).
+    return {'name': self.name, 'uri': self.uri,
+            'type': self.artifact_type if with_type else {'instanceSchema': ''},
             'metadata': self.metadata}
-
-
-class ArtifactStore:
-  """Every artifact that successful tasks produced, oldest first: what resolvers query."""
-
-  def __init__(self, pipeline_root: str):
-    self._path = os.path.join(pipeline_root, STORE_DIR, 'artifacts.json')
-    self.artifacts: List[Artifact] = []
-    if os.path.isfile(self._path):
-      with open(self._path) as f:
-        self.artifacts = [Artifact(**a) for a in json.load(f)]
-
-  def add(self, artifacts: List[Artifact]) -> None:
-    self.artifacts += artifacts
-    os.makedirs(os.path.dirname(self._path), exist_ok=True)
-    with open(self._path + '.tmp', 'w') as f:
-      json.dump([dataclasses.asdict(a) for a in self.artifacts], f, indent=1)
-    os.replace(self._path + '.tmp', self._path)  # a killed launcher never leaves half a file
-
-  def latest(self, query: str, inputs: Mapping[str, List[Artifact]]) -> List[Artifact]:
-    """The newest artifact matching a KFP resolver filter such as
-    `schema_title="tfx.ModelBlessing" AND state=LIVE AND metadata.blessed.number_value=1`."""
-    try:
-      query = _INPUT_METADATA.sub(lambda m: _input_metadata(inputs, m[1], m[2]), query)
-    except KeyError:
-      return []  # the query refers to an input that resolved to nothing
-    clauses = [_parse_clause(c) for c in query.split(' AND ')]
-    for artifact in reversed(self.artifacts):
-      if all(clause(artifact) for clause in clauses):
-        return [artifact]
-    return []
-
-
-def _input_metadata(inputs: Mapping[str, List[Artifact]], key: str, field: str) -> str:
-  artifacts = inputs.get(key) or []
-  if not artifacts or field not in artifacts[0].metadata:
-    raise KeyError(field)
-  return str(artifacts[0].metadata[field])
-
-
-def _parse_clause(clause: str) -> Callable[[Artifact], bool]:
-  key, _, value = clause.strip().partition('=')
-  value = value.strip().strip('"')
-  if key == 'schema_title':
-    return lambda a: a.schema_title == value
-  if key == 'state':
-    return lambda a: value == 'LIVE'  # the store holds only artifacts of successful tasks
-  if key == 'name':
-    return lambda a: a.name == value
-  field = re.fullmatch(r'metadata\.([\w-]+)\.(number_value|string_value)', key)
-  if field:
-    name, kind = field.groups()
-    if kind == 'number_value':
-      return lambda a: config_lib.is_number(a.metadata.get(name)) and float(
-          a.metadata[name]) == float(value)
-    return lambda a: str(a.metadata.get(name)) == value
-  raise LaunchError(f'resolver query clause {clause!r}: not supported by the local launcher')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,53 +72,88 @@ def _parse_clause(clause: str) -> Callable[[Artifact], bool]:
 @dataclasses.dataclass
 class LaunchResult:
   run_id: str
-  run_dir: str
+  run_dir: str      # under the pipeline root: local folder or object store URI
+  log_dir: str      # local: each task's logs and output metadata file
+  backend: str
   parameters: Dict[str, Any]
   outputs: Dict[str, Dict[str, List[Artifact]]]  # task -> output key -> artifacts
   seconds: Dict[str, float]
 
 
 def load_job(path: str) -> Dict[str, Any]:
-  """A PipelineJob JSON (with runtimeConfig) or a pipeline spec YAML."""
+  """A PipelineJob JSON (with runtimeConfig: Vertex) or a pipeline spec YAML (open-source
+  KFP), as {'pipelineSpec', 'runtimeConfig', 'backend'}."""
   if not os.path.isfile(path):
     raise LaunchError(f'{path}: no such compiled pipeline')
-  with open(path) as f:
-    loaded = json.load(f) if path.endswith('.json') else yaml.safe_load(f)
+  try:
+    with open(path) as f:
+      loaded = json.load(f) if path.endswith('.json') else yaml.safe_load(f)
+  except (ValueError, yaml.YAMLError) as e:
+    reason = ' '.join(str(e).split())
+    raise LaunchError(f'{path}: not a compiled pipeline ({reason})') from None
   if not isinstance(loaded, dict) or not ('pipelineSpec' in loaded or 'root' in loaded):
     raise LaunchError(f'{path}: not a compiled pipeline (no pipelineSpec or root)')
-  return loaded if 'pipelineSpec' in loaded else {'pipelineSpec': loaded, 'runtimeConfig': {}}
+  if 'pipelineSpec' in loaded:
+    return {**loaded, 'runtimeConfig': loaded.get('runtimeConfig', {}), 'backend': 'vertex'}
+  return {'pipelineSpec': loaded, 'runtimeConfig': {}, 'backend': 'kfp'}
+
+
+def pipeline_root_of(job: Dict[str, Any], override: Optional[str]) -> str:
+  root = (override or job['runtimeConfig'].get('gcsOutputDirectory')
+          or job['pipelineSpec'].get('defaultPipelineRoot'))
+  if not root:
+    raise LaunchError('pipeline root: none compiled in; pass --pipeline-root')
+  if '://' in root and not root.startswith(OBJECT_STORE_SCHEMES):
+    raise LaunchError(f'pipeline root {root}: this machine can reach a local folder or '
+                      f'{" or ".join(OBJECT_STORE_SCHEMES)} (endpoint from S3_ENDPOINT); '
+                      'pass --pipeline-root')
+  return root.rstrip('/') if '://' in root else os.path.abspath(root)
 
 
 def launch(job_path: str, *, pipeline_root: Optional[str] = None,
            parameters: Optional[Mapping[str, Any]] = None,
-           log: Callable[[str], None] = print) -> LaunchResult:
+           log: Callable[[str], None] = print,
+           environment: Optional[Mapping[str, str]] = None) -> LaunchResult:
+  """Runs every task of the compiled pipeline at `job_path`; `environment` (default: this
+  process's) is what each task's container would have, e.g. S3_ENDPOINT and credentials."""
   job = load_job(job_path)
-  spec = job['pipelineSpec']
-  root = pipeline_root or job.get('runtimeConfig', {}).get('gcsOutputDirectory')
-  if not root or '://' in root:
-    raise LaunchError(f'pipeline root {root!r}: the local launcher needs a local folder '
-                      '(pass --pipeline-root)')
-  values = run_parameters(spec, job.get('runtimeConfig', {}), parameters or {})
-  run_id = f'{spec["pipelineInfo"]["name"]}-{time.strftime("%Y%m%d-%H%M%S")}'
-  run_dir = os.path.join(os.path.abspath(root), run_id)
-  store = ArtifactStore(os.path.abspath(root))
+  spec, backend = job['pipelineSpec'], job['backend']
+  root = pipeline_root_of(job, pipeline_root)
+  values = run_parameters(spec, job['runtimeConfig'], parameters or {})
   tasks = spec['root']['dag']['tasks']
   order = topological_order(tasks)
+  for task_name in order:
+    refuse_unsupported_executor(spec, task_name)
+  run_id = f'{spec["pipelineInfo"]["name"]}-{time.strftime("%Y%m%d-%H%M%S")}'
+  run_dir = posixpath.join(root, run_id)
+  log_dir = run_dir if '://' not in root else os.path.join(
+      tempfile.gettempdir(), 'hypertune-launch', run_id)
   outputs: Dict[str, Dict[str, List[Artifact]]] = {}
   seconds: Dict[str, float] = {}
-  log(f'[launcher] run {run_id}: {len(order)} tasks; parameters {json.dumps(values)}')
+  log(f'[launcher] run {run_id} as {backend} would: {len(order)} tasks; '
+      f'parameters {json.dumps(values)}; logs in {log_dir}')
   started = time.monotonic()
   for number, task_name in enumerate(order, 1):
     task_started = time.monotonic()
     log(f'[launcher] task {number}/{len(order)}: {task_name} '
         f'({task_started - started:.0f}s elapsed)')
-    runner = _TaskRunner(spec, task_name, run_dir, values, outputs, store, log)
-    outputs[task_name] = runner.run()
+    task = _TaskRunner(spec, task_name, backend, run_dir, log_dir, values, outputs,
+                       dict(os.environ if environment is None else environment))
+    outputs[task_name] = task.run()
     seconds[task_name] = time.monotonic() - task_started
-    if not runner.is_resolver:
-      store.add([a for artifacts in outputs[task_name].values() for a in artifacts])
   log(f'[launcher] run {run_id} finished in {time.monotonic() - started:.0f}s')
-  return LaunchResult(run_id, run_dir, values, outputs, seconds)
+  return LaunchResult(run_id, run_dir, log_dir, backend, values, outputs, seconds)
+
+
+def refuse_unsupported_executor(spec: Dict[str, Any], task_name: str) -> None:
+  """Before anything runs: a task that is not a container fails the launch, as the
+  open-source backend fails such a run at creation."""
+  component = spec['components'][spec['root']['dag']['tasks'][task_name]['componentRef']['name']]
+  kinds = sorted(spec['deploymentSpec']['executors'][component['executorLabel']])
+  if kinds != ['container']:
+    raise LaunchError(f'task {task_name}: a {"/".join(kinds)} executor; only containers run '
+                      f'here (open-source KFP rejects resolvers: "resolver executors not '
+                      f'implemented"); recompile with `hypertune compile`')
 
 
 def run_parameters(spec: Dict[str, Any], runtime_config: Dict[str, Any],
@@ -239,25 +219,53 @@ def topological_order(tasks: Dict[str, Any]) -> List[str]:
 
 
 class _TaskRunner:
-  """Builds one task's ExecutorInput and runs it (container) or answers it (resolver)."""
+  """Builds one container task's ExecutorInput and runs its command."""
 
-  def __init__(self, spec, task_name, run_dir, values, outputs, store, log):
+  def __init__(self, spec, task_name, backend, run_dir, log_dir, values, outputs, environment):
     self.task = spec['root']['dag']['tasks'][task_name]
     self.name = task_name
     self.component = spec['components'][self.task['componentRef']['name']]
-    self.executor = spec['deploymentSpec']['executors'][self.component['executorLabel']]
-    self.task_dir = os.path.join(run_dir, task_name)
-    self.values, self.outputs, self.store, self.log = values, outputs, store, log
-    self.is_resolver = 'resolver' in self.executor
+    self.container = spec['deploymentSpec']['executors'][
+        self.component['executorLabel']]['container']
+    self.backend = backend
+    self.artifact_dir = posixpath.join(run_dir, task_name)
+    self.log_dir = os.path.join(log_dir, task_name)
+    self.values, self.outputs, self.environment = values, outputs, environment
 
   def run(self) -> Dict[str, List[Artifact]]:
     inputs = self._input_artifacts()
-    if self.is_resolver:
-      return self._resolve(inputs)
-    if 'container' not in self.executor:
-      raise LaunchError(f'task {self.name}: executor kind {sorted(self.executor)} is not '
-                        'supported by the local launcher')
-    return self._run_container(inputs)
+    outputs = {
+        key: [Artifact(name=f'local/{posixpath.basename(posixpath.dirname(self.artifact_dir))}'
+                            f'/{self.name}/{key}',
+                       artifact_type=definition['artifactType'],
+                       uri=posixpath.join(self.artifact_dir, key))]
+        for key, definition in self.component.get('outputDefinitions', {}).get(
+            'artifacts', {}).items()}
+    output_file = os.path.join(self.log_dir, 'executor_output.json')
+    # Vertex sends each input's type; the open-source backend an empty schema.
+    with_type = self.backend == 'vertex'
+    executor_input = {
+        'inputs': {'artifacts': {k: {'artifacts': [a.runtime_artifact(with_type) for a in v]}
+                                 for k, v in inputs.items()},
+                   'parameterValues': self._parameters()},
+        'outputs': {'artifacts': {k: {'artifacts': [a.runtime_artifact() for a in v]}
+                                  for k, v in outputs.items()},
+                    'outputFile': output_file},
+    }
+    os.makedirs(self.log_dir, exist_ok=True)
+    pre_cache_check = self.container.get('lifecycle', {}).get('preCacheCheck')
+    if pre_cache_check and self.backend == 'vertex':
+      # ExampleGen's driver: resolves the span, writes output_file. As Vertex does, the
+      # driver's view of the outputs (span, version, fingerprint) is what the executor gets.
+      self._execute('driver', pre_cache_check['command'], pre_cache_check['args'],
+                    executor_input)
+      _read_executor_output(output_file, outputs)
+      for key, artifacts in outputs.items():
+        executor_input['outputs']['artifacts'][key] = {
+            'artifacts': [a.runtime_artifact() for a in artifacts]}
+    self._execute('executor', self.container['command'], self.container['args'],
+                  executor_input)
+    return _read_executor_output(output_file, outputs)
 
   def _input_artifacts(self) -> Dict[str, List[Artifact]]:
     result = {}
@@ -271,67 +279,38 @@ class _TaskRunner:
     result = {}
     for key, ref in self.task.get('inputs', {}).get('parameters', {}).items():
       if 'componentInputParameter' in ref:
-        result[key] = self.values[ref['componentInputParameter']]
+        result[key] = in_this_repo(self.values[ref['componentInputParameter']])
       elif 'runtimeValue' in ref:
-        result[key] = ref['runtimeValue'].get('constant')
+        result[key] = in_this_repo(ref['runtimeValue'].get('constant'))
       else:
         raise LaunchError(f'task {self.name}: parameter {key}: {sorted(ref)} not supported')
     return result
-
-  def _resolve(self, inputs: Dict[str, List[Artifact]]) -> Dict[str, List[Artifact]]:
-    result = {}
-    for key, query in self.executor['resolver']['outputArtifactQueries'].items():
-      result[key] = self.store.latest(query['filter'], inputs)
-      self.log(f'[launcher]   {key}: '
-               f'{result[key][0].uri if result[key] else "nothing yet (first run)"}')
-    return result
-
-  def _run_container(self, inputs: Dict[str, List[Artifact]]) -> Dict[str, List[Artifact]]:
-    outputs = {
-        key: [Artifact(name=f'local/{os.path.basename(os.path.dirname(self.task_dir))}/'
-                            f'{self.name}/{key}',
-                       artifact_type=definition['artifactType'],
-                       uri=os.path.join(self.task_dir, key))]
-        for key, definition in self.component.get('outputDefinitions', {}).get(
-            'artifacts', {}).items()}
-    output_file = os.path.join(self.task_dir, 'executor_output.json')
-    executor_input = {
-        'inputs': {'artifacts': {k: {'artifacts': [a.runtime_artifact() for a in v]}
-                                 for k, v in inputs.items()},
-                   'parameterValues': self._parameters()},
-        'outputs': {'artifacts': {k: {'artifacts': [a.runtime_artifact() for a in v]}
-                                  for k, v in outputs.items()},
-                    'outputFile': output_file},
-    }
-    os.makedirs(self.task_dir, exist_ok=True)
-    container = self.executor['container']
-    pre_cache_check = container.get('lifecycle', {}).get('preCacheCheck')
-    if pre_cache_check:  # ExampleGen's driver: resolves the span, writes output_file
-      self._execute('driver', pre_cache_check['command'], pre_cache_check['args'],
-                    executor_input)
-      # As the KFP launcher does: the driver's view of the outputs (span, version,
-      # fingerprint) is what the executor gets.
-      _read_executor_output(output_file, outputs)
-      for key, artifacts in outputs.items():
-        executor_input['outputs']['artifacts'][key] = {
-            'artifacts': [a.runtime_artifact() for a in artifacts]}
-    self._execute('executor', container['command'], container['args'], executor_input)
-    return _read_executor_output(output_file, outputs)
 
   def _execute(self, what: str, command: List[str], args: List[str],
                executor_input: Dict[str, Any]) -> None:
     serialized = json.dumps(executor_input)
     argv = [sys.executable if c == 'python' else c for c in command] + [
         a.replace(PLACEHOLDER_ALL, serialized) for a in args]
-    log_path = os.path.join(self.task_dir, f'{what}.log')
+    log_path = os.path.join(self.log_dir, f'{what}.log')
     with open(log_path, 'w') as log_file:
       code = subprocess.call(argv, stdout=log_file, stderr=subprocess.STDOUT,
-                             cwd=self.task_dir, env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
+                             cwd=self.log_dir,
+                             env={**self.environment, 'TF_CPP_MIN_LOG_LEVEL': '2',
+                                  'PYTHONPATH': os.pathsep.join(filter(None, [
+                                      REPO_DIR, self.environment.get('PYTHONPATH')]))})
     if code != 0:
       with open(log_path) as f:
         tail = ''.join(f.readlines()[-15:])
       raise TaskFailedError(f'task {self.name}: the {what} exited with status {code}; '
-                        f'log: {log_path}\n{tail}')
+                            f'log: {log_path}\n{tail}')
+
+
+def in_this_repo(value: Any) -> Any:
+  """A compiled-in path inside the image (/app/...) as the same file of this repository,
+  which is what the image holds."""
+  if isinstance(value, str) and value.startswith(IMAGE_APP_DIR + '/'):
+    return os.path.join(REPO_DIR, value[len(IMAGE_APP_DIR) + 1:])
+  return value
 
 
 def _read_executor_output(path: str,

@@ -1,9 +1,13 @@
 """Compiles the same create_pipeline(config) for Kubeflow Pipelines (KFP v2 IR) with TFX's
-KubeflowV2DagRunner. Nothing is re-wired: only the orchestrator, the paths and the image change.
+KubeflowV2DagRunner, for open-source KFP 2.x (`--target kfp`, the default) or Vertex AI
+Pipelines (`--target vertex`). Nothing is re-wired: only the orchestrator, the paths and the
+image change, and the pipeline has no Resolver nodes (pipeline/pipeline.py), so every task is a
+container.
 
-Every task runs `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor`
-in the image built from kubeflow/Dockerfile, where this package is installed; user functions
-are dotted paths into it, so they resolve there as they do locally.
+Every task runs `python -m kubeflow.entrypoint` (TFX's v2 executor entrypoint behind a shim
+for the open-source backend: kubeflow/entrypoint.py) in the image built from
+kubeflow/Dockerfile, where this package is installed; user functions are dotted paths into it,
+so they resolve there as they do locally.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Dict, Tuple
+import posixpath
+from typing import Any, Dict, Optional
 
 import yaml
 
@@ -43,38 +48,117 @@ def parameter_defaults(config: Config) -> Dict[str, Any]:
   return {name: value for name, value in values.items() if value is not None}
 
 
-def compile_pipeline(config: Config, *, image: str, pipeline_root: str,
-                     output_dir: str) -> Tuple[str, str]:
-  """Writes <output_dir>/<pipeline_name>.json (the PipelineJob the TFX runner emits) and
-  <pipeline_name>.yaml (its pipelineSpec, the form `kfp.Client.upload_pipeline` takes).
-  Returns both paths."""
+TARGETS = ('kfp', 'vertex')
+# Where kubeflow/Dockerfile puts this repository (its WORKDIR): bundled data and curated
+# schemas are compiled in as paths inside the image, never as this machine's paths.
+IMAGE_APP_DIR = '/app'
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Every task's command: TFX's v2 entrypoint behind kubeflow/entrypoint.py, which fills in what
+# the open-source backend leaves out (input types, minio://, ExampleGen's driver).
+ENTRYPOINT_COMMAND = ['python', '-m', 'kubeflow.entrypoint']
+# The artifact root of a default open-source KFP install (its MinIO bucket).
+DEFAULT_KFP_ROOT = 'minio://mlpipeline/v2/artifacts'
+ROOT_SCHEMES = {'kfp': ('minio://', 's3://', 'gs://'), 'vertex': ('gs://',)}
+
+
+class CompileError(ValueError):
+  """A setting the target cannot run with; the message names it."""
+
+
+def default_pipeline_root(target: str, pipeline_name: str) -> str:
+  if target == 'vertex':
+    raise CompileError('--pipeline-root: required for --target vertex (a gs:// folder, e.g. '
+                       'gs://my-bucket/hypertune)')
+  return f'{DEFAULT_KFP_ROOT}/{pipeline_name}'
+
+
+def check_pipeline_root(target: str, root: str) -> None:
+  """A root the target's backend can write: an object store URI, or a local absolute folder
+  (only `hypertune launch` on this machine can use that)."""
+  if '://' in root:
+    if not root.startswith(ROOT_SCHEMES[target]):
+      raise CompileError(f'--pipeline-root {root}: --target {target} needs a '
+                         f'{" or ".join(ROOT_SCHEMES[target])} URI')
+  elif not os.path.isabs(root):
+    raise CompileError(f'--pipeline-root {root}: give a bucket URI '
+                       f'({", ".join(ROOT_SCHEMES[target])}) or an absolute local folder')
+
+
+def in_image(path: Optional[str], setting: str) -> Optional[str]:
+  """A local path of this repo as the same path inside the image; URIs unchanged; any
+  other local path is an error (a pod cannot read this machine's disk)."""
+  if not path or '://' in path:
+    return path
+  absolute = os.path.abspath(path)
+  if os.path.commonpath([absolute, REPO_DIR]) != REPO_DIR:
+    raise CompileError(f'{setting} {path}: a folder on this machine, which the cluster cannot '
+                       f'read: pass a bucket URI (s3://, minio://, gs://), or put it under '
+                       f'{os.path.join(REPO_DIR, "data")} so the image holds it')
+  return posixpath.join(IMAGE_APP_DIR, os.path.relpath(absolute, REPO_DIR))
+
+
+def for_the_image(config: Config) -> Config:
+  """The config with its data paths as the image sees them. What was found on this machine
+  (a schema.pbtxt beside the data, span folders) is decided here, before the paths move."""
+  data = config.data
+  data = dataclasses.replace(data, path=in_image(data.path, '--data'),
+                             schema=in_image(data.schema_path, '--schema'),
+                             span_window=data.window_size)
+  return dataclasses.replace(config, data=data)
+
+
+def compile_pipeline(config: Config, *, image: str, pipeline_root: Optional[str],
+                     output_dir: str, target: str = 'kfp') -> str:
+  """Compiles for `target` and returns the file's path:
+  - kfp: <output_dir>/<pipeline_name>.yaml, the pipeline spec `kfp.Client` uploads;
+  - vertex: <output_dir>/<pipeline_name>.json, the PipelineJob `aiplatform.PipelineJob` takes.
+  Both run every task in `image` through kubeflow/entrypoint.py; neither has a resolver."""
   # Late imports: TFX is heavy, and `hypertune --help` should not wait for it.
   from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner  # pylint: disable=import-outside-toplevel
-  from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (  # pylint: disable=import-outside-toplevel
-      LatestBlessedModelStrategy)
   from pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
 
+  if target not in TARGETS:
+    raise CompileError(f'--target {target}: choose one of {", ".join(TARGETS)}')
+  root = (pipeline_root or default_pipeline_root(target, config.pipeline_name)).rstrip('/')
+  check_pipeline_root(target, root)
+  config = for_the_image(config)
   defaults = parameter_defaults(config)
   tfx_pipeline = create_pipeline(
-      config, pipeline_root=pipeline_root,
-      serving_dir=os.path.join(pipeline_root, 'serving'),
+      config, pipeline_root=root, serving_dir=f'{root}/serving',
       metadata_connection_config=None,  # KFP provides ML Metadata in the cluster
-      baseline_strategy=LatestBlessedModelStrategy,
       run_values=runtime_parameters(defaults))
   runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
       config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
           display_name=config.pipeline_name, default_image=image,
           use_pipeline_spec_2_1=True),
       output_dir=output_dir, output_filename=f'{config.pipeline_name}.json')
-  job: Dict = runner.run(tfx_pipeline, parameter_values=defaults, write_out=True)
+  job: Dict = runner.run(tfx_pipeline, parameter_values=defaults, write_out=False)
+  spec = job['pipelineSpec']
   # TFX puts the defaults only into the PipelineJob's runtimeConfig; the uploaded pipeline
   # spec needs them too, or every run would have to pass every parameter.
-  for name, definition in job['pipelineSpec']['root']['inputDefinitions']['parameters'].items():
+  for name, definition in spec['root']['inputDefinitions']['parameters'].items():
     definition['defaultValue'] = defaults[name]
-  json_path = os.path.join(output_dir, f'{config.pipeline_name}.json')
-  yaml_path = os.path.join(output_dir, f'{config.pipeline_name}.yaml')
-  with open(yaml_path, 'w') as f:
-    yaml.safe_dump(job['pipelineSpec'], f, sort_keys=False)
+  # Where a run writes when the submitter names no root (kfp.Client's pipeline_root wins).
+  spec['defaultPipelineRoot'] = root
+  for executor in spec['deploymentSpec']['executors'].values():
+    container = executor.get('container')
+    if container is None:
+      raise CompileError(f'compiled a non-container executor {sorted(executor)}: '
+                         'open-source KFP cannot run it')
+    container['command'] = list(ENTRYPOINT_COMMAND)
+    if target == 'kfp':
+      # The open-source backend never runs a lifecycle hook: the entrypoint runs ExampleGen's
+      # driver instead. Vertex runs it, so the spec keeps it there.
+      container.pop('lifecycle', None)
+  os.makedirs(output_dir, exist_ok=True)
+  if target == 'kfp':
+    path = os.path.join(output_dir, f'{config.pipeline_name}.yaml')
+    with open(path, 'w') as f:
+      yaml.safe_dump(spec, f, sort_keys=False)
+  else:
+    path = os.path.join(output_dir, f'{config.pipeline_name}.json')
+    with open(path, 'w') as f:
+      json.dump(job, f, indent=2, sort_keys=True)
   with open(os.path.join(output_dir, f'{config.pipeline_name}.config.json'), 'w') as f:
     json.dump(dataclasses.asdict(config), f, indent=1, default=str)
-  return json_path, yaml_path
+  return path

@@ -62,10 +62,12 @@ KFP_IMAGE = 'registry.example/tfx-hypertune:1'
 
 @pytest.fixture(scope='session')
 def compiled_kfp(tmp_path_factory):
-  """`hypertune compile` for a bucket root and bucket data: (json_path, yaml_path)."""
+  """`hypertune compile` for a bucket root and bucket data, for Vertex and for open-source
+  KFP: (the Vertex PipelineJob JSON, the KFP spec YAML)."""
   from hypertune import cli  # pylint: disable=import-outside-toplevel
   out = tmp_path_factory.mktemp('kfp')
-  assert cli.main(['compile', '--image', KFP_IMAGE, '--pipeline-root', 'gs://bucket/root',
-                   '--pipeline-name', 'hypertune-digits',
-                   '--data', 'gs://bucket/data', '--max-epochs', '4', '--out', str(out)]) == 0
+  for target in ('vertex', 'kfp'):
+    assert cli.main(['compile', '--target', target, '--image', KFP_IMAGE,
+                     '--pipeline-root', 'gs://bucket/root', '--pipeline-name', 'hypertune-digits',
+                     '--data', 'gs://bucket/data', '--max-epochs', '4', '--out', str(out)]) == 0
   return str(out / 'hypertune-digits.json'), str(out / 'hypertune-digits.yaml')

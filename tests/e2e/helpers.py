@@ -1,8 +1,12 @@
 """Reading back what a real pipeline run produced: models, examples, metadata."""
 
+import contextlib
 import glob
 import os
 import re
+import subprocess
+import sys
+import time
 
 import tensorflow as tf
 
@@ -76,3 +80,37 @@ def serve_accuracy(model_dir, examples, label):
 
 def node_states(metadata_path):
   return {node: run.state for node, run in results.latest_run(metadata_path).items()}
+
+
+@contextlib.contextmanager
+def moto_s3_server(bucket: str = 'mlpipeline'):
+  """An S3-compatible server (moto's server mode) on 127.0.0.1 with one bucket; yields
+  (the environment a process that uses it needs, a boto3 client). Stopped afterwards."""
+  import boto3  # pylint: disable=import-outside-toplevel
+  from components.tuner import parallel  # pylint: disable=import-outside-toplevel
+  port = parallel.free_port()
+  server = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p',
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  endpoint = f'http://127.0.0.1:{port}'
+  env = dict(os.environ, AWS_ACCESS_KEY_ID='test', AWS_SECRET_ACCESS_KEY='test',
+             AWS_REGION='us-east-1', S3_ENDPOINT=endpoint, S3_USE_HTTPS='0', S3_VERIFY_SSL='0')
+  client = boto3.client('s3', endpoint_url=endpoint, region_name='us-east-1',
+                        aws_access_key_id='test', aws_secret_access_key='test')
+  deadline = time.monotonic() + 60
+  try:
+    while True:
+      try:
+        client.create_bucket(Bucket=bucket)
+        break
+      except Exception:  # pylint: disable=broad-except  (the server is still starting)
+        assert time.monotonic() < deadline, 'moto server did not start'
+        time.sleep(0.3)
+    yield env, client
+  finally:
+    server.kill()
+    server.wait()
+
+
+def bucket_keys(client, bucket: str = 'mlpipeline') -> set:
+  return {o['Key'] for page in client.get_paginator('list_objects_v2').paginate(Bucket=bucket)
+          for o in page.get('Contents', [])}

@@ -219,31 +219,9 @@ def test_each_algorithm_through_the_executor(parallel_run, tmp_path, algorithm):
 
 
 @pytest.fixture
-def s3_bucket(tmp_path):
-  """An S3-compatible server (moto's server mode) on 127.0.0.1 with a bucket `mlpipeline`;
-  yields (environment for processes that use it, boto3 client). Stopped afterwards."""
-  import boto3
-  port = parallel.free_port()
-  server = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p',
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  endpoint = f'http://127.0.0.1:{port}'
-  env = dict(os.environ, AWS_ACCESS_KEY_ID='test', AWS_SECRET_ACCESS_KEY='test',
-             AWS_REGION='us-east-1', S3_ENDPOINT=endpoint, S3_USE_HTTPS='0', S3_VERIFY_SSL='0')
-  client = boto3.client('s3', endpoint_url=endpoint, region_name='us-east-1',
-                        aws_access_key_id='test', aws_secret_access_key='test')
-  deadline = time.monotonic() + 60
-  while True:
-    try:
-      client.create_bucket(Bucket='mlpipeline')
-      break
-    except Exception:  # pylint: disable=broad-except  (the server is still starting)
-      assert time.monotonic() < deadline, 'moto server did not start'
-      time.sleep(0.3)
-  try:
-    yield env, client
-  finally:
-    server.kill()
-    server.wait()
+def s3_bucket():
+  with helpers.moto_s3_server() as server:
+    yield server
 
 
 def test_whole_pipeline_on_a_bucket_root(s3_bucket, tmp_path):
@@ -272,8 +250,7 @@ def test_whole_pipeline_on_a_bucket_root(s3_bucket, tmp_path):
     for key, uris in outputs.items():
       assert all(uri.startswith('s3://mlpipeline/root/') for uri in uris), (node, key, uris)
   assert report['pushed'].startswith('s3://mlpipeline/serving/')
-  keys = {o['Key'] for page in client.get_paginator('list_objects_v2').paginate(
-      Bucket='mlpipeline') for o in page.get('Contents', [])}
+  keys = helpers.bucket_keys(client)
   results_prefix = report['uris']['Tuner']['tuner_results'][0][len('s3://mlpipeline/'):]
   assert {f'{results_prefix}/{name}' for name in (
       'trials.csv', 'report.html', 'accuracy_by_trial.png', 'search_info.json',
