@@ -27,6 +27,8 @@ class ProgressReporter(logging.Handler):
   _STARTED = re.compile(r'^(?:Component|node) (\S+) is running\.')
   _FINISHED = re.compile(r'^(?:Component|node) (\S+) is finished\.')
   _CACHED = re.compile(r'^A cached execution \d+ is used\.')
+  # Which orchestrator really runs the nodes: the module that logs their start.
+  ORCHESTRATORS = {'beam_dag_runner': 'BeamDagRunner', 'local_dag_runner': 'LocalDagRunner'}
 
   def __init__(self, stream=None):
     super().__init__(level=logging.INFO)
@@ -34,11 +36,15 @@ class ProgressReporter(logging.Handler):
     self._started = time.monotonic()
     self._component_started = self._started
     self._cached = False
+    self.orchestrator: Optional[str] = None
 
   def emit(self, record: logging.LogRecord) -> None:
     message = record.getMessage()
     global RUNNING  # pylint: disable=global-statement
     if match := self._STARTED.match(message):
+      if self.orchestrator is None:
+        self.orchestrator = self.ORCHESTRATORS.get(record.module, record.module)
+        self._print(f'orchestrator: {self.orchestrator}')
       RUNNING = match.group(1)
       self._component_started, self._cached = time.monotonic(), False
       self._print(f'{match.group(1)} ...')

@@ -1,6 +1,7 @@
-"""The pipeline's Beam-heavy steps (CsvExampleGen, StatisticsGen, SchemaGen) on Beam's
+"""The pipeline's Beam steps (CsvExampleGen, StatisticsGen, SchemaGen, Transform) on Beam's
 portability layer: PortableRunner with Beam's embedded job service and LOOPBACK workers, the
-path Flink and Spark take (their job servers replace `embed`; see README)."""
+path Flink and Spark take (their job servers replace `embed`; see README). A spy on
+PortableRunner.run_pipeline (it calls the real one) proves which Beam runner ran each step."""
 
 import glob
 import os
@@ -16,14 +17,25 @@ PORTABLE_ARGS = ['--runner=PortableRunner', '--job_endpoint=embed',
 ROWS = 300
 
 
-def test_beam_steps_on_the_portable_runner(tmp_path):
+def test_beam_steps_on_the_portable_runner(tmp_path, monkeypatch):
   from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
   from tfx import v1 as tfx
   from tfx.orchestration import metadata
   from tfx.utils import io_utils
 
+  from apache_beam.runners.portability import portable_runner
+
   from pipeline import config as config_lib
-  from pipeline.pipeline import RunValues, make_example_gen
+  from pipeline.pipeline import RunValues, code_version, make_example_gen
+
+  job_endpoints = []
+  real_run_pipeline = portable_runner.PortableRunner.run_pipeline
+
+  def spy_run_pipeline(self, pipeline, options):
+    job_endpoints.append(options.get_all_options()['job_endpoint'])
+    return real_run_pipeline(self, pipeline, options)
+
+  monkeypatch.setattr(portable_runner.PortableRunner, 'run_pipeline', spy_run_pipeline)
 
   header, rows = read_digits_rows(ROWS)
   write_csv(tmp_path / 'data' / 'digits.csv', header, rows)  # no schema.pbtxt: SchemaGen
@@ -36,7 +48,13 @@ def test_beam_steps_on_the_portable_runner(tmp_path):
   statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
   schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs['statistics'],
                                         infer_feature_shape=True)
-  steps = [example_gen, statistics_gen, schema_gen]
+  transform = tfx.components.Transform(
+      examples=example_gen.outputs['examples'], schema=schema_gen.outputs['schema'],
+      preprocessing_fn='model.transform.preprocessing_fn',
+      splits_config=tfx.proto.SplitsConfig(analyze=['train'], transform=['train', 'eval']),
+      disable_statistics=True,
+      custom_config={'label': 'label', 'code_version': code_version('model')})
+  steps = [example_gen, statistics_gen, schema_gen, transform]
   tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline(
       pipeline_name='portable', pipeline_root=config.pipeline_root, components=steps,
       metadata_connection_config=metadata.sqlite_metadata_connection_config(
@@ -55,3 +73,11 @@ def test_beam_steps_on_the_portable_runner(tmp_path):
   schema_file = glob.glob(os.path.join(root, 'SchemaGen', 'schema', '*', 'schema.pbtxt'))[0]
   schema = io_utils.parse_pbtxt_file(schema_file, schema_pb2.Schema())
   assert sorted(f.name for f in schema.feature) == sorted(header)
+  transformed = sum(len(glob.glob(os.path.join(root, 'Transform', 'transformed_examples', '*',
+                                               f'Split-{split}', '*.gz')))
+                    for split in ('train', 'eval'))
+  assert transformed >= 2
+  assert glob.glob(os.path.join(root, 'Transform', 'transform_graph', '*', 'transform_fn',
+                                'saved_model.pb'))
+  # ExampleGen, StatisticsGen and Transform each ran a Beam pipeline, all on the PortableRunner.
+  assert len(job_endpoints) >= 3 and set(job_endpoints) == {'embed'}

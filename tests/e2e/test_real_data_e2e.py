@@ -13,6 +13,8 @@ in one working directory (one --output-dir):
 - an error inside a component: one line, a log with the traceback, exit status 1.
 """
 
+import contextlib
+import io
 import json
 import os
 import random
@@ -51,9 +53,11 @@ def pets_run(workdir):
   data_dir = workdir / 'pets'
   header, rows = pets_rows(400)
   write_csv(data_dir / 'pets.csv', header, rows)
-  assert _run(workdir, data_dir, 'animal', '--orchestrator', 'beam') == 0
+  progress = io.StringIO()
+  with contextlib.redirect_stdout(progress):
+    assert _run(workdir, data_dir, 'animal', '--orchestrator', 'beam') == 0
   run_dir = workdir / 'runs' / 'hypertune-pets'  # the name comes from the data folder
-  return {'root': workdir, 'data_dir': data_dir, 'run_dir': run_dir,
+  return {'root': workdir, 'data_dir': data_dir, 'run_dir': run_dir, 'out': progress.getvalue(),
           'serving': str(run_dir / 'serving'), 'header': header, 'rows': rows}
 
 
@@ -167,6 +171,9 @@ def test_an_error_inside_a_component_is_one_line_and_a_log(workdir, pets_run):
 
 
 def test_beam_orchestrated_run_pushes_a_model(pets_run):
+  # BeamDagRunner's own module logged the nodes' start: it, not LocalDagRunner, ran them.
+  assert 'orchestrator: BeamDagRunner' in pets_run['out']
+  assert 'CsvExampleGen ...' in pets_run['out']
   states = helpers.node_states(str(pets_run['run_dir'] / 'metadata.sqlite'))
   assert states['SchemaGen'] == 'COMPLETE'  # no curated schema yet: inferred
   assert states['Pusher'] == 'COMPLETE'
