@@ -42,7 +42,7 @@ def first_run(tmp_path_factory):
 def test_every_component_ran(first_run):
   assert first_run['states'] == {node: 'COMPLETE' for node in [
       'CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'SchemaGate',
-      'Transform', 'Tuner', 'Trainer', 'latest_blessed_model_resolver', 'Evaluator', 'Pusher']}
+      'Transform', 'Tuner', 'Trainer', 'Evaluator', 'Pusher']}
 
 
 def test_pushed_model_scores_held_out_rows(first_run):
