@@ -56,7 +56,8 @@ def test_first_run_searches_on_the_only_span(two_spans):
   assert first['span'] == 1
   assert first['rows'] == SPAN_ROWS
   assert first['source'].startswith('search: ')
-  assert first['info']['tuning_decision'].startswith('searching: no earlier best')
+  assert first['info']['tuning_decision'] == (
+      'searching: no earlier search on this dataset (first run)')
 
 
 def test_next_run_trains_on_the_new_span_window(two_spans):
