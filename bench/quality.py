@@ -1,8 +1,15 @@
 """Is the tuned model worth the tuning? The pipeline (default settings) against scikit-learn's
-LogisticRegression and HistGradientBoosting on exactly the same rows.
+LogisticRegression and HistGradientBoosting on exactly the same rows; for regression targets,
+against Ridge and HistGradientBoostingRegressor by test RMSE.
 
     .venv/bin/python bench/quality.py [--datasets digits,wine,breast_cancer,iris]
+                                      [--regression diabetes,friedman1]
                                       [--fit-on train,train_and_eval]
+
+Regression datasets: the bundled diabetes example (data/diabetes, label `progression`) and
+scikit-learn's make_friedman1 (1,000 rows, 10 features of which 5 matter, noise 1.0, seed 0),
+run with the default configuration (task auto picks regression; objective val_loss). Goal:
+RMSE no higher than Ridge's, and within 5% of HistGradientBoosting's.
 
 For each dataset (bundled digits; scikit-learn's wine, breast cancer and iris, written as CSV
 to a temporary folder) it runs `hypertune run` with the default configuration, reads the
@@ -29,6 +36,9 @@ import numpy as np
 import common  # noqa: E402  (puts the repository on sys.path)
 
 DATASETS = ('digits', 'wine', 'breast_cancer', 'iris')
+REGRESSION_DATASETS = ('diabetes', 'friedman1')
+REGRESSION_LABELS = {'diabetes': 'progression', 'friedman1': 'y'}
+HGB_RMSE_MARGIN = 1.05
 
 
 def write_dataset(name: str, folder: str) -> str:
@@ -49,6 +59,21 @@ def write_dataset(name: str, folder: str) -> str:
   return out
 
 
+def write_regression_dataset(name: str, folder: str) -> str:
+  if name == 'diabetes':
+    return os.path.join(common.REPO, 'data', 'diabetes')
+  from sklearn.datasets import make_friedman1  # pylint: disable=import-outside-toplevel
+  x, y = make_friedman1(n_samples=1000, n_features=10, noise=1.0, random_state=0)
+  out = os.path.join(folder, name)
+  os.makedirs(out, exist_ok=True)
+  with open(os.path.join(out, f'{name}.csv'), 'w', newline='') as f:
+    writer = csv.writer(f)
+    writer.writerow([f'x{i}' for i in range(x.shape[1])] + ['y'])
+    for features, target in zip(x, y):
+      writer.writerow([repr(float(v)) for v in features] + [repr(float(target))])
+  return out
+
+
 def split_arrays(run_dir: str, label: str = 'label'):
   """{split: (X, y)} from the newest ExampleGen output of a run (raw features, sorted names)."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -63,23 +88,30 @@ def split_arrays(run_dir: str, label: str = 'label'):
       names = sorted(n for n in feature if n != label)
       rows.append([(feature[n].float_list.value or feature[n].int64_list.value or [np.nan])[0]
                    for n in names])
-      labels.append(feature[label].int64_list.value[0])
+      labels.append((feature[label].float_list.value or feature[label].int64_list.value)[0])
     arrays[split] = (np.array(rows, dtype=float), np.array(labels))
   return arrays
 
 
-def run_pipeline(data_dir: str, output_dir: str, fit_on: str):
+# Extra settings for every pipeline run (`--set KEY=VALUE`, as `hypertune run` takes them).
+EXTRA_SETTINGS = []
+
+
+def run_pipeline(data_dir: str, output_dir: str, fit_on: str, label: str = 'label',
+                 quality_line: str = 'test accuracy:'):
+  """(the summary's test accuracy, or test RMSE, seconds)."""
   started = time.monotonic()
+  extra = [arg for setting in EXTRA_SETTINGS for arg in ('--set', setting)]
   done = subprocess.run([sys.executable, '-m', 'hypertune.cli', 'run', '--data', data_dir,
-                         '--label', 'label', '--output-dir', output_dir,
-                         '--set', f'training.fit_on={fit_on}'],
+                         '--label', label, '--output-dir', output_dir,
+                         '--set', f'training.fit_on={fit_on}', *extra],
                         capture_output=True, text=True, check=False)
   seconds = time.monotonic() - started
   if done.returncode != 0:
     raise RuntimeError(f'{data_dir}: hypertune run failed: {done.stderr[-2000:]}')
-  accuracy = next(float(line.split()[2]) for line in done.stdout.splitlines()
-                  if line.strip().startswith('test accuracy:'))
-  return accuracy, seconds
+  value = next(float(line.split()[2].rstrip(',')) for line in done.stdout.splitlines()
+               if line.strip().startswith(quality_line))
+  return value, seconds
 
 
 def sklearn_scores(arrays):
@@ -99,15 +131,70 @@ def sklearn_scores(arrays):
   return scores
 
 
+def sklearn_regression_scores(arrays):
+  """{name: (test RMSE, seconds)} for Ridge (standardised features) and HGB."""
+  from sklearn.ensemble import HistGradientBoostingRegressor  # pylint: disable=import-outside-toplevel
+  from sklearn.linear_model import Ridge  # pylint: disable=import-outside-toplevel
+  from sklearn.pipeline import make_pipeline  # pylint: disable=import-outside-toplevel
+  from sklearn.preprocessing import StandardScaler  # pylint: disable=import-outside-toplevel
+  x = np.concatenate([arrays['train'][0], arrays['eval'][0]])
+  y = np.concatenate([arrays['train'][1], arrays['eval'][1]])
+  x_test, y_test = arrays['test']
+  scores = {}
+  for name, model in (('ridge', make_pipeline(StandardScaler(), Ridge())),
+                      ('hgb', HistGradientBoostingRegressor())):
+    started = time.monotonic()
+    model.fit(x, y)
+    rmse = float(np.sqrt(np.mean((model.predict(x_test) - y_test) ** 2)))
+    scores[name] = (rmse, time.monotonic() - started)
+  return scores
+
+
+def regression_rows(names, work: str, fit_on: str):
+  rows = []
+  for name in names:
+    data_dir = write_regression_dataset(name, os.path.join(work, 'data'))
+    label = REGRESSION_LABELS[name]
+    common.log(f'{name}: running the pipeline (default settings, regression)')
+    output_dir = os.path.join(work, 'runs-regression')
+    rmse, seconds = run_pipeline(data_dir, output_dir, fit_on, label, 'test RMSE:')
+    arrays = split_arrays(os.path.join(output_dir, f'hypertune-{os.path.basename(data_dir)}'),
+                          label)
+    scores = sklearn_regression_scores(arrays)
+    sizes = '/'.join(str(len(arrays[s][1])) for s in ('train', 'eval', 'test'))
+    rows.append((name, sizes, rmse, seconds, scores))
+    common.log(f'{name}: pipeline RMSE {rmse:.4f} ({seconds:.0f}s), ridge '
+               f'{scores["ridge"][0]:.4f}, hgb {scores["hgb"][0]:.4f}')
+  return rows
+
+
+def print_regression_table(rows) -> None:
+  print('| dataset | rows train/eval/test | pipeline test RMSE | s | Ridge RMSE | s | HGB RMSE | s |'
+        f' goal (<= Ridge, <= {HGB_RMSE_MARGIN} x HGB) |')
+  print('|---|---|---|---|---|---|---|---|---|')
+  for name, sizes, rmse, seconds, scores in rows:
+    ridge, ridge_s = scores['ridge']
+    hgb, hgb_s = scores['hgb']
+    goal = 'met' if rmse <= ridge + 5e-5 and rmse <= HGB_RMSE_MARGIN * hgb + 5e-5 else 'missed'
+    print(f'| {name} | {sizes} | {rmse:.4f} | {seconds:.0f} | {ridge:.4f} | {ridge_s:.2f} '
+          f'| {hgb:.4f} | {hgb_s:.2f} | {goal} |')
+
+
 def main() -> None:
   parser = argparse.ArgumentParser()
-  parser.add_argument('--datasets', default=','.join(DATASETS))
+  parser.add_argument('--datasets', default=','.join(DATASETS),
+                      help='classification datasets ("" for none)')
+  parser.add_argument('--regression', default=','.join(REGRESSION_DATASETS),
+                      help='regression datasets ("" for none)')
   parser.add_argument('--fit-on', default='train', help='training.fit_on values, comma-separated')
+  parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                      help='a setting for every pipeline run, e.g. search.max_epochs=30')
   args = parser.parse_args()
+  EXTRA_SETTINGS.extend(args.set)
   variants = args.fit_on.split(',')
   work = tempfile.mkdtemp(prefix='bench-quality-')
   rows = []
-  for name in args.datasets.split(','):
+  for name in filter(None, args.datasets.split(',')):
     data_dir = write_dataset(name, os.path.join(work, 'data'))
     results = {}
     for variant in variants:
@@ -123,8 +210,14 @@ def main() -> None:
     common.log(f'{name}: ' + ', '.join(f'pipeline[{v}] {a:.4f} ({t:.0f}s)'
                                        for v, (a, t) in results.items())
                + f', logistic {scores["logistic"][0]:.4f}, hgb {scores["hgb"][0]:.4f}')
+  regression = regression_rows(filter(None, args.regression.split(',')), work, variants[0])
   print(common.machine_line())
   print()
+  if regression:
+    print_regression_table(regression)
+    print()
+  if not rows:
+    return
   heads = ' | '.join(f'pipeline ({v}) test acc | s' for v in variants)
   print(f'| dataset | rows train/eval/test | {heads} | logistic test acc | s | HGB test acc | s |'
         ' goal (>= logistic, >= HGB - 0.01) |')

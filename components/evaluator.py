@@ -6,6 +6,9 @@ A model is blessed when, on the held-out test split,
   majority + 0.1 * (1 - majority) (digits: 0.10 -> 0.19; a 90/10 table: 0.90 -> 0.91);
 - it reaches `accuracy_threshold`, when the user sets one (an absolute floor; 0: none);
 - it is no worse than the last blessed model (the baseline) by more than max_accuracy_drop.
+A regression model (task: regression) is blessed by its RMSE instead: at least 10% less squared
+error than always predicting the training split's mean label, under `rmse_threshold` when the
+user sets one, and no more than max_rmse_increase (relative) above the baseline's.
 
 TFMA's threshold lives inside the eval_config proto, and a runtime parameter cannot sit inside
 a proto field, so `accuracy_threshold` is a plain parameter (a runtime parameter on Kubeflow);
@@ -39,6 +42,11 @@ from tfx.utils import io_utils, json_utils, proto_utils
 
 ACCURACY_THRESHOLD_KEY = 'accuracy_threshold'
 LABEL_KEY = 'label'
+TASK_KEY = 'task'  # classification (default) | regression
+RMSE_THRESHOLD_KEY = 'rmse_threshold'  # regression: an optional ceiling on RMSE (0: none)
+RMSE_METRIC = 'RootMeanSquaredError'
+RMSE_KEY = 'root_mean_squared_error'  # its name in TFMA's results
+MAE_KEY = 'mean_absolute_error'
 CODE_VERSION_KEY = 'code_version'  # a hash of this code: a change re-runs the Evaluator
 BASELINE_DIR_KEY = 'baseline_dir'  # the Pusher's destination: where the baseline is found
 BASELINE_URI_PROPERTY = 'baseline_model_uri'  # on the blessing: the pushed model compared with
@@ -61,20 +69,28 @@ class EvaluatorSpec(standard_component_specs.EvaluatorSpec):
       LABEL_KEY: ExecutionParameter(type=str, optional=True),
       CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),
       BASELINE_DIR_KEY: ExecutionParameter(type=str, optional=True),
+      TASK_KEY: ExecutionParameter(type=str, optional=True),
+      RMSE_THRESHOLD_KEY: ExecutionParameter(type=float, optional=True),
   }
 
 
 def with_accuracy_threshold(eval_config_json: str, threshold: float) -> str:
   """The eval config with `threshold` as the accuracy metric's lower bound."""
+  return with_metric_bound(eval_config_json, ACCURACY_METRIC, 'lower_bound', threshold)
+
+
+def with_metric_bound(eval_config_json: str, metric_name: str, bound: str,
+                      value: float) -> str:
+  """The eval config with `value` as `metric_name`'s lower_bound or upper_bound."""
   eval_config = proto_utils.json_to_proto(eval_config_json, tfma.EvalConfig())
   found = False
   for metrics_spec in eval_config.metrics_specs:
     for metric in metrics_spec.metrics:
-      if metric.class_name == ACCURACY_METRIC:
-        metric.threshold.value_threshold.lower_bound.value = threshold
+      if metric.class_name == metric_name:
+        getattr(metric.threshold.value_threshold, bound).value = value
         found = True
   if not found:
-    raise ValueError(f'eval_config: no {ACCURACY_METRIC} metric to set the threshold on')
+    raise ValueError(f'eval_config: no {metric_name} metric to set the threshold on')
   return proto_utils.proto_to_json(eval_config)
 
 
@@ -103,6 +119,23 @@ def majority_rate(train: Counter, test: Counter) -> Tuple[float, Any]:
 
 def required_accuracy(majority: float, floor: float) -> float:
   return max(majority + MIN_ERROR_CUT * (1 - majority), floor)
+
+
+def training_mean_rmse(train: Counter, test: Counter) -> Tuple[float, float]:
+  """(RMSE on test of always predicting train's mean label, that mean): the regression twin
+  of the majority class."""
+  if not train or not test:
+    return float('inf'), 0.0
+  mean = sum(float(v) * n for v, n in train.items()) / sum(train.values())
+  squared = sum(n * (float(v) - mean) ** 2 for v, n in test.items()) / sum(test.values())
+  return squared ** 0.5, mean
+
+
+def allowed_rmse(mean_rmse: float, ceiling: float) -> float:
+  """At least MIN_ERROR_CUT (10%) less squared error than predicting the training mean (an R^2
+  of 0.1 on test), and under the user's ceiling when set."""
+  allowed = (1 - MIN_ERROR_CUT) ** 0.5 * mean_rmse
+  return min(allowed, ceiling) if ceiling else allowed
 
 
 def request_spec(model_uri: str) -> Optional[Dict[str, Any]]:
@@ -160,20 +193,17 @@ class Executor(stock_executor.Executor):
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
          output_dict: Dict[str, List[types.Artifact]],
          exec_properties: Dict[str, Any]) -> None:
-    floor = float(exec_properties.get(ACCURACY_THRESHOLD_KEY) or 0.0)
-    if not 0 <= floor <= 1:
-      raise ValueError(f'accuracy_threshold: {floor}: must be between 0 and 1')
     examples_uri = artifact_utils.get_single_uri(input_dict[standard_component_specs.EXAMPLES_KEY])
     label = exec_properties.get(LABEL_KEY)
-    majority, majority_label = (
-        majority_rate(label_counts(examples_uri, 'train', label),
-                      label_counts(examples_uri, 'test', label)) if label else (0.0, None))
-    required = required_accuracy(majority, floor)
+    counts = ((label_counts(examples_uri, 'train', label),
+               label_counts(examples_uri, 'test', label)) if label else (Counter(), Counter()))
+    if (exec_properties.get(TASK_KEY) or 'classification') == 'regression':
+      rule = _RegressionRule(counts, float(exec_properties.get(RMSE_THRESHOLD_KEY) or 0.0))
+    else:
+      rule = _ClassificationRule(counts, float(exec_properties.get(ACCURACY_THRESHOLD_KEY) or 0.0))
     exec_properties = {**exec_properties, standard_component_specs.EVAL_CONFIG_KEY:
-                       with_accuracy_threshold(
-                           exec_properties[standard_component_specs.EVAL_CONFIG_KEY], required)}
-    print(f'  [Evaluator] accuracy to reach: {required:.4f} (always predicting the majority '
-          f'class scores {majority:.4f}; floor {floor})', flush=True)
+                       rule.eval_config(exec_properties[standard_component_specs.EVAL_CONFIG_KEY])}
+    print(f'  [Evaluator] {rule.requirement()}', flush=True)
     candidate = artifact_utils.get_single_uri(input_dict[standard_component_specs.MODEL_KEY])
     baseline_uri, baseline_note = find_baseline(candidate,
                                                 exec_properties.get(BASELINE_DIR_KEY) or '')
@@ -194,9 +224,61 @@ class Executor(stock_executor.Executor):
         del properties[BASELINE_ID_PROPERTY]
     write_json(posixpath.join(evaluation_uri, BASELINE_FILE),
                {'baseline_model': baseline_uri, 'note': baseline_note})
-    blessing.set_string_custom_property(RULE_PROPERTY, describe_rule(
-        blessing.get_int_custom_property('blessed') == 1, evaluation_uri, required, majority,
-        majority_label, floor, baseline_note))
+    blessing.set_string_custom_property(RULE_PROPERTY, rule.describe(
+        blessing.get_int_custom_property('blessed') == 1, evaluation_uri, baseline_note))
+
+
+class _ClassificationRule:
+  """Beat always predicting the majority class (10% fewer errors), and the user's floor."""
+
+  def __init__(self, counts: Tuple[Counter, Counter], floor: float):
+    if not 0 <= floor <= 1:
+      raise ValueError(f'accuracy_threshold: {floor}: must be between 0 and 1')
+    self.floor = floor
+    self.majority, self.majority_label = majority_rate(*counts)
+    self.required = required_accuracy(self.majority, floor)
+
+  def eval_config(self, eval_config_json: str) -> str:
+    return with_accuracy_threshold(eval_config_json, self.required)
+
+  def requirement(self) -> str:
+    return (f'accuracy to reach: {self.required:.4f} (always predicting the majority class '
+            f'scores {self.majority:.4f}; floor {self.floor})')
+
+  def describe(self, blessed: bool, evaluation_uri: str, baseline_note: str) -> str:
+    return describe_rule(blessed, evaluation_uri, self.required, self.majority,
+                         self.majority_label, self.floor, baseline_note)
+
+
+class _RegressionRule:
+  """Beat always predicting the training mean (10% less squared error), and the ceiling."""
+
+  def __init__(self, counts: Tuple[Counter, Counter], ceiling: float):
+    if ceiling < 0:
+      raise ValueError(f'rmse_threshold: {ceiling}: must be positive (0: none)')
+    self.ceiling = ceiling
+    self.mean_rmse, self.train_mean = training_mean_rmse(*counts)
+    self.allowed = allowed_rmse(self.mean_rmse, ceiling)
+
+  def eval_config(self, eval_config_json: str) -> str:
+    return with_metric_bound(eval_config_json, RMSE_METRIC, 'upper_bound', self.allowed)
+
+  def requirement(self) -> str:
+    return (f'RMSE to stay under: {self.allowed:.4f} (always predicting the training mean '
+            f'{self.train_mean:.4f} scores {self.mean_rmse:.4f}; ceiling {self.ceiling or "none"})')
+
+  def describe(self, blessed: bool, evaluation_uri: str, baseline_note: str) -> str:
+    rmse, baseline = candidate_and_baseline(evaluation_uri, RMSE_KEY)
+    if rmse is None:
+      return 'no RMSE computed'
+    mae, _ = candidate_and_baseline(evaluation_uri, MAE_KEY)
+    rule = (f'RMSE {rmse:.4f} (MAE {mae:.4f}) vs {self.allowed:.4f} allowed '
+            + (f'(the ceiling rmse_threshold={self.ceiling})' if self.allowed == self.ceiling
+               else f'(always predicting the training mean {self.train_mean:.4f} scores '
+                    f'{self.mean_rmse:.4f}; {MIN_ERROR_CUT:.0%} less squared error than that)'))
+    rule += (f'; last blessed model {baseline:.4f}' if baseline is not None
+             else f'; {baseline_note}')
+    return ('yes: ' if blessed else 'no: ') + rule
 
 
 def write_json(path: str, value: Any) -> None:
@@ -207,13 +289,20 @@ def write_json(path: str, value: Any) -> None:
 def candidate_and_baseline_accuracy(evaluation_uri: str) -> Tuple[Optional[float],
                                                                   Optional[float]]:
   """(candidate, baseline) accuracy on the overall slice of an evaluation; None if absent."""
+  return candidate_and_baseline(evaluation_uri, ACCURACY_KEY)
+
+
+def candidate_and_baseline(evaluation_uri: str, metric_key: str) -> Tuple[Optional[float],
+                                                                        Optional[float]]:
+  """(candidate, baseline) value of a metric (TFMA's name) on the overall slice; None if
+  absent."""
   candidate = baseline = None
   for metrics in tfma.load_metrics(evaluation_uri):
     if metrics.slice_key.single_slice_keys:
       continue
     for item in metrics.metric_keys_and_values:
       key = item.key
-      if key.name != ACCURACY_KEY or key.is_diff:
+      if key.name != metric_key or key.is_diff:
         continue
       if key.model_name == 'baseline':
         baseline = item.value.double_value.value
@@ -251,9 +340,11 @@ class Evaluator(stock_component.Evaluator):
   def __init__(self, examples: types.BaseChannel, model: types.BaseChannel,
                example_splits: List[str], eval_config: tfma.EvalConfig,
                accuracy_threshold: Optional[Any] = None, label: Optional[str] = None,
-               code_version: Optional[str] = None, baseline_dir: Optional[str] = None):
+               code_version: Optional[str] = None, baseline_dir: Optional[str] = None,
+               task: Optional[str] = None, rmse_threshold: Optional[float] = None):
     spec = EvaluatorSpec(
-        examples=examples, model=model, baseline_dir=baseline_dir,
+        examples=examples, model=model, baseline_dir=baseline_dir, task=task,
+        rmse_threshold=rmse_threshold,
         example_splits=json_utils.dumps(example_splits),
         fairness_indicator_thresholds=json_utils.dumps(None),
         eval_config=eval_config, accuracy_threshold=accuracy_threshold, label=label,

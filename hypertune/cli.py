@@ -34,6 +34,7 @@ EXIT_PIPELINE_STOPPED = 1
 RUN_FLAGS = {
     'data': 'data.path',
     'label': 'data.label',
+    'task': 'data.task',
     'schema': 'data.schema',
     'output_dir': 'output_dir',
     'pipeline_name': 'pipeline_name',
@@ -208,6 +209,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   parser.add_argument('--config', help='YAML config file (see hypertune.yaml)')
   parser.add_argument('--data', help='folder of CSV files (default: the bundled digits)')
   parser.add_argument('--label', help='label column (default: label)')
+  parser.add_argument('--task', choices=config_lib.TASKS,
+                      help='classification or regression (default: auto, from the label column)')
   parser.add_argument('--schema', help='curated schema.pbtxt (default: <data>/schema.pbtxt)')
   parser.add_argument('--output-dir', help='where runs go (default: ./runs)')
   parser.add_argument('--pipeline-name')
@@ -246,15 +249,19 @@ def cmd_run(args: argparse.Namespace) -> int:
   config = config_from_args(args)
   args.log_dir = os.path.join(config.run_dir, 'logs')  # where a failure's traceback goes
   summary = data_check.check_data(config.data.path, config.data.label, config.data.schema_path,
-                                  config.data.window_size, seed=config.seed)
+                                  config.data.window_size, seed=config.seed,
+                                  task=config.data.task)
+  config = config_lib.with_task(config, summary.task)
   span_note = ''
   if config.data.window_size:
     span_note = f' (spans: {", ".join(sorted({os.path.basename(os.path.dirname(f)) for f in summary.files}))})'
   print(f'data: {config.data.path}: {summary.rows} rows in {len(summary.files)} file(s){span_note}, '
-        f'{len(summary.classes)} classes, {len(summary.numeric_columns)} numeric and '
+        f'{_label_note(summary)}, {len(summary.numeric_columns)} numeric and '
         f'{len(summary.text_columns)} text feature columns; schema: '
         f'{config.data.schema_path or "inferred (SchemaGen)"}', flush=True)
-  print(f'search: {config.search.algorithm}, max_epochs={config.search.max_epochs}, '
+  print(f'task: {summary.task_reason}', flush=True)
+  print(f'search: {config.search.algorithm}, objective={config.search.objective}, '
+        f'max_epochs={config.search.max_epochs}, '
         f'factor={config.search.factor}, seed={config.seed}, tuning={config.tuning}; '
         f'orchestrator: {config.orchestrator}', flush=True)
   from hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
@@ -268,16 +275,24 @@ def cmd_run(args: argparse.Namespace) -> int:
   return 0
 
 
+def _label_note(summary) -> str:
+  if summary.task == 'regression':
+    values = [float(v) for v in summary.classes if v != '']
+    return f'a numeric label from {min(values):g} to {max(values):g}'
+  return f'{len(summary.classes)} classes'
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
   from hypertune import predict  # pylint: disable=import-outside-toplevel
   out = open(args.output, 'w', newline='') if args.output else sys.stdout
   try:
-    accuracy = predict.predict_csv(args.model, args.data, out)
+    scores = predict.predict_csv(args.model, args.data, out)
   finally:
     if args.output:
       out.close()
-  if accuracy is not None:
-    print(f'accuracy: {accuracy:.4f}', file=sys.stderr if out is sys.stdout else sys.stdout)
+  if scores:  # the CSV had the label: how the predictions compare with it
+    print(', '.join(f'{name}: {value:.4f}' for name, value in scores.items()),
+          file=sys.stderr if out is sys.stdout else sys.stdout)
   return 0
 
 
@@ -315,6 +330,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
   from kubeflow import runner  # pylint: disable=import-outside-toplevel
   config = config_from_args(args)
   remote_data = config.data.path if '://' in config.data.path else None
+  if not remote_data:
+    checked = data_check.check_data(config.data.path, config.data.label,
+                                    config.data.schema_path, config.data.window_size,
+                                    seed=config.seed, task=config.data.task)
+    config = config_lib.with_task(config, checked.task)
+  elif config.data.task == 'auto':
+    print(f'hypertune: note: data.task auto: {remote_data} is not read when compiling; '
+          f'compiling for classification (pass --task regression for a numeric target)',
+          file=sys.stderr)
   if remote_data:
     unreadable = config_lib.remote_data_readable(remote_data)
     if unreadable:

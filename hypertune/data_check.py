@@ -24,8 +24,12 @@ MAX_LABEL_CLASSES_SHOWN = 5
 # The eval and test splits must each hold at least this many rows and two classes: fewer make
 # early stopping, the search objective and the Evaluator's accuracy noise.
 MIN_SPLIT_ROWS = 10
-# A numeric label with more distinct values than this, or any non-integer value, is a
-# continuous number: a regression target, not classes.
+# task `auto`: a label whose values are all numbers is a regression target when any value is
+# not an integer or it has more than this many distinct values; otherwise (integers with few
+# values, or any text) it is classes.
+AUTO_REGRESSION_DISTINCT = 20
+# task `classification`: a numeric label with more distinct values than this, or any
+# non-integer value, is refused as continuous.
 MAX_NUMERIC_CLASSES = 50
 
 
@@ -38,10 +42,12 @@ class DataSummary:
   files: List[str]
   columns: List[str]
   rows: int
-  classes: List[str]
+  classes: List[str]  # the label's distinct values
   numeric_columns: List[str]
   text_columns: List[str]
   split_rows: Dict[str, int] = dataclasses.field(default_factory=dict)
+  task: str = 'classification'
+  task_reason: str = ''
 
 
 def csv_files(data_dir: str, span_window: Optional[int] = None) -> List[str]:
@@ -68,8 +74,10 @@ def csv_files(data_dir: str, span_window: Optional[int] = None) -> List[str]:
 
 
 def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
-               span_window: Optional[int] = None, seed: int = 0) -> DataSummary:
-  """Raises DataError on the first problem; returns what was found otherwise."""
+               span_window: Optional[int] = None, seed: int = 0,
+               task: str = 'auto') -> DataSummary:
+  """Raises DataError on the first problem; returns what was found otherwise, with `auto`
+  resolved to the task the label says (resolve_task)."""
   files = csv_files(data_dir, span_window)
   schema_types = read_schema_types(schema_path) if schema_path else {}
   if schema_types and label not in schema_types:
@@ -87,29 +95,75 @@ def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
   assert header is not None
   _check_text_in_numeric(stats, schema_types)
   classes = sorted(set().union(*by_split))
-  _check_label(label, data_dir, classes, schema_types.get(label))
-  _check_splits(by_split, rows)
+  task, reason = resolve_task(task, classes, schema_types.get(label))
+  where = f'label column {label!r} in {data_dir}'
+  if task == 'regression':
+    _check_numeric_label(where, classes)
+    _check_split_sizes(by_split, rows)
+  else:
+    _check_label(where, classes, schema_types.get(label))
+    _check_splits(by_split, rows)
   numeric = [c for c in header if c != label and stats[c].is_numeric(schema_types.get(c))]
   text = [c for c in header if c != label and c not in numeric]
   split_rows = {name: sum(counter.values())
                 for (name, _), counter in zip(splits.DEFAULT_SPLITS, by_split)}
-  return DataSummary(files, header, rows, classes, numeric, text, split_rows)
+  return DataSummary(files, header, rows, classes, numeric, text, split_rows, task, reason)
 
 
-def _check_label(label: str, data_dir: str, classes: List[str],
-                 schema_type: Optional[str]) -> None:
+def resolve_task(task: str, values: List[str], schema_type: Optional[str] = None
+                 ) -> Tuple[str, str]:
+  """(classification | regression, why) for the label's distinct values. An explicit task
+  is kept; `auto` follows the rule above AUTO_REGRESSION_DISTINCT."""
+  if task != 'auto':
+    return task, f'{task} (set in the config)'
+  numbers = [v for v in values if v != '']
+  if schema_type == 'BYTES' or not numbers or not all(_parses_as_number(v) for v in numbers):
+    return 'classification', 'classification (auto: the label has text values)'
+  fractional = [v for v in numbers if not float(v).is_integer()]
+  if fractional:
+    return 'regression', (f'regression (auto: the label is numeric with non-integer values, '
+                          f'e.g. {fractional[0]})')
+  if len(numbers) > AUTO_REGRESSION_DISTINCT:
+    return 'regression', (f'regression (auto: the label is numeric with {len(numbers)} distinct '
+                          f'values, more than {AUTO_REGRESSION_DISTINCT})')
+  return 'classification', (f'classification (auto: the label has {len(numbers)} integer '
+                            f'values, at most {AUTO_REGRESSION_DISTINCT})')
+
+
+def _check_label(where: str, classes: List[str], schema_type: Optional[str]) -> None:
   if len(classes) < 2:
-    raise DataError(f'label column {label!r} in {data_dir}: a single class '
-                    f'({", ".join(classes) or "none"}); classification needs two or more')
+    raise DataError(f'{where}: a single class ({", ".join(classes) or "none"}); '
+                    f'classification needs two or more')
   if schema_type == 'BYTES' or not all(_parses_as_number(c) for c in classes):
     return  # string classes
   fractional = [c for c in classes if not float(c).is_integer()]
   if fractional or len(classes) > MAX_NUMERIC_CLASSES:
     example = (fractional or classes)[0]
     raise DataError(
-        f'label column {label!r} in {data_dir}: continuous numbers ({len(classes)} distinct '
-        f'values, e.g. {example}); tfx-hypertune predicts classes, so the label must be a '
-        f'category (text, or integers with at most {MAX_NUMERIC_CLASSES} values)')
+        f'{where}: continuous numbers ({len(classes)} distinct values, e.g. {example}), but '
+        f'the task is classification: use --task regression (or data.task: auto), or make the '
+        f'label a category (text, or integers with at most {MAX_NUMERIC_CLASSES} values)')
+
+
+def _check_numeric_label(where: str, values: List[str]) -> None:
+  text = [v for v in values if not _parses_as_number(v)]
+  if text:
+    raise DataError(f'{where}: regression needs numbers, but it holds text such as {text[0]!r}'
+                    f' (use --task classification for categories)')
+  if len(values) < 2:
+    raise DataError(f'{where}: a single value ({", ".join(values) or "none"}); there is '
+                    f'nothing to predict')
+
+
+def _check_split_sizes(by_split: List[Counter], rows: int) -> None:
+  """Regression: the eval and test splits need rows (their label values may repeat)."""
+  for (name, share), counter in list(zip(splits.DEFAULT_SPLITS, by_split))[1:]:
+    size = sum(counter.values())
+    if size < MIN_SPLIT_ROWS:
+      raise DataError(
+          f'split {name} ({share:.0%} of the rows) would hold {size} rows (fewer than '
+          f'{MIN_SPLIT_ROWS}): the data has {rows} rows; add rows (at least '
+          f'{math.ceil(MIN_SPLIT_ROWS / share)})')
 
 
 def _check_splits(by_split: List[Counter], rows: int) -> None:

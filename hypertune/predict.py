@@ -29,27 +29,70 @@ def resolve_model_dir(model_dir: str) -> str:
   return os.path.join(model_dir, max(versions, key=int))
 
 
-def predict_csv(model_dir: str, csv_path: str, out: TextIO) -> Optional[float]:
-  """Writes `predicted_label,probability` per row; returns accuracy if the CSV has labels."""
+def predict_csv(model_dir: str, csv_path: str, out: TextIO) -> Dict[str, float]:
+  """Writes `predicted_label,probability` per row (a classifier) or `predicted_value` (a
+  regression model); returns accuracy, or MAE and RMSE, when the CSV has the label."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from model import network as model_lib  # pylint: disable=import-outside-toplevel
   model_dir = resolve_model_dir(model_dir)
   with open(os.path.join(model_dir, model_lib.REQUEST_SPEC_FILE)) as f:
     spec = json.load(f)
   serve = tf.saved_model.load(model_dir).signatures['serving_default']
+  regression = 'predicted_value' in serve.structured_outputs
   writer = csv.writer(out)
-  writer.writerow(['predicted_label', 'probability'])
-  correct = total = 0
+  writer.writerow(['predicted_value'] if regression else ['predicted_label', 'probability'])
+  scorer = _ErrorScore(csv_path) if regression else _AccuracyScore()
   for examples, labels in _batches(csv_path, spec):
     result = serve(examples=tf.constant(examples))
-    for predicted, probability, truth in zip(result['label'].numpy(),
-                                             result['probability'].numpy(), labels):
-      predicted = predicted.decode()
-      writer.writerow([predicted, f'{probability:.6f}'])
-      if truth is not None:
-        total += 1
-        correct += int(predicted == truth)
-  return correct / total if total else None
+    if regression:
+      for value, truth in zip(result['predicted_value'].numpy(), labels):
+        writer.writerow([f'{value:.6g}'])
+        scorer.add(float(value), truth)
+    else:
+      for predicted, probability, truth in zip(result['label'].numpy(),
+                                               result['probability'].numpy(), labels):
+        writer.writerow([predicted.decode(), f'{probability:.6f}'])
+        scorer.add(predicted.decode(), truth)
+  return scorer.result()
+
+
+class _AccuracyScore:
+
+  def __init__(self):
+    self.correct = self.total = 0
+
+  def add(self, predicted: str, truth: Optional[str]) -> None:
+    if truth is not None:
+      self.total += 1
+      self.correct += int(predicted == truth)
+
+  def result(self) -> Dict[str, float]:
+    return {'accuracy': self.correct / self.total} if self.total else {}
+
+
+class _ErrorScore:
+  """MAE and RMSE against the rows' label values (rows without one are left out)."""
+
+  def __init__(self, csv_path: str):
+    self.csv_path = csv_path
+    self.absolute = self.squared = 0.0
+    self.total = 0
+
+  def add(self, predicted: float, truth: Optional[str]) -> None:
+    if truth is None:
+      return
+    try:
+      error = predicted - float(truth)
+    except ValueError:
+      raise DataError(f'{self.csv_path}: label value {truth!r} is not a number') from None
+    self.total += 1
+    self.absolute += abs(error)
+    self.squared += error * error
+
+  def result(self) -> Dict[str, float]:
+    if not self.total:
+      return {}
+    return {'mae': self.absolute / self.total, 'rmse': (self.squared / self.total) ** 0.5}
 
 
 def _batches(csv_path: str, spec: Dict) -> Iterator[Tuple[List[bytes], List[Optional[str]]]]:

@@ -85,6 +85,13 @@ def evaluation_accuracy(evaluation_uri: str) -> Optional[float]:
   return evaluator.candidate_and_baseline_accuracy(evaluation_uri)[0]
 
 
+def evaluation_errors(evaluation_uri: str) -> Dict[str, Optional[float]]:
+  """A regression's test RMSE and MAE (candidate model); None each for a classification."""
+  from components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
+  return {'rmse': evaluator.candidate_and_baseline(evaluation_uri, evaluator.RMSE_KEY)[0],
+          'mae': evaluator.candidate_and_baseline(evaluation_uri, evaluator.MAE_KEY)[0]}
+
+
 @dataclasses.dataclass
 class RunSummary:
   best_hyperparameters: Dict[str, Any]
@@ -98,16 +105,28 @@ class RunSummary:
   hyperparameters_source: Optional[str] = None
   span: Optional[int] = None
   blessing_rule: Optional[str] = None
+  rmse: Optional[float] = None  # regression only
+  mae: Optional[float] = None
+
+  @property
+  def task(self) -> str:
+    return 'regression' if self.rmse is not None else 'classification'
 
   def lines(self) -> List[str]:
     hp = self.best_hyperparameters
-    accuracy = f'{self.accuracy:.4f}' if self.accuracy is not None else 'n/a'
     report_path = spec.join(self.trials_dir, spec.REPORT_HTML)
+    if self.task == 'regression':
+      quality = (f'test RMSE:            {self.rmse:.4f}, MAE {self.mae:.4f} (held-out split, '
+                 f'TFMA; in the label\'s units)')
+    else:
+      accuracy = f'{self.accuracy:.4f}' if self.accuracy is not None else 'n/a'
+      quality = f'test accuracy:        {accuracy} (held-out split, TFMA)'
     return [
+        f'task:                 {self.task}',
         f'best hyperparameters: {json.dumps(hp)}',
         f'hyperparameters from: {self.hyperparameters_source or "search"}',
         f'trials run:           {self.trials}',
-        f'test accuracy:        {accuracy} (held-out split, TFMA)',
+        quality,
         f'blessed:              {self.blessing_rule or ("yes" if self.blessed else "no")}',
         f'pushed model:         {self.pushed_to or "not pushed"}',
         f'run artifacts:        {self.pipeline_root}',
@@ -132,4 +151,5 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
       hyperparameters_source=tuner.custom('best_hyperparameters', spec.SOURCE_PROPERTY),
       span=nodes['CsvExampleGen'].custom('examples', 'span'),
       blessing_rule=evaluator.custom('blessing', 'blessing_rule'),
+      **evaluation_errors(evaluator.uri('evaluation')),
   )

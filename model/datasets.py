@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import random
@@ -51,9 +52,10 @@ def prepare(fn_args, fit_on_eval_too: bool = False) -> Prepared:
   train = rows(list(fn_args.train_files) + (
       list(fn_args.eval_files) if fit_on_eval_too else []))
   batch_size = search['batch_size'] or auto_batch_size(count_rows(train))
-  evaluation = rows(fn_args.eval_files)
+  inputs = with_label_scale(features.model_inputs(tf_transform_output), train)
+  train, evaluation = model_columns(train), model_columns(rows(fn_args.eval_files))
   return Prepared(
-      search, seed, tf_transform_output, features.model_inputs(tf_transform_output),
+      search, seed, tf_transform_output, inputs,
       train.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
       .batch(batch_size).prefetch(tf.data.AUTOTUNE),
       evaluation.batch(batch_size).prefetch(tf.data.AUTOTUNE))
@@ -74,6 +76,23 @@ def auto_batch_size(train_rows: int) -> int:
 def count_rows(dataset: tf.data.Dataset) -> int:
   """Rows in a (cached) dataset; counting fills the cache, so training reads no file again."""
   return int(dataset.reduce(0, lambda count, _: count + 1))
+
+
+def with_label_scale(inputs: features.ModelInputs,
+                     rows: tf.data.Dataset) -> features.ModelInputs:
+  """Regression: the label's training mean and std, from the first transformed row."""
+  if not inputs.is_regression:
+    return inputs
+  first, _ = next(iter(rows.take(1)))
+  return dataclasses.replace(inputs,
+                             label_mean=float(first[features.LABEL_MEAN_KEY].numpy()[0]),
+                             label_std=float(first[features.LABEL_STD_KEY].numpy()[0]))
+
+
+def model_columns(rows: tf.data.Dataset) -> tf.data.Dataset:
+  """Rows without the label's scale columns, which are data for export, not model inputs."""
+  scale = (features.LABEL_MEAN_KEY, features.LABEL_STD_KEY)
+  return rows.map(lambda x, y: ({k: v for k, v in x.items() if k not in scale}, y))
 
 
 def cached_rows(file_pattern: List[str], data_accessor, tf_transform_output) -> tf.data.Dataset:

@@ -20,6 +20,16 @@ NUMERIC_KEY = '__numeric__'
 LABEL_VOCABULARY = 'label_vocabulary'
 # Missing strings become this token; it gets a vocabulary entry like any other value.
 MISSING_STRING = '__missing__'
+# Regression: the label is standardised in Transform. tf.Transform's analyzers are visible only
+# inside its graph, so the training mean and standard deviation also travel as two constant
+# columns of the transformed data; the Trainer reads them from the first row and the exported
+# model turns its standardised output back into the label's units.
+LABEL_MEAN_KEY = '__label_mean__'
+LABEL_STD_KEY = '__label_std__'
+# In the transform_features signature (what TFMA reads): the label in its own units.
+LABEL_VALUE_KEY = '__label_value__'
+RESERVED_KEYS = (LABEL_KEY, NUMERIC_KEY, LABEL_MEAN_KEY, LABEL_STD_KEY)
+CLASSIFICATION, REGRESSION = 'classification', 'regression'
 
 
 def transformed_name(raw_name: str) -> str:
@@ -34,6 +44,13 @@ class ModelInputs:
   categorical: Tuple[Tuple[str, int], ...]
   num_classes: int
   labels: Tuple[str, ...]
+  task: str = CLASSIFICATION
+  label_mean: float = 0.0  # regression: the training label's mean and standard deviation
+  label_std: float = 1.0
+
+  @property
+  def is_regression(self) -> bool:
+    return self.task == REGRESSION
 
   @property
   def input_dim(self) -> int:
@@ -42,12 +59,15 @@ class ModelInputs:
 
 def model_inputs(tf_transform_output) -> ModelInputs:
   """Reads the transformed schema: the numeric vector's width, each categorical feature's
-  number of ids, and the label vocabulary."""
+  number of ids, and the task: regression (the label's scale columns are there) or classes
+  (the label vocabulary). The label's mean and std are data: datasets.prepare fills them in."""
   spec = tf_transform_output.transformed_feature_spec()
   numeric_width = int(spec[NUMERIC_KEY].shape[-1]) if NUMERIC_KEY in spec else 0
   categorical: List[Tuple[str, int]] = [
       (name, tf_transform_output.num_buckets_for_transformed_feature(name))
-      for name in sorted(spec) if name not in (LABEL_KEY, NUMERIC_KEY)]
+      for name in sorted(spec) if name not in RESERVED_KEYS]
+  if LABEL_MEAN_KEY in spec:
+    return ModelInputs(numeric_width, tuple(categorical), 0, (), task=REGRESSION)
   labels = tuple(
       v.decode() for v in tf_transform_output.vocabulary_by_name(LABEL_VOCABULARY))
   return ModelInputs(numeric_width, tuple(categorical), len(labels), labels)

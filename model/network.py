@@ -20,7 +20,8 @@ from model.space import SpaceSpec, declare, possible_values
 
 def build_model(hp: keras_tuner.HyperParameters, inputs: features.ModelInputs,
                 space: SpaceSpec) -> keras.Model:
-  """Dense classifier: num_layers x (Dense(units_i, relu) + Dropout) -> softmax.
+  """Dense network: num_layers x (Dense(units_i, relu) + Dropout) -> softmax over the classes,
+  or for regression one linear unit (the standardised label; mean squared error).
 
   `units_i` is declared under Keras Tuner's conditional scope `num_layers > i`, so a trial's
   values hold the widths of the layers it has and no others."""
@@ -37,11 +38,16 @@ def build_model(hp: keras_tuner.HyperParameters, inputs: features.ModelInputs,
     x = keras.layers.Dense(units, activation='relu', name=f'hidden_{i}')(x)
     if dropout > 0:
       x = keras.layers.Dropout(dropout, name=f'dropout_{i}')(x)
-  outputs = keras.layers.Dense(inputs.num_classes, activation='softmax', name='probabilities')(x)
-  model = keras.Model(feature_inputs, outputs)
   learning_rate = declare(hp, 'learning_rate', space['learning_rate'])
-  model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+  if inputs.is_regression:
+    outputs = keras.layers.Dense(1, name='standardized_value')(x)
+    loss, metrics = 'mean_squared_error', ['mean_absolute_error']
+  else:
+    outputs = keras.layers.Dense(inputs.num_classes, activation='softmax',
+                                 name='probabilities')(x)
+    loss, metrics = 'sparse_categorical_crossentropy', ['accuracy']
+  model = keras.Model(feature_inputs, outputs)
+  model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
   return model
 
 
@@ -75,31 +81,41 @@ def hidden_widths(model: keras.Model) -> List[int]:
 
 
 def export_serving_model(model: keras.Model, tf_transform_output, label: str,
-                         labels: Sequence[str], export_dir: str) -> None:
-  """SavedModel with `serving_default` (raw examples -> probabilities, label) and
-  `transform_features` (raw examples with label -> transformed features, used by TFMA)."""
+                         inputs: features.ModelInputs, export_dir: str) -> None:
+  """SavedModel with `serving_default` (raw examples -> probabilities and label, or the
+  predicted value in the label's units) and `transform_features` (raw examples with label ->
+  transformed features, used by TFMA)."""
   model.tft_layer = tf_transform_output.transform_features_layer()
-  model.label_strings = tf.constant(list(labels))
+  model.label_strings = tf.constant(list(inputs.labels) or [''])
   serving_spec = features.raw_serving_spec(tf_transform_output, label)
   raw_spec = tf_transform_output.raw_feature_spec()
 
+  def model_features(transformed):
+    return {k: v for k, v in transformed.items() if k not in (
+        features.LABEL_KEY, features.LABEL_MEAN_KEY, features.LABEL_STD_KEY)}
+
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def serve(serialized):
-    raw = tf.io.parse_example(serialized, serving_spec)
-    transformed = model.tft_layer(raw)
-    transformed.pop(features.LABEL_KEY, None)
-    probabilities = model(transformed)
-    class_id = tf.argmax(probabilities, axis=1)
+    transformed = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
+    outputs = model(model_features(transformed))
+    if inputs.is_regression:
+      return {'predicted_value': tf.reshape(outputs, [-1]) * inputs.label_std + inputs.label_mean}
+    class_id = tf.argmax(outputs, axis=1)
     return {
-        'probabilities': probabilities,
+        'probabilities': outputs,
         'class_id': class_id,
         'label': tf.gather(model.label_strings, class_id),
-        'probability': tf.reduce_max(probabilities, axis=1),
+        'probability': tf.reduce_max(outputs, axis=1),
     }
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def transform_features(serialized):
-    return model.tft_layer(tf.io.parse_example(serialized, raw_spec))
+    transformed = model.tft_layer(tf.io.parse_example(serialized, raw_spec))
+    if inputs.is_regression:  # TFMA compares predictions with the label in its own units
+      transformed[features.LABEL_VALUE_KEY] = tf.reshape(
+          transformed[features.LABEL_KEY] * transformed[features.LABEL_STD_KEY]
+          + transformed[features.LABEL_MEAN_KEY], [-1])
+    return transformed
 
   tf.saved_model.save(model, export_dir, signatures={
       'serving_default': serve,

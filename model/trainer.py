@@ -39,7 +39,7 @@ def run_fn(fn_args) -> None:
   history = keras_model.fit(prepared.train, validation_data=prepared.eval, epochs=epochs,
                             verbose=0, callbacks=callbacks)
   network.export_serving_model(keras_model, prepared.tf_transform_output,
-                               fn_args.custom_config['label'], prepared.inputs.labels,
+                               fn_args.custom_config['label'], prepared.inputs,
                                fn_args.serving_model_dir)
   _write_summary(fn_args.model_run_dir, hp, epochs, history, keras_model)
 
@@ -52,6 +52,7 @@ def _write_summary(model_run_dir: str, hp, epochs: int, history, keras_model) ->
       'hidden_widths': network.hidden_widths(keras_model),
       'trainable_parameters': int(keras_model.count_params()),
       'val_accuracy': [float(v) for v in history.history.get('val_accuracy', [])],
+      'val_loss': [float(v) for v in history.history.get('val_loss', [])],
   }
   # tf.io.gfile: the run directory may be a bucket URI.
   tf.io.gfile.makedirs(model_run_dir)

@@ -6,8 +6,10 @@
   digits data, per-column analyzers made Transform take 154 s instead of 27 s);
 - string columns: missing values become a `__missing__` token, then vocabulary ids with one
   out-of-vocabulary bucket for strings never seen in training;
-- the label (integer or string) becomes a class id through a vocabulary whose file maps ids
-  back to the original label strings at serving time.
+- a class label (integer or string) becomes a class id through a vocabulary whose file maps
+  ids back to the original label strings at serving time;
+- a regression label (custom_config task: regression) is z-scored with the training split's
+  mean and standard deviation, which also travel as two constant columns (features.py).
 The graph is exported inside the model, so serving takes raw tf.Examples.
 """
 
@@ -35,8 +37,22 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
       numeric.append(_to_dense(tf.cast(tensor, tf.float32), default=float('nan')))
   if numeric:
     outputs[features.NUMERIC_KEY] = _numeric(tf.concat(numeric, axis=1))
-  outputs[features.LABEL_KEY] = _label(inputs[label])
+  if custom_config.get('task') == features.REGRESSION:
+    outputs.update(_standardized_label(inputs[label]))
+  else:
+    outputs[features.LABEL_KEY] = _label(inputs[label])
   return outputs
+
+
+def _standardized_label(tensor) -> Dict[str, tf.Tensor]:
+  """(y - mean) / std, and mean and std as columns (a constant label gets std 1)."""
+  values = tf.cast(_to_dense(tensor, default=0), tf.float32)
+  mean = tft.mean(values)
+  std = tf.sqrt(tft.var(values))
+  std = tf.where(std > 0, std, tf.ones_like(std))
+  zeros = tf.zeros_like(values)
+  return {features.LABEL_KEY: (values - mean) / std,
+          features.LABEL_MEAN_KEY: zeros + mean, features.LABEL_STD_KEY: zeros + std}
 
 
 def _numeric(values: tf.Tensor) -> tf.Tensor:

@@ -30,6 +30,11 @@ HYPERPARAMETER_KINDS = ('int', 'float', 'choice', 'fixed')
 ALGORITHMS = ('hyperband', 'random', 'bayesian', 'grid')
 ORCHESTRATORS = ('local', 'beam')
 FIT_ON = ('train', 'train_and_eval')
+# What the label is: classes, or a number to predict. `auto` is decided from the label column
+# by the pre-flight data check (hypertune/data_check.py, `resolve_task`).
+TASKS = ('auto', 'classification', 'regression')
+OBJECTIVES = {'classification': ('val_accuracy', 'val_loss'),
+              'regression': ('val_loss', 'val_mean_absolute_error')}
 # When a run searches: always; never (reuse the latest best hyperparameters, the first run
 # ever still tunes); if-data-changed (reuse them unless the training data differs).
 TUNING_POLICIES = ('always', 'never', 'if-data-changed')
@@ -71,11 +76,18 @@ DEFAULT_BEAM_ARGS = (
 class DataConfig:
   path: str = str(DEFAULT_DATA_DIR)
   label: str = 'label'
+  task: str = 'auto'  # auto | classification | regression (TASKS)
   # A curated schema (ImportSchemaGen). None: <path>/schema.pbtxt when it exists, else inferred.
   schema: Optional[str] = None
   # Spans (<path>/span-<N>/*.csv): train on the newest `span_window` spans. None: spans are
   # used when the folder has span-<N> subfolders (window 1), else every CSV file in <path>.
   span_window: Optional[int] = None
+
+  @property
+  def is_regression(self) -> bool:
+    """`auto` that nobody resolved (a bucket the data check cannot read) counts as
+    classification: the pipeline needs one answer."""
+    return self.task == 'regression'
 
   @property
   def uses_spans(self) -> bool:
@@ -178,6 +190,11 @@ class EvaluationConfig:
   accuracy_threshold: Optional[float] = None
   # How much accuracy a new model may lose against the last blessed one and still be blessed.
   max_accuracy_drop: float = 0.0
+  # Regression: an optional absolute ceiling on test RMSE (in the label's units). Without it a
+  # model is blessed when its MSE is at least 10% below predicting the training mean.
+  rmse_threshold: Optional[float] = None
+  # Regression: how much higher (relative: 0.05 = 5%) its RMSE may be than the last blessed one.
+  max_rmse_increase: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -377,13 +394,15 @@ def validate(config: Config) -> None:
   _check(_is_int(config.seed) and config.seed >= 0, 'seed', 'must be a non-negative integer')
   _check(isinstance(config.data.label, str) and config.data.label, 'data.label',
          'must name the label column')
+  _check(config.data.task in TASKS, 'data.task',
+         f'{config.data.task!r}: choose one of {", ".join(TASKS)}')
   _check(config.tuning in TUNING_POLICIES, 'tuning',
          f'{config.tuning!r}: choose one of {", ".join(TUNING_POLICIES)}')
   if config.hyperparameters and '://' not in config.hyperparameters:
     _check_hyperparameters_file(config.hyperparameters)
   if config.data.span_window is not None:
     _check_positive_int(config.data.span_window, 'data.span_window')
-  _validate_search(config.search)
+  _validate_search(config.search, config.data.task)
   if config.training.epochs is not None:
     _check_positive_int(config.training.epochs, 'training.epochs')
   _check(config.training.fit_on in FIT_ON, 'training.fit_on',
@@ -394,6 +413,22 @@ def validate(config: Config) -> None:
   drop = config.evaluation.max_accuracy_drop
   _check(is_number(drop) and 0 <= drop <= 1, 'evaluation.max_accuracy_drop',
          f'{drop!r}: must be between 0 and 1')
+  ceiling = config.evaluation.rmse_threshold
+  _check(ceiling is None or (is_number(ceiling) and ceiling > 0), 'evaluation.rmse_threshold',
+         f'{ceiling!r}: must be a positive number (or null)')
+  increase = config.evaluation.max_rmse_increase
+  _check(is_number(increase) and increase >= 0, 'evaluation.max_rmse_increase',
+         f'{increase!r}: must be 0 or more')
+
+
+def with_task(config: Config, task: str) -> Config:
+  """The config with `auto` resolved to `task`. A regression's objective cannot be accuracy:
+  the default val_accuracy becomes val_loss (mean squared error)."""
+  search = config.search
+  if task == 'regression' and search.objective == 'val_accuracy':
+    search = dataclasses.replace(search, objective='val_loss')
+  return dataclasses.replace(config, data=dataclasses.replace(config.data, task=task),
+                             search=search)
 
 
 def _check_hyperparameters_file(path: str) -> None:
@@ -407,11 +442,14 @@ def _check_hyperparameters_file(path: str) -> None:
          f'{path}: not a best_hyperparameters.txt (JSON with "values", as the Tuner writes)')
 
 
-def _validate_search(search: SearchConfig) -> None:
+def _validate_search(search: SearchConfig, task: str = 'auto') -> None:
   _check(search.algorithm in ALGORITHMS, 'search.algorithm',
          f'{search.algorithm!r}: choose one of {", ".join(ALGORITHMS)}')
-  _check(search.objective in ('val_accuracy', 'val_loss'), 'search.objective',
-         f'{search.objective!r}: choose val_accuracy or val_loss')
+  allowed = OBJECTIVES.get(task, tuple(dict.fromkeys(sum(OBJECTIVES.values(), ()))))
+  if task == 'regression':
+    allowed = ('val_accuracy',) + allowed  # becomes val_loss (with_task)
+  _check(search.objective in allowed, 'search.objective',
+         f'{search.objective!r}: choose {" or ".join(allowed)}')
   _check_positive_int(search.max_epochs, 'search.max_epochs')
   _check(_is_int(search.factor) and search.factor >= 2, 'search.factor',
          f'{search.factor!r}: Hyperband needs an integer factor of at least 2')

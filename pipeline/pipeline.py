@@ -93,11 +93,16 @@ def user_function_config(config: Config, version: str) -> Dict[str, Any]:
   search['space'] = [spec.to_dict() for spec in config.search.space]
   return {
       'label': config.data.label,
+      'task': task_of(config),
       'seed': config.seed,
       'search': search,
       'training': dataclasses.asdict(config.training),
       'code_version': version,
   }
+
+
+def task_of(config: Config) -> str:
+  return 'regression' if config.data.is_regression else 'classification'
 
 
 def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
@@ -139,7 +144,8 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       # Pre- and post-transform statistics: nothing reads them (StatisticsGen has the raw
       # data's). Skipping them did not measurably shorten Transform on digits (BENCHMARKS.md).
       disable_statistics=True,
-      custom_config={'label': config.data.label, 'code_version': version})
+      custom_config={'label': config.data.label, 'task': task_of(config),
+                     'code_version': version})
   # The Tuner and the Trainer fit on the same transformed data, train and eval splits.
   fit_on = dict(examples=transform.outputs['transformed_examples'],
                 transform_graph=transform.outputs['transform_graph'],
@@ -165,6 +171,8 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       eval_config=eval_config(config),
       accuracy_threshold=values.accuracy_threshold,
       label=config.data.label,
+      task=task_of(config),
+      rmse_threshold=float(config.evaluation.rmse_threshold or 0.0),
       code_version=code_version('evaluator'))
   pusher = tfx.components.Pusher(
       model=trainer.outputs['model'],
@@ -201,7 +209,11 @@ def make_example_gen(config: Config, values: RunValues) -> SpanWindowCsvExampleG
 def eval_config(config: Config) -> tfma.EvalConfig:
   """Accuracy on the held-out split: above the threshold (the Evaluator sets it at run time:
   the majority-class rule or the user's floor), and no worse than the last blessed model by
-  more than max_accuracy_drop."""
+  more than max_accuracy_drop. Regression: RMSE (and MAE), below the ceiling the Evaluator sets
+  (the training-mean rule or the user's), and no more than max_rmse_increase above the last
+  blessed model's."""
+  if config.data.is_regression:
+    return regression_eval_config(config)
   threshold = tfma.MetricThreshold(
       value_threshold=tfma.GenericValueThreshold(
           lower_bound={'value': config.evaluation.accuracy_threshold or 0.0}),
@@ -217,5 +229,26 @@ def eval_config(config: Config) -> tfma.EvalConfig:
       slicing_specs=[tfma.SlicingSpec()],
       metrics_specs=[tfma.MetricsSpec(metrics=[
           tfma.MetricConfig(class_name='SparseCategoricalAccuracy', threshold=threshold),
+          tfma.MetricConfig(class_name='ExampleCount'),
+      ])])
+
+
+def regression_eval_config(config: Config) -> tfma.EvalConfig:
+  threshold = tfma.MetricThreshold(
+      value_threshold=tfma.GenericValueThreshold(
+          upper_bound={'value': config.evaluation.rmse_threshold or 1e30}),
+      change_threshold=tfma.GenericChangeThreshold(
+          direction=tfma.MetricDirection.LOWER_IS_BETTER,
+          relative={'value': config.evaluation.max_rmse_increase + 1e-10}))
+  return tfma.EvalConfig(
+      model_specs=[tfma.ModelSpec(
+          signature_name='serving_default',
+          preprocessing_function_names=['transform_features'],
+          label_key=features.LABEL_VALUE_KEY,
+          prediction_key='predicted_value')],
+      slicing_specs=[tfma.SlicingSpec()],
+      metrics_specs=[tfma.MetricsSpec(metrics=[
+          tfma.MetricConfig(class_name='RootMeanSquaredError', threshold=threshold),
+          tfma.MetricConfig(class_name='MeanAbsoluteError'),
           tfma.MetricConfig(class_name='ExampleCount'),
       ])])

@@ -7,14 +7,16 @@ directory and its numbers can be checked against those files.
     report/
       trials.csv          one row per trial
       report.html         the plots and the best trials, in one page
-      *.png               accuracy by trial, accuracy vs. model size, epochs to target vs.
-                          hidden units, Hyperband brackets
+      *.png               the objective's metric by trial, against model size, epochs to
+                          target vs. hidden units, Hyperband brackets (file names say
+                          "accuracy"; a regression's plots show its loss or MAE)
       tensorboard/        HParams logs: `tensorboard --logdir report/tensorboard`
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import json
@@ -26,13 +28,45 @@ from components.tuner import spec
 TRIALS_CSV = spec.TRIALS_CSV
 REPORT_HTML = spec.REPORT_HTML
 PLOTS = {
-    'accuracy_by_trial.png': 'Validation accuracy of each trial',
-    'accuracy_vs_size.png': 'Validation accuracy against model size',
-    'epochs_to_target.png': 'Epochs needed to reach the target accuracy, against hidden units',
+    'accuracy_by_trial.png': '{Metric} of each trial',
+    'accuracy_vs_size.png': '{Metric} against model size',
+    'epochs_to_target.png': 'Epochs needed to reach the target {metric}, against hidden units',
     'hyperband_brackets.png': 'Hyperband: configurations each round kept',
 }
-# "Reaching the target": within this fraction of the best validation accuracy found.
+# "Reaching the target": within 2% of the best value found (0.98 x the best accuracy, or the
+# best loss / 0.98).
 TARGET_FRACTION = 0.98
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+  """What the report plots and ranks by: the search's objective."""
+  column: str   # in trials.csv and trial_stats.json
+  name: str
+  higher_is_better: bool
+
+  @property
+  def axis(self) -> str:
+    return f'{self.name} ({"higher" if self.higher_is_better else "lower"} is better)'
+
+  def best(self, values: List[float]) -> float:
+    return max(values) if self.higher_is_better else min(values)
+
+  def target(self, best: float) -> float:
+    return best * TARGET_FRACTION if self.higher_is_better else best / TARGET_FRACTION
+
+  def reached(self, value: float, target: float) -> bool:
+    return value >= target if self.higher_is_better else value <= target
+
+
+METRICS = {m.column: m for m in (
+    Metric('val_accuracy', 'validation accuracy', True),
+    Metric('val_loss', 'validation loss', False),
+    Metric('val_mean_absolute_error', 'validation MAE', False))}
+
+
+def metric_of(objective: str) -> Metric:
+  return METRICS.get(objective, METRICS['val_accuracy'])
 
 
 def load_trials(search_dir: str) -> List[Dict[str, Any]]:
@@ -43,7 +77,8 @@ def load_trials(search_dir: str) -> List[Dict[str, Any]]:
 
 
 # The columns of trials.csv before the hyperparameters (one column each, active values only).
-TRIAL_COLUMNS = ('trial_id', 'status', 'score', 'val_accuracy', 'val_loss', 'epochs_run',
+TRIAL_COLUMNS = ('trial_id', 'status', 'score', 'val_accuracy', 'val_loss',
+                 'val_mean_absolute_error', 'epochs_run',
                  'initial_epoch', 'trainable_parameters', 'hidden_units', 'seconds_per_epoch',
                  'trial_seconds', 'bracket', 'round', 'tuner_id')
 
@@ -62,6 +97,7 @@ def trial_rows(trials: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         'score': trial.get('score'),
         'val_accuracy': _best(metrics, 'val_accuracy'),
         'val_loss': _best(metrics, 'val_loss'),
+        'val_mean_absolute_error': _best(metrics, 'val_mean_absolute_error'),
         'epochs_run': len(epoch_seconds),
         'initial_epoch': values.get('tuner/initial_epoch', 0),
         'trainable_parameters': stats.get('trainable_parameters'),
@@ -96,11 +132,12 @@ def hidden_units(row: Dict[str, Any]) -> int:
   return int(row.get('hidden_units') or 0)
 
 
-def epochs_to_target(item: Dict[str, Any], target: float) -> Optional[int]:
-  """First (absolute) epoch at which the trial's validation accuracy reached the target."""
+def epochs_to_target(item: Dict[str, Any], target: float,
+                     metric: Metric = METRICS['val_accuracy']) -> Optional[int]:
+  """First (absolute) epoch at which the trial's validation metric reached the target."""
   stats = item['stats']
-  for epoch, accuracy in zip(stats.get('epochs') or [], stats.get('val_accuracy') or []):
-    if accuracy is not None and accuracy >= target:
+  for epoch, value in zip(stats.get('epochs') or [], stats.get(metric.column) or []):
+    if value is not None and metric.reached(value, target):
       return epoch
   return None
 
@@ -111,11 +148,12 @@ def write_report(search_dir: str, out_dir: str, carried_over: Optional[List[Dict
   trials = load_trials(search_dir)
   rows = trial_rows(trials)
   spec.write_text(spec.join(out_dir, TRIALS_CSV), csv_text(rows))
+  metric = metric_of(objective)
   completed = [(item, row) for item, row in zip(trials, rows)
-               if row['status'] == 'COMPLETED' and row['val_accuracy'] is not None]
-  best_accuracy = max((row['val_accuracy'] for _, row in completed), default=0.0)
-  target = round(TARGET_FRACTION * best_accuracy, 4)
-  _plot_all(out_dir, completed, target)
+               if row['status'] == 'COMPLETED' and row[metric.column] is not None]
+  values = [row[metric.column] for _, row in completed]
+  target = round(metric.target(metric.best(values)), 4) if values else 0.0
+  _plot_all(out_dir, completed, target, metric)
   write_tensorboard(spec.join(out_dir, spec.TENSORBOARD_DIR), trials, rows)
   path = spec.join(out_dir, REPORT_HTML)
   spec.write_text(path, _html(rows, completed, target, objective, carried_over or []))
@@ -138,21 +176,27 @@ def csv_text(rows: List[Dict[str, Any]]) -> str:
 # Plots
 
 
-def _plot_all(out_dir: str, completed, target: float) -> None:
+def plot_titles(metric: Metric) -> Dict[str, str]:
+  return {name: title.format(Metric=metric.name.capitalize(), metric=metric.name)
+          for name, title in PLOTS.items()}
+
+
+def _plot_all(out_dir: str, completed, target: float, metric: Metric) -> None:
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
   rows = [row for _, row in completed]
   plotters = {
-      'accuracy_by_trial.png': lambda ax: _accuracy_by_trial(ax, rows),
-      'accuracy_vs_size.png': lambda ax: _accuracy_vs_size(ax, rows),
-      'epochs_to_target.png': lambda ax: _epochs_to_target(ax, completed, target),
+      'accuracy_by_trial.png': lambda ax: _metric_by_trial(ax, rows, metric),
+      'accuracy_vs_size.png': lambda ax: _metric_vs_size(ax, rows, metric),
+      'epochs_to_target.png': lambda ax: _epochs_to_target(ax, completed, target, metric),
       'hyperband_brackets.png': lambda ax: _brackets(ax, rows),
   }
+  titles = plot_titles(metric)
   for name, plot in plotters.items():
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
     plot(ax)
-    ax.set_title(PLOTS[name], fontsize=11)
+    ax.set_title(titles[name], fontsize=11)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     image = io.BytesIO()
@@ -161,35 +205,40 @@ def _plot_all(out_dir: str, completed, target: float) -> None:
     spec.write_bytes(spec.join(out_dir, name), image.getvalue())
 
 
-def _accuracy_by_trial(ax, rows) -> None:
+def _metric_by_trial(ax, rows, metric: Metric) -> None:
   xs = list(range(len(rows)))
-  ax.scatter(xs, [r['val_accuracy'] for r in rows], c=[r['bracket'] or 0 for r in rows],
+  ax.scatter(xs, [r[metric.column] for r in rows], c=[r['bracket'] or 0 for r in rows],
              cmap='viridis', s=22)
   if rows:
-    best = max(xs, key=lambda i: rows[i]['val_accuracy'])
-    ax.scatter([best], [rows[best]['val_accuracy']], marker='*', s=180, c='red',
+    best = _best_index(rows, metric)
+    ax.scatter([best], [rows[best][metric.column]], marker='*', s=180, c='red',
                label=f'best: trial {rows[best]["trial_id"]}')
-    ax.legend(loc='lower right')
+    ax.legend(loc='best')
   ax.set_xlabel('trial (in order run; colour: Hyperband bracket)')
-  ax.set_ylabel('validation accuracy')
+  ax.set_ylabel(metric.axis)
 
 
-def _accuracy_vs_size(ax, rows) -> None:
+def _best_index(rows, metric: Metric) -> int:
+  values = [r[metric.column] for r in rows]
+  return values.index(metric.best(values))
+
+
+def _metric_vs_size(ax, rows, metric: Metric) -> None:
   for layers in sorted({r.get('num_layers') for r in rows}, key=lambda v: v or 0):
     group = [r for r in rows if r.get('num_layers') == layers and r['trainable_parameters']]
-    ax.scatter([r['trainable_parameters'] for r in group], [r['val_accuracy'] for r in group],
+    ax.scatter([r['trainable_parameters'] for r in group], [r[metric.column] for r in group],
                s=22, label=f'{layers} hidden layer(s)')
   ax.set_xscale('log')
   ax.set_xlabel('trainable parameters (log scale)')
-  ax.set_ylabel('validation accuracy')
-  ax.legend(loc='lower right')
+  ax.set_ylabel(metric.axis)
+  ax.legend(loc='best')
 
 
-def _epochs_to_target(ax, completed, target: float) -> None:
+def _epochs_to_target(ax, completed, target: float, metric: Metric) -> None:
   from matplotlib.ticker import MaxNLocator  # pylint: disable=import-outside-toplevel
   reached, missed = [], []
   for item, row in completed:
-    epochs = epochs_to_target(item, target)
+    epochs = epochs_to_target(item, target, metric)
     (reached if epochs else missed).append((hidden_units(row), epochs or row['epochs_run']))
   if reached:
     ax.scatter(*zip(*reached), s=22, label=f'reached {target:.3f}')
@@ -248,7 +297,8 @@ def _html(rows, completed, target: float, objective: str, carried_over: List[Dic
   # Best first by the search's own objective (val_loss goes down, val_accuracy up).
   ranked = spec.best_first((row for _, row in completed), spec.objective_direction(objective),
                            score=lambda r: r['score'], trial_id=lambda r: r['trial_id'])
-  findings = _findings(completed, target)
+  metric = metric_of(objective)
+  findings = _findings(completed, target, metric)
   parts = [
       '<!doctype html><meta charset="utf-8"><title>tfx-hypertune trial report</title>',
       '<style>body{font-family:sans-serif;max-width:1100px;margin:auto}'
@@ -256,38 +306,40 @@ def _html(rows, completed, target: float, objective: str, carried_over: List[Dic
       'padding:2px 6px;text-align:right}img{width:48%;margin:1%}</style>',
       '<h1>Trial report</h1>',
       f'<p>{len(rows)} trials, {len(completed)} completed; objective {html.escape(objective)}.'
-      f' Target accuracy for "epochs to target": {target:.4f} '
-      f'({TARGET_FRACTION:.0%} of the best).</p>',
+      f' Target {metric.name} for "epochs to target": {target:.4f} '
+      f'(within {1 - TARGET_FRACTION:.0%} of the best; {metric.axis}).</p>',
       '<ul>' + ''.join(f'<li>{html.escape(f)}</li>' for f in findings) + '</ul>',
   ]
   if carried_over:
     parts.append('<h2>Warm start</h2><p>Tried first, carried over from the previous search: '
                  + '; '.join(html.escape(json.dumps(c)) for c in carried_over) + '</p>')
-  parts += [f'<img src="{name}" alt="{html.escape(title)}">' for name, title in PLOTS.items()]
+  parts += [f'<img src="{name}" alt="{html.escape(title)}">'
+            for name, title in plot_titles(metric).items()]
   parts.append('<h2>Best trials</h2>' + _table(ranked[:15]))
   parts.append(f'<p>All trials: <a href="{TRIALS_CSV}">{TRIALS_CSV}</a>. TensorBoard: '
                '<code>tensorboard --logdir tensorboard</code> (HParams tab).</p>')
   return '\n'.join(parts)
 
 
-def _findings(completed, target: float) -> List[str]:
+def _findings(completed, target: float, metric: Metric) -> List[str]:
   """Plain answers to the questions tuning is for, from the completed trials."""
   rows = [row for _, row in completed if row['trainable_parameters']]
   if len(rows) < 2:
     return []
-  best = max(rows, key=lambda r: r['val_accuracy'])
+  column = metric.column
+  best = rows[_best_index(rows, metric)]
   by_size = sorted(rows, key=lambda r: r['trainable_parameters'])
   small = by_size[:len(by_size) // 2]
-  best_small = max(small, key=lambda r: r['val_accuracy'])
+  best_small = small[_best_index(small, metric)]
   findings = [
-      f'Best: trial {best["trial_id"]}, val_accuracy {best["val_accuracy"]:.4f} with '
+      f'Best: trial {best["trial_id"]}, {column} {best[column]:.4f} with '
       f'{best["trainable_parameters"]:,} parameters '
       f'({json.dumps(hyperparameters_of(best))}).',
       f'Fewer hidden units: the best of the smaller half of models '
       f'(<= {small[-1]["trainable_parameters"]:,} parameters) reached '
-      f'{best_small["val_accuracy"]:.4f}'
+      f'{best_small[column]:.4f}'
       + (' - it is the best model overall.' if best_small is best else
-         f', {best_small["val_accuracy"] - best["val_accuracy"]:+.4f} from the best, with '
+         f', {best_small[column] - best[column]:+.4f} from the best, with '
          f'{best_small["trainable_parameters"]:,} parameters.'),
   ]
   speed = [r for r in rows if r['seconds_per_epoch']]
@@ -298,7 +350,8 @@ def _findings(completed, target: float) -> List[str]:
     large_s = sum(r['seconds_per_epoch'] for r in by_params[half:]) / (len(speed) - half)
     findings.append(f'Speed: an epoch took {small_s:.3f} s on average for the smaller half of '
                     f'models and {large_s:.3f} s for the larger half.')
-  reached = [(epochs_to_target(item, target), hidden_units(row)) for item, row in completed]
+  reached = [(epochs_to_target(item, target, metric), hidden_units(row))
+             for item, row in completed]
   reached = [(e, u) for e, u in reached if e]
   if reached:
     fastest = min(reached)

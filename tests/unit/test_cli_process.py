@@ -23,7 +23,10 @@ def _one_line_error(done):
 @pytest.mark.parametrize('make_data, label, expected', [
     (lambda d: write_csv(d / 'prices.csv', ['x', 'price'],
                          [[str(i), f'{i * 1.5 + 0.25}'] for i in range(80)]),
-     'price', "label column 'price' in {data}: continuous numbers"),
+     'price --task classification', "label column 'price' in {data}: continuous numbers"),
+    (lambda d: write_csv(d / 'pets.csv', ['x', 'animal'],
+                         [[str(i), ['cat', 'dog'][i % 2]] for i in range(80)]),
+     'animal --task regression', "label column 'animal' in {data}: regression needs numbers"),
     (lambda d: (d / 'data.csv').write_bytes(b'a,label\n\xff\xfe\x00\x81binary'),
      'label', '{data}/data.csv: not a text CSV file'),
     (lambda d: None, 'label', 'data folder {data}: no .csv files in it'),
@@ -32,7 +35,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, make_data, label, expected):
   data = tmp_path / 'data'
   data.mkdir()
   make_data(data)
-  done = _hypertune('run', '--data', str(data), '--label', label, '--output-dir',
+  done = _hypertune('run', '--data', str(data), '--label', *label.split(), '--output-dir',
                     str(tmp_path / 'runs'), cwd=tmp_path)
   assert done.returncode == 2
   assert _one_line_error(done).startswith('hypertune: error: ' + expected.format(data=data))

@@ -59,11 +59,30 @@ def test_bare_value_fixes_a_hyperparameter():
     ({'serach': {}}, 'serach: unknown setting'),
     ({'search': {'max_epoch': 3}}, 'search.max_epoch: unknown setting'),
     ({'pipeline_name': 'a b'}, "pipeline_name: 'a b'"),
+    ({'data': {'task': 'forecast'}}, "data.task: 'forecast': choose one of auto, "),
+    ({'data': {'task': 'classification'}, 'search': {'objective': 'val_mean_absolute_error'}},
+     "search.objective: 'val_mean_absolute_error': choose val_accuracy or val_loss"),
+    ({'evaluation': {'rmse_threshold': -1}}, 'evaluation.rmse_threshold: -1: must be a positive number'),
 ])
 def test_invalid_settings_are_named(raw, message):
   with pytest.raises(config_lib.ConfigError) as error:
     config_lib.build_config(raw)
   assert str(error.value).startswith(message), str(error.value)
+
+
+def test_a_regression_optimises_a_loss_not_accuracy():
+  config = config_lib.build_config({})
+  assert config.data.task == 'auto' and config.search.objective == 'val_accuracy'
+  regression = config_lib.with_task(config, 'regression')
+  assert regression.data.is_regression and regression.search.objective == 'val_loss'
+  chosen = config_lib.build_config({'data': {'task': 'regression'},
+                                    'search': {'objective': 'val_mean_absolute_error'}})
+  assert config_lib.with_task(chosen, 'regression').search.objective == (
+      'val_mean_absolute_error')
+  assert config_lib.with_task(config, 'classification').search.objective == 'val_accuracy'
+  example = config_lib.load_config(os.path.join(REPO, 'examples', 'diabetes.yaml'))
+  assert example.data.task == 'regression' and example.data.label == 'progression'
+  assert example.data.path == os.path.join(REPO, 'data', 'diabetes')
 
 
 def test_bad_yaml_names_the_file(tmp_path):

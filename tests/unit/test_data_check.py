@@ -10,13 +10,13 @@ from tests.conftest import DIGITS_DIR, pets_rows, read_digits_rows, write_csv
 SCHEMA = os.path.join(DIGITS_DIR, 'schema.pbtxt')
 
 
-def _check(data_dir, label='label', schema=None):
-  return data_check.check_data(str(data_dir), label, schema)
+def _check(data_dir, label='label', schema=None, task='auto'):
+  return data_check.check_data(str(data_dir), label, schema, task=task)
 
 
-def _error(data_dir, label='label', schema=None):
+def _error(data_dir, label='label', schema=None, task='auto'):
   with pytest.raises(data_check.DataError) as error:
-    _check(data_dir, label, schema)
+    _check(data_dir, label, schema, task)
   message = str(error.value)
   assert '\n' not in message
   return message
@@ -123,11 +123,38 @@ def test_empty_span_folder_is_named(tmp_path):
     data_check.csv_files(str(tmp_path), span_window=1)
 
 
-def test_a_continuous_label_is_refused(tmp_path):
+def test_a_continuous_label_is_refused_as_classes(tmp_path):
   rows = [[str(i), f'{i * 1.37:.2f}'] for i in range(100)]
   write_csv(tmp_path / 'prices.csv', ['x', 'price'], rows)
-  message = _error(tmp_path, label='price')
+  message = _error(tmp_path, label='price', task='classification')
   assert "label column 'price'" in message and 'continuous numbers (100 distinct values' in message
+  assert 'use --task regression' in message
+
+
+@pytest.mark.parametrize('values, task', [
+    ([f'{i * 1.37:.2f}' for i in range(100)], 'regression'),  # non-integer numbers
+    ([str(i * 3) for i in range(100)], 'regression'),         # 100 distinct integers
+    ([str(i % 3) for i in range(100)], 'classification'),     # integers, 3 values
+    ([str(i % 21) for i in range(105)], 'regression'),        # 21 values: one over the rule
+    ([str(i % 20) for i in range(100)], 'classification'),    # 20 values: within it
+    ([['cat', 'dog', '3.5'][i % 3] for i in range(99)], 'classification'),  # text
+])
+def test_auto_picks_the_task_the_rule_says(tmp_path, values, task):
+  write_csv(tmp_path / 'data.csv', ['x', 'label'], [[str(i), v] for i, v in enumerate(values)])
+  summary = _check(tmp_path)
+  assert summary.task == task
+  assert summary.task_reason.startswith(f'{task} (auto: ')
+
+
+def test_an_explicit_task_is_kept_and_checked(tmp_path):
+  write_csv(tmp_path / 'data.csv', ['x', 'label'],
+            [[str(i), str(i % 3)] for i in range(100)])
+  summary = _check(tmp_path, task='regression')  # three values, but the user says regression
+  assert summary.task == 'regression' and summary.task_reason == 'regression (set in the config)'
+  write_csv(tmp_path / 'data.csv', ['x', 'label'],
+            [[str(i), ['cat', 'dog'][i % 2]] for i in range(100)])
+  assert "regression needs numbers, but it holds text such as 'cat'" in _error(
+      tmp_path, task='regression')
 
 
 def test_integer_labels_with_few_values_are_classes(tmp_path):

@@ -160,14 +160,17 @@ def test_the_bundled_data_is_compiled_in_as_the_images_copy(tmp_path):
 
 def test_roots_and_data_a_target_cannot_use_fail_in_one_line(tmp_path, capsys):
   from hypertune import cli
+  from tests.conftest import read_digits_rows, write_csv
+  local_data = tmp_path / 'mine'
+  write_csv(local_data / 'digits.csv', *read_digits_rows(200))
   cases = [
       (['--target', 'vertex'], '--pipeline-root: required for --target vertex'),
       (['--target', 'vertex', '--pipeline-root', 's3://b/r'],
        '--pipeline-root s3://b/r: --target vertex needs a gs:// URI'),
       (['--pipeline-root', 'http://x/r'], '--target kfp needs a minio:// or s3:// or gs://'),
       (['--pipeline-root', 'relative/root'], '--pipeline-root relative/root: give a bucket'),
-      (['--data', str(tmp_path)], f'--data {tmp_path}: a folder on this machine, which the '
-                                  'cluster cannot read'),
+      (['--data', str(local_data)], f'--data {local_data}: a folder on this machine, which '
+                                    'the cluster cannot read'),
   ]
   for flags, message in cases:
     assert cli.main(['compile', '--out', str(tmp_path / 'out'), *flags]) == 2, flags

@@ -109,7 +109,7 @@ def test_submit_takes_only_the_file_compiled_for_its_target(compiled_kfp, capsys
 def test_submit_passes_the_pipeline_root(compiled_kfp):
   _, yaml_path = compiled_kfp
   with FakeKfpServer() as server:
-    assert cli.main(['submit', yaml_path, '--host', server.url,
+    assert cli.main(['submit', yaml_path, '--target', 'kfp', '--host', server.url,
                      '--pipeline-root', 'minio://mlpipeline/team-a']) == 0
   (run,) = server.calls('POST', '/runs')
   assert run['body']['runtime_config']['pipeline_root'] == 'minio://mlpipeline/team-a'

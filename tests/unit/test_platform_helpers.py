@@ -255,3 +255,18 @@ def test_workers_are_capped_by_the_pods_cpu_limit(tmp_path):
   assert parallel.worker_count(4, cores=2) == 2
   assert parallel.worker_count(1, cores=8) == 1
   assert parallel.worker_count(0, cores=8) == 1
+
+
+def test_regression_rule_needs_ten_percent_less_squared_error_than_the_training_mean():
+  from collections import Counter
+  rmse, mean = evaluator.training_mean_rmse(Counter({10.0: 1, 20.0: 1}), Counter({10.0: 1,
+                                                                                  30.0: 1}))
+  assert mean == 15.0 and rmse == pytest.approx(((25 + 225) / 2) ** 0.5)
+  assert evaluator.allowed_rmse(10.0, ceiling=0.0) == pytest.approx(0.9 ** 0.5 * 10)
+  assert evaluator.allowed_rmse(10.0, ceiling=5.0) == 5.0   # the user's ceiling when lower
+  assert evaluator.allowed_rmse(10.0, ceiling=50.0) == pytest.approx(0.9 ** 0.5 * 10)
+  config = evaluator.with_metric_bound(proto_utils.proto_to_json(tfma.EvalConfig(
+      metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(
+          class_name='RootMeanSquaredError')])])), 'RootMeanSquaredError', 'upper_bound', 7.5)
+  parsed = proto_utils.json_to_proto(config, tfma.EvalConfig())
+  assert parsed.metrics_specs[0].metrics[0].threshold.value_threshold.upper_bound.value == 7.5
