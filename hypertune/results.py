@@ -123,7 +123,7 @@ class RunSummary:
       quality = f'test accuracy:        {accuracy} (held-out split, TFMA)'
     return [
         f'task:                 {self.task}',
-        f'best hyperparameters: {json.dumps(hp)}',
+        f'best hyperparameters: {json.dumps(readable(hp))}',
         f'hyperparameters from: {self.hyperparameters_source or "search"}',
         f'trials run:           {self.trials}',
         quality,
@@ -133,6 +133,12 @@ class RunSummary:
         f'trial results:        {self.trials_dir}',
     ] + ([f'trial report:         {report_path}'] if os.path.isfile(report_path) else []) + (
         [f'data span:            {self.span}'] if self.span is not None else []) + ([f'reused from cache:    {", ".join(self.cached)}'] if self.cached else [])
+
+
+def readable(values: Dict[str, Any]) -> Dict[str, Any]:
+  """Floats at 6 significant digits: Keras Tuner's float steps leave sums such as
+  0.30000000000000004 (0.1 * 3), which are 0.3 to a reader."""
+  return {k: float(f'{v:.6g}') if isinstance(v, float) else v for k, v in values.items()}
 
 
 def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:

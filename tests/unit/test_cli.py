@@ -61,3 +61,17 @@ def test_predict_missing_model(capsys, tmp_path):
   code = cli.main(['predict', '--model', str(tmp_path / 'm'), '--data', 'x.csv'])
   assert code == cli.EXIT_BAD_INPUT
   assert capsys.readouterr().err == f'hypertune: error: model {tmp_path}/m: not found\n'
+
+
+def test_the_summary_prints_hyperparameters_as_a_reader_would_write_them(tmp_path):
+  from hypertune import results
+  summary = results.RunSummary(
+      best_hyperparameters={'num_layers': 1, 'dropout': 0.1 * 3, 'units_0': 208,
+                            'learning_rate': 0.0001},
+      trials=3, accuracy=0.9, blessed=True, pushed_to=None, pipeline_root=str(tmp_path),
+      trials_dir=str(tmp_path), cached=[])
+  lines = summary.lines()
+  assert lines[0] == 'task:                 classification'
+  assert lines[1] == ('best hyperparameters: {"num_layers": 1, "dropout": 0.3, "units_0": 208, '
+                      '"learning_rate": 0.0001}')
+  assert summary.best_hyperparameters['dropout'] == 0.1 * 3  # the values themselves unchanged
