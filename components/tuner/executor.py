@@ -58,10 +58,8 @@ class Executor(base_executor.BaseExecutor):
     state_root = (exec_properties.get(spec.SEARCH_STATE_DIR_KEY)
                   or spec.join(results_dir, 'state'))
     dataset = custom_config['dataset']
-    reuse = tuning.reuse_decision(
-        policy, exec_properties.get(spec.HYPERPARAMETERS_FILE_KEY) or None,
-        tuning.previous_search(state_root, dataset), data_hash,
-        other_datasets=tuning.other_datasets_searched(state_root, dataset))
+    reuse = tuning.decide(policy, exec_properties.get(spec.HYPERPARAMETERS_FILE_KEY) or None,
+                          state_root, dataset, data_hash)
     print(f'  [Tuner] tuning {policy}: {reuse.reason}', flush=True)
     if reuse.source_file is not None:
       info = tuning.reuse(reuse, hp_artifact)

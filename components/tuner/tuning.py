@@ -60,8 +60,8 @@ def remember(state_root: str, dataset: str, hp_dir: str, data_hash: str,
   folder = latest_dir(state_root, dataset)
   with fileio.open(spec.join(hp_dir, spec.BEST_HYPERPARAMETERS_FILE), 'r') as f:
     spec.write_text(spec.join(folder, spec.BEST_HYPERPARAMETERS_FILE), f.read())
-  # Written last: a search killed between the two writes leaves the previous record whole
-  # or a complete new one, never a record that points at half a file.
+  # Written last: if a search dies between the two writes, the record still names the earlier
+  # search's data, so `if-data-changed` searches again rather than trust the new file.
   spec.write_json(spec.join(folder, LATEST_FILE), {
       'tuned_on': data_hash, 'results': results_dir,
       'written': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})
@@ -85,6 +85,18 @@ def other_datasets_searched(state_root: Optional[str], dataset: str) -> bool:
     return False
   return any(name.strip('/') != dataset
              for name in fileio.listdir(spec.join(state_root, LATEST_DIR)))
+
+
+def decide(policy: Optional[str], imported_file: Optional[str], state_root: str,
+           dataset: str, data_hash: str) -> Decision:
+  """reuse_decision, reading the remembered search only when the policy may reuse it (the
+  default `always` touches no file)."""
+  if (policy or 'always') == 'always' or imported_file:
+    return reuse_decision(policy, imported_file, None, data_hash)
+  previous = previous_search(state_root, dataset)
+  return reuse_decision(
+      policy, None, previous, data_hash,
+      other_datasets=previous is None and other_datasets_searched(state_root, dataset))
 
 
 def reuse_decision(policy: Optional[str], imported_file: Optional[str],

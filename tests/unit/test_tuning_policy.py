@@ -85,3 +85,15 @@ def test_config_rejects_an_imported_file_that_is_not_hyperparameters(tmp_path):
     config_lib.build_config({'hyperparameters': str(imported), 'tuning': 'never'})
   with pytest.raises(config_lib.ConfigError, match=r"^tuning: 'sometimes': choose one of"):
     config_lib.build_config({'tuning': 'sometimes'})
+
+
+def test_decide_reads_the_remembered_search_for_a_reusing_policy_only(tmp_path):
+  state = tmp_path / 'TunerState'
+  _searched(state, 'digits', tuned_on='a')
+  assert tuning.decide('always', None, str(state), 'digits', 'a').reason == 'searching'
+  reused = tuning.decide('never', None, str(state), 'digits', 'b')
+  assert reused.source_file == str(state / 'latest' / 'digits' / 'best_hyperparameters.txt')
+  other = tuning.decide('if-data-changed', None, str(state), 'pets', 'a')
+  assert other.source_file is None and 'another dataset' in other.reason
+  first = tuning.decide('never', None, str(tmp_path / 'empty'), 'digits', 'a')
+  assert first.reason == 'searching: no earlier search on this dataset (first run)'
