@@ -222,8 +222,8 @@ class Executor(stock_executor.Executor):
       properties = blessing.mlmd_artifact.custom_properties
       if BASELINE_ID_PROPERTY in properties:
         del properties[BASELINE_ID_PROPERTY]
-    write_json(posixpath.join(evaluation_uri, BASELINE_FILE),
-               {'baseline_model': baseline_uri, 'note': baseline_note})
+    io_utils.write_string_file(posixpath.join(evaluation_uri, BASELINE_FILE), json.dumps(
+        {'baseline_model': baseline_uri, 'note': baseline_note}, indent=1))
     blessing.set_string_custom_property(RULE_PROPERTY, rule.describe(
         blessing.get_int_custom_property('blessed') == 1, evaluation_uri, baseline_note))
 
@@ -279,11 +279,6 @@ class _RegressionRule:
     rule += (f'; last blessed model {baseline:.4f}' if baseline is not None
              else f'; {baseline_note}')
     return ('yes: ' if blessed else 'no: ') + rule
-
-
-def write_json(path: str, value: Any) -> None:
-  with fileio.open(path, 'w') as f:
-    f.write(json.dumps(value, indent=1))
 
 
 def candidate_and_baseline_accuracy(evaluation_uri: str) -> Tuple[Optional[float],
