@@ -99,7 +99,7 @@ def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
   where = f'label column {label!r} in {data_dir}'
   if task == 'regression':
     _check_numeric_label(where, classes)
-    _check_split_sizes(by_split, rows)
+    _check_splits(by_split, rows, of_classes=False)
   else:
     _check_label(where, classes, schema_types.get(label))
     _check_splits(by_split, rows)
@@ -155,29 +155,25 @@ def _check_numeric_label(where: str, values: List[str]) -> None:
                     f'nothing to predict')
 
 
-def _check_split_sizes(by_split: List[Counter], rows: int) -> None:
-  """Regression: the eval and test splits need rows (their label values may repeat)."""
+def _check_splits(by_split: List[Counter], rows: int, of_classes: bool = True) -> None:
+  """The eval and test splits (by position, components/splits.py) need MIN_SPLIT_ROWS rows,
+  and for classification two classes or more (a regression's label values may repeat)."""
   for (name, share), counter in list(zip(splits.DEFAULT_SPLITS, by_split))[1:]:
     size = sum(counter.values())
-    if size < MIN_SPLIT_ROWS:
+    single_class = of_classes and len(counter) < 2
+    if size >= MIN_SPLIT_ROWS and not single_class:
+      continue
+    needed = math.ceil(MIN_SPLIT_ROWS / share)
+    if not of_classes:
       raise DataError(
           f'split {name} ({share:.0%} of the rows) would hold {size} rows (fewer than '
-          f'{MIN_SPLIT_ROWS}): the data has {rows} rows; add rows (at least '
-          f'{math.ceil(MIN_SPLIT_ROWS / share)})')
-
-
-def _check_splits(by_split: List[Counter], rows: int) -> None:
-  """The eval and test splits (by position, components/splits.py) need rows of two classes."""
-  for (name, share), counter in list(zip(splits.DEFAULT_SPLITS, by_split))[1:]:
-    size = sum(counter.values())
-    if size < MIN_SPLIT_ROWS or len(counter) < 2:
-      needed = math.ceil(MIN_SPLIT_ROWS / share)
-      what = (f'{size} rows (fewer than {MIN_SPLIT_ROWS})' if size < MIN_SPLIT_ROWS else
-              f'a single class ({next(iter(counter))})')
-      raise DataError(
-          f'split {name} ({share:.0%} of the rows) would hold {what}: the data has {rows} rows'
-          f'; add rows (at least {needed}, with several of each class) so that every split '
-          f'sees two classes or more')
+          f'{MIN_SPLIT_ROWS}): the data has {rows} rows; add rows (at least {needed})')
+    what = (f'{size} rows (fewer than {MIN_SPLIT_ROWS})' if size < MIN_SPLIT_ROWS else
+            f'a single class ({next(iter(counter))})')
+    raise DataError(
+        f'split {name} ({share:.0%} of the rows) would hold {what}: the data has {rows} rows'
+        f'; add rows (at least {needed}, with several of each class) so that every split '
+        f'sees two classes or more')
 
 
 @dataclasses.dataclass
