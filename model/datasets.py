@@ -91,8 +91,8 @@ def with_label_scale(inputs: features.ModelInputs,
 
 def model_columns(rows: tf.data.Dataset) -> tf.data.Dataset:
   """Rows without the label's scale columns, which are data for export, not model inputs."""
-  scale = (features.LABEL_MEAN_KEY, features.LABEL_STD_KEY)
-  return rows.map(lambda x, y: ({k: v for k, v in x.items() if k not in scale}, y))
+  return rows.map(lambda x, y: ({k: v for k, v in x.items()
+                                  if k not in features.LABEL_SCALE_KEYS}, y))
 
 
 def cached_rows(file_pattern: List[str], data_accessor, tf_transform_output) -> tf.data.Dataset:

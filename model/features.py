@@ -28,7 +28,8 @@ LABEL_MEAN_KEY = '__label_mean__'
 LABEL_STD_KEY = '__label_std__'
 # In the transform_features signature (what TFMA reads): the label in its own units.
 LABEL_VALUE_KEY = '__label_value__'
-RESERVED_KEYS = (LABEL_KEY, NUMERIC_KEY, LABEL_MEAN_KEY, LABEL_STD_KEY)
+LABEL_SCALE_KEYS = (LABEL_MEAN_KEY, LABEL_STD_KEY)
+RESERVED_KEYS = (LABEL_KEY, NUMERIC_KEY, *LABEL_SCALE_KEYS)
 CLASSIFICATION, REGRESSION = 'classification', 'regression'
 
 

@@ -91,8 +91,8 @@ def export_serving_model(model: keras.Model, tf_transform_output, label: str,
   raw_spec = tf_transform_output.raw_feature_spec()
 
   def model_features(transformed):
-    return {k: v for k, v in transformed.items() if k not in (
-        features.LABEL_KEY, features.LABEL_MEAN_KEY, features.LABEL_STD_KEY)}
+    return {k: v for k, v in transformed.items()
+            if k != features.LABEL_KEY and k not in features.LABEL_SCALE_KEYS}
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
   def serve(serialized):
