@@ -115,20 +115,15 @@ def run_pipeline(data_dir: str, output_dir: str, fit_on: str, label: str = 'labe
 
 
 def sklearn_scores(arrays):
+  """{name: (test accuracy, seconds)} for logistic regression (standardised features) and HGB."""
   from sklearn.ensemble import HistGradientBoostingClassifier  # pylint: disable=import-outside-toplevel
   from sklearn.linear_model import LogisticRegression  # pylint: disable=import-outside-toplevel
   from sklearn.pipeline import make_pipeline  # pylint: disable=import-outside-toplevel
   from sklearn.preprocessing import StandardScaler  # pylint: disable=import-outside-toplevel
-  x = np.concatenate([arrays['train'][0], arrays['eval'][0]])
-  y = np.concatenate([arrays['train'][1], arrays['eval'][1]])
-  x_test, y_test = arrays['test']
-  scores = {}
-  for name, model in (('logistic', make_pipeline(StandardScaler(), LogisticRegression())),
-                      ('hgb', HistGradientBoostingClassifier())):
-    started = time.monotonic()
-    model.fit(x, y)
-    scores[name] = (float((model.predict(x_test) == y_test).mean()), time.monotonic() - started)
-  return scores
+  return _fit_and_score(arrays, {
+      'logistic': make_pipeline(StandardScaler(), LogisticRegression()),
+      'hgb': HistGradientBoostingClassifier()},
+      score=lambda predicted, truth: float((predicted == truth).mean()))
 
 
 def sklearn_regression_scores(arrays):
@@ -137,16 +132,23 @@ def sklearn_regression_scores(arrays):
   from sklearn.linear_model import Ridge  # pylint: disable=import-outside-toplevel
   from sklearn.pipeline import make_pipeline  # pylint: disable=import-outside-toplevel
   from sklearn.preprocessing import StandardScaler  # pylint: disable=import-outside-toplevel
+  return _fit_and_score(arrays, {
+      'ridge': make_pipeline(StandardScaler(), Ridge()),
+      'hgb': HistGradientBoostingRegressor()},
+      score=lambda predicted, truth: float(np.sqrt(np.mean((predicted - truth) ** 2))))
+
+
+def _fit_and_score(arrays, models, score):
+  """Each model fitted on train + eval (default settings) and scored on test, with the fit's
+  seconds."""
   x = np.concatenate([arrays['train'][0], arrays['eval'][0]])
   y = np.concatenate([arrays['train'][1], arrays['eval'][1]])
   x_test, y_test = arrays['test']
   scores = {}
-  for name, model in (('ridge', make_pipeline(StandardScaler(), Ridge())),
-                      ('hgb', HistGradientBoostingRegressor())):
+  for name, model in models.items():
     started = time.monotonic()
     model.fit(x, y)
-    rmse = float(np.sqrt(np.mean((model.predict(x_test) - y_test) ** 2)))
-    scores[name] = (rmse, time.monotonic() - started)
+    scores[name] = (score(model.predict(x_test), y_test), time.monotonic() - started)
   return scores
 
 

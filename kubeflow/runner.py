@@ -20,6 +20,7 @@ from typing import Any, Dict, Optional
 
 import yaml
 
+from kubeflow import launcher
 from pipeline.config import Config
 
 DEFAULT_IMAGE = 'tfx-hypertune:latest'
@@ -50,9 +51,9 @@ def parameter_defaults(config: Config) -> Dict[str, Any]:
 
 TARGETS = ('kfp', 'vertex')
 # Where kubeflow/Dockerfile puts this repository (its WORKDIR): bundled data and curated
-# schemas are compiled in as paths inside the image, never as this machine's paths.
-IMAGE_APP_DIR = '/app'
-REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# schemas are compiled in as paths inside the image, never as this machine's paths; the
+# launcher maps them back (launcher.in_this_repo).
+IMAGE_APP_DIR, REPO_DIR = launcher.IMAGE_APP_DIR, launcher.REPO_DIR
 # Every task's command: TFX's v2 entrypoint behind kubeflow/entrypoint.py, which fills in what
 # the open-source backend leaves out (input types, minio://, ExampleGen's driver).
 ENTRYPOINT_COMMAND = ['python', '-m', 'kubeflow.entrypoint']

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
@@ -213,42 +213,34 @@ def eval_config(config: Config) -> tfma.EvalConfig:
   (the training-mean rule or the user's), and no more than max_rmse_increase above the last
   blessed model's."""
   if config.data.is_regression:
-    return regression_eval_config(config)
+    threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(
+            upper_bound={'value': config.evaluation.rmse_threshold or 1e30}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.LOWER_IS_BETTER,
+            relative={'value': config.evaluation.max_rmse_increase + 1e-10}))
+    return _evaluated_on_test(features.LABEL_VALUE_KEY, 'predicted_value', [
+        tfma.MetricConfig(class_name='RootMeanSquaredError', threshold=threshold),
+        tfma.MetricConfig(class_name='MeanAbsoluteError')])
   threshold = tfma.MetricThreshold(
       value_threshold=tfma.GenericValueThreshold(
           lower_bound={'value': config.evaluation.accuracy_threshold or 0.0}),
       change_threshold=tfma.GenericChangeThreshold(
           direction=tfma.MetricDirection.HIGHER_IS_BETTER,
           absolute={'value': -config.evaluation.max_accuracy_drop - 1e-10}))
+  return _evaluated_on_test(features.LABEL_KEY, 'probabilities', [
+      tfma.MetricConfig(class_name='SparseCategoricalAccuracy', threshold=threshold)])
+
+
+def _evaluated_on_test(label_key: str, prediction_key: str,
+                       metrics: List[tfma.MetricConfig]) -> tfma.EvalConfig:
+  """The serving signature with the transform graph in front, one overall slice, `metrics`
+  and the example count."""
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(
           signature_name='serving_default',
           preprocessing_function_names=['transform_features'],
-          label_key=features.LABEL_KEY,
-          prediction_key='probabilities')],
+          label_key=label_key, prediction_key=prediction_key)],
       slicing_specs=[tfma.SlicingSpec()],
       metrics_specs=[tfma.MetricsSpec(metrics=[
-          tfma.MetricConfig(class_name='SparseCategoricalAccuracy', threshold=threshold),
-          tfma.MetricConfig(class_name='ExampleCount'),
-      ])])
-
-
-def regression_eval_config(config: Config) -> tfma.EvalConfig:
-  threshold = tfma.MetricThreshold(
-      value_threshold=tfma.GenericValueThreshold(
-          upper_bound={'value': config.evaluation.rmse_threshold or 1e30}),
-      change_threshold=tfma.GenericChangeThreshold(
-          direction=tfma.MetricDirection.LOWER_IS_BETTER,
-          relative={'value': config.evaluation.max_rmse_increase + 1e-10}))
-  return tfma.EvalConfig(
-      model_specs=[tfma.ModelSpec(
-          signature_name='serving_default',
-          preprocessing_function_names=['transform_features'],
-          label_key=features.LABEL_VALUE_KEY,
-          prediction_key='predicted_value')],
-      slicing_specs=[tfma.SlicingSpec()],
-      metrics_specs=[tfma.MetricsSpec(metrics=[
-          tfma.MetricConfig(class_name='RootMeanSquaredError', threshold=threshold),
-          tfma.MetricConfig(class_name='MeanAbsoluteError'),
-          tfma.MetricConfig(class_name='ExampleCount'),
-      ])])
+          *metrics, tfma.MetricConfig(class_name='ExampleCount')])])
