@@ -129,8 +129,9 @@ def test_run_two_reused_run_ones_hyperparameters(launched):
   first, second, read = launched['first'], launched['second'], launched['read']
   info = json.loads(read(_only(second, 'Tuner', 'tuner_results').uri + '/search_info.json'))
   assert info['trials_run'] == 0
-  assert info['reused_file'].endswith('/TunerState/latest/' + info['reused_file'].split(
-      '/latest/')[1])
+  # Read from where run 1's Tuner kept its best values, in the bucket under the root.
+  assert _key(info['reused_file']).startswith(_key(ROOT) + '/TunerState/latest/')
+  assert info['reused_file'].endswith('/best_hyperparameters.txt')
   reused = json.loads(read(_only(second, 'Tuner', 'best_hyperparameters').uri
                            + '/best_hyperparameters.txt'))
   searched = json.loads(read(_only(first, 'Tuner', 'best_hyperparameters').uri
