@@ -48,7 +48,7 @@ from pipeline import config as config_lib  # noqa: E402
 from pipeline.pipeline import user_function_config  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ALGORITHMS = ('hyperband', 'random', 'bayesian')
+ALGORITHMS = ('hyperband', 'hyperband_longest_first', 'random', 'bayesian')
 
 
 def log(message):
@@ -135,7 +135,7 @@ def run_search(algorithm, data, seed, max_trials):
   keras.utils.set_random_seed(seed)
   kwargs = dict(x=train[0], y=train[1], validation_data=valid, batch_size=search['batch_size'],
                 callbacks=search_api.search_callbacks(search), verbose=0)
-  if algorithm != 'hyperband':
+  if algorithm not in search_api.HYPERBAND_ALGORITHMS:
     kwargs['epochs'] = search['max_epochs']
   tuner.search(**kwargs)
   return timeline(tuner, directory), tuner
@@ -236,6 +236,9 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
   parser.add_argument('--seeds', type=int, default=1)
   parser.add_argument('--datasets', default=','.join(DATASETS))
+  parser.add_argument('--algorithms', default=','.join(ALGORITHMS),
+                      help='besides hyperband, which always runs (it sets the epoch budget); '
+                           'random is needed for the time-to-random\'s-best columns')
   parser.add_argument('--per-trial-only', action='store_true',
                       help='only item 2: stock Hyperband first (its heap untouched by ours), '
                            'then ours, on digits, in this one fresh process')
@@ -253,9 +256,10 @@ def main():
       budget_trials = max(1, round(hb_points[-1]['epochs'] / search_settings(
           'random', 1)['max_epochs']))
       results = {'hyperband': (hb_points, hb_tuner)}
-      for algorithm in ('random', 'bayesian'):
-        log(f'== {name}, seed {seed}: {algorithm}, {budget_trials} trials')
-        results[algorithm] = run_search(algorithm, data, seed, budget_trials)
+      for algorithm in args.algorithms.split(','):
+        if algorithm != 'hyperband':
+          log(f'== {name}, seed {seed}: {algorithm}, {budget_trials} trials')
+          results[algorithm] = run_search(algorithm, data, seed, budget_trials)
       untuned_val, untuned_test, defaults = untuned(data, seed)
       random_best = results['random'][0][-1]['best']
       shortest = min(points[-1]['seconds'] for points, _ in results.values())

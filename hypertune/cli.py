@@ -265,6 +265,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         f'factor={config.search.factor}, seed={config.seed}, tuning={config.tuning}; '
         f'orchestrator: {config.orchestrator}', flush=True)
   from hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
+  if config.search.parallel_trials > 1:
+    # Parallel trial workers import TensorFlow and TFX while the data components run.
+    from components.tuner import parallel  # pylint: disable=import-outside-toplevel
+    from pipeline import pipeline  # pylint: disable=import-outside-toplevel
+    parallel.prewarm([parallel.tuner_fn_module(pipeline.TUNER_FN)])
   local_runner.run_pipeline(config, verbose=args.verbose)
   run_summary = results.summarize(config.metadata_path, config.pipeline_root)
   print(f'\nfinished in {time.monotonic() - started:.0f}s')

@@ -27,7 +27,9 @@ SCHEMA_FILE_NAME = 'schema.pbtxt'
 
 KNOWN_HYPERPARAMETERS = model_space.KNOBS
 HYPERPARAMETER_KINDS = ('int', 'float', 'choice', 'fixed')
-ALGORITHMS = ('hyperband', 'random', 'bayesian', 'grid')
+# hyperband_longest_first: Hyperband's brackets in the opposite order (full-length trials first;
+# components/tuner/search.py, LongestFirstHyperbandOracle).
+ALGORITHMS = ('hyperband', 'hyperband_longest_first', 'random', 'bayesian', 'grid')
 ORCHESTRATORS = ('local', 'beam')
 FIT_ON = ('train', 'train_and_eval')
 # What the label is: classes, or a number to predict. `auto` is decided from the label column

@@ -29,6 +29,7 @@ from pipeline.config import Config
 SPLIT_BUCKETS = {name: round(share * 20) for name, share in splits.DEFAULT_SPLITS}
 EVAL_SPLIT = 'test'
 CSV_PATTERN = '*.csv'
+TUNER_FN = 'model.tuner_fn.tuner_fn'
 REPO_DIR = Path(__file__).resolve().parent.parent
 
 # The code each component's results depend on, beyond TFX's own. Its hash goes into the
@@ -152,7 +153,7 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                 train_args=tfx.proto.TrainArgs(splits=['train']),
                 eval_args=tfx.proto.EvalArgs(splits=['eval']))
   serving = serving_dir or config.serving_dir
-  tuner = Tuner(tuner_fn='model.tuner_fn.tuner_fn', custom_config=tuner_config,
+  tuner = Tuner(tuner_fn=TUNER_FN, custom_config=tuner_config,
                 max_epochs=values.max_epochs, max_trials=values.max_trials,
                 tuning=config.tuning, hyperparameters_file=config.hyperparameters,
                 parallel_trials=config.search.parallel_trials,

@@ -64,6 +64,9 @@ class Executor(base_executor.BaseExecutor):
     if reuse.source_file is not None:
       info = tuning.reuse(reuse, hp_artifact)
     else:
+      if parallel.worker_count(_requested_workers(exec_properties)) > 1:
+        # Workers' imports overlap with reading the data (a no-op if `hypertune run` did it).
+        parallel.prewarm([parallel.tuner_fn_module(exec_properties.get('tuner_fn'))])
       info = self._search(custom_config, fn_args, data_hash, exec_properties, input_dict,
                           hp_artifact.uri, results_dir, state_root)
       info.update(tuning.mark_searched(hp_artifact, info['trials_completed'], data_hash,
@@ -97,7 +100,7 @@ class Executor(base_executor.BaseExecutor):
     if not resumed and warm_start_trials:
       carried_over = warm_start.enqueue_previous_best(
           tuner.oracle, state_root, key, warm_start_trials)
-    requested = spec.optional_int(exec_properties.get(spec.PARALLEL_TRIALS_KEY)) or 1
+    requested = _requested_workers(exec_properties)
     workers = parallel.worker_count(requested)
     if workers < requested:
       print(f'  [Tuner] parallel_trials {requested}: {workers} worker(s), as many as the '
@@ -125,6 +128,10 @@ class Executor(base_executor.BaseExecutor):
         'worker_failures': failures,
         'report': html_path,
     }
+
+
+def _requested_workers(exec_properties: Dict[str, Any]) -> int:
+  return spec.optional_int(exec_properties.get(spec.PARALLEL_TRIALS_KEY)) or 1
 
 
 def with_budget(custom_config: Dict[str, Any], exec_properties: Dict[str, Any]) -> Dict[str, Any]:

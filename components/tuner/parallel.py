@@ -2,6 +2,15 @@
 processes, talking over gRPC on loopback (Keras Tuner's own distributed mode:
 KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT).
 
+Workers come from a warm pool: multiprocessing's fork server, started (`prewarm`) with
+TensorFlow, Keras Tuner, TFX and the tuner_fn's module already imported, forks each worker in
+well under a second. Started as a fresh interpreter, a worker spent about 20 s importing before
+its first trial, which made two workers slower than one on the default search
+(BENCHMARKS.md, "Parallel trials"). The server only imports: it never runs a TensorFlow op, so
+no TensorFlow thread pool exists yet to be lost in the fork. `hypertune run` prewarms while the
+data components run; the executor prewarms too (a no-op if it is running), so a Tuner in its own
+pod still overlaps the imports with reading its data.
+
 Keras Tuner's chief loop (keras_tuner/src/distribute/oracle_chief.py) waits for every ongoing
 trial to end, so one dead worker would hang it forever. Here the chief serves the same gRPC
 servicer but watches the worker processes: a worker that exits with an error is reported, its
@@ -11,14 +20,14 @@ trial is ended as FAILED, and the search finishes with the trials that completed
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent import futures
-from typing import Any, Dict, List
+from multiprocessing import forkserver
+from typing import Any, Dict, Iterable, List
 
 import grpc
 from keras_tuner.src import protos
@@ -27,9 +36,16 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import json_utils
 
-from components.tuner import spec
+from components.tuner import spec, worker
 
 WORKER_ARGS_FILE = 'worker_args.json'  # in the search directory: what each worker rebuilds from
+WORKER_PIDS_FILE = 'worker_pids.json'  # in the search directory: {tuner_id: pid} while it runs
+
+# What every worker imports; '__main__' (the `hypertune` script, a bench script) so that a
+# forked worker does not import it again. The tuner_fn's module is added by the caller.
+WARM_MODULES = ('__main__', 'tensorflow', 'keras', 'keras_tuner', 'tensorflow_transform',
+                'tfx.components.trainer.fn_args_utils', 'tfx.components.util.udf_utils',
+                'components.tuner.worker')
 
 POLL_SECONDS = 0.5
 
@@ -72,6 +88,22 @@ def worker_count(requested: int, cores: int = None) -> int:
   return max(1, min(requested, usable_cores() if cores is None else cores))
 
 
+def prewarm(modules: Iterable[str] = ()) -> None:
+  """Starts the warm pool (in the background; returns at once) with WARM_MODULES and
+  `modules` imported. Later calls do nothing while it runs."""
+  _pool().set_forkserver_preload(list(WARM_MODULES) + [m for m in modules if m])
+  forkserver.ensure_running()
+
+
+def tuner_fn_module(tuner_fn_path: str) -> str:
+  """'model.tuner_fn.tuner_fn' -> 'model.tuner_fn' (what prewarm should import too)."""
+  return tuner_fn_path.rpartition('.')[0] if tuner_fn_path else ''
+
+
+def _pool():
+  return multiprocessing.get_context('forkserver')
+
+
 def free_port() -> int:
   with socket.socket() as s:
     s.bind(('127.0.0.1', 0))
@@ -97,14 +129,18 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
       'working_dir': working_dir, 'workers': workers})
   # A process writes its log to a local file; the search directory may be a bucket.
   local_logs = tempfile.mkdtemp(prefix='hypertune-workers-')
+  prewarm([tuner_fn_module(exec_properties.get('tuner_fn'))])
   processes = {f'tuner{i}': _start_worker(f'tuner{i}', port, args_path, local_logs)
                for i in range(workers)}
+  spec.write_json(spec.join(working_dir, WORKER_PIDS_FILE),
+                  {tuner_id: process.pid for tuner_id, process in processes.items()})
   try:
     return _watch(oracle, processes, working_dir, tuner.planned_trials)
   finally:
     for process in processes.values():
-      if process.poll() is None:
+      if process.is_alive():
         process.kill()
+      process.join()
     server.stop(grace=None)
     for tuner_id in processes:
       fileio.copy(os.path.join(local_logs, f'{tuner_id}.log'),
@@ -112,14 +148,17 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
 
 
 def _start_worker(tuner_id: str, port: int, args_path: str, log_dir: str):
-  env = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP='127.0.0.1',
-             KERASTUNER_ORACLE_PORT=str(port))
-  log = open(os.path.join(log_dir, f'{tuner_id}.log'), 'a')  # pylint: disable=consider-using-with
-  return subprocess.Popen([sys.executable, '-m', 'components.tuner.worker', args_path],
-                          env=env, stdout=log, stderr=subprocess.STDOUT)
+  """A worker forked from the warm pool, with this process's environment as it is now (the
+  pool may have started earlier) and Keras Tuner's worker variables."""
+  environ = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP='127.0.0.1',
+                 KERASTUNER_ORACLE_PORT=str(port))
+  process = _pool().Process(target=worker.run_forked, name=f'hypertune-{tuner_id}', args=(
+      args_path, os.path.join(log_dir, f'{tuner_id}.log'), environ))
+  process.start()
+  return process
 
 
-def _watch(oracle, processes: Dict[str, subprocess.Popen], working_dir: str,
+def _watch(oracle, processes: Dict[str, multiprocessing.Process], working_dir: str,
            planned: int) -> List[str]:
   started = time.monotonic()
   reported = {t.trial_id for t in oracle.trials.values() if t.status == 'COMPLETED'}
@@ -129,9 +168,9 @@ def _watch(oracle, processes: Dict[str, subprocess.Popen], working_dir: str,
     time.sleep(POLL_SECONDS)
     reported |= _print_new_trials(oracle, reported, started, planned)
     for tuner_id, process in list(running.items()):
-      code = process.poll()
-      if code is None:
+      if process.is_alive():
         continue
+      code = process.exitcode
       del running[tuner_id]
       if code != 0:
         message = (f'worker {tuner_id} exited with status {code}; its log: '

@@ -26,8 +26,20 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 import keras
 import keras_tuner
 import numpy as np
+from keras_tuner.src.engine import conditions as conditions_module
 
 from components.tuner import spec
+
+# keras-tuner 1.4.8 left a debug `print(self.values[0])` in conditions.Parent.to_proto, which
+# a parallel search's chief and workers call for every message about a conditional space:
+# thousands of bare digits in the pipeline's log. A module-level `print` shadows the builtin
+# for that module only.
+conditions_module.print = lambda *args, **kwargs: None
+
+# A parallel worker asks the chief for its next trial in a loop with no pause
+# (BaseTuner.search); while Hyperband waits for a round to fill it answers IDLE, and the
+# worker would ask again at once, thousands of times, taking CPU from the other worker.
+IDLE_PAUSE_SECONDS = 0.1
 
 # ---------------------------------------------------------------------------------------------
 # The plan: how many trials a search runs.
@@ -64,9 +76,12 @@ def hyperband_plan(max_epochs: int, factor: int, iterations: int = 1) -> List[Hy
   return plan
 
 
+HYPERBAND_ALGORITHMS = ('hyperband', 'hyperband_longest_first')
+
+
 def planned_trials(search: Mapping[str, Any]) -> int:
-  """Trials the configured search runs: Hyperband's plan, else max_trials."""
-  if search['algorithm'] == 'hyperband':
+  """Trials the configured search runs: Hyperband's plan (either order), else max_trials."""
+  if search['algorithm'] in HYPERBAND_ALGORITHMS:
     return sum(r.trials for r in hyperband_plan(
         search['max_epochs'], search['factor'], search['hyperband_iterations']))
   return search['max_trials']
@@ -181,6 +196,42 @@ class HyperbandOracle(_QueueFirst, keras_tuner.oracles.HyperbandOracle):
   pass
 
 
+class LongestFirstHyperbandOracle(HyperbandOracle):
+  """Hyperband with its brackets in the opposite order: the bracket of full-length trials
+  first, the most aggressive one (many short trials, successive halving) last.
+
+  Keras Tuner starts with the most aggressive bracket, so a good configuration is not trained
+  to max_epochs until about half-way through the search; random search trains every trial to
+  full length and reaches a good model sooner on cheap problems (BENCHMARKS.md, "Search
+  efficiency"). Hyperband's brackets are independent, so their order changes when good
+  models appear, not which trials run: the same brackets, rounds, sizes and epochs.
+
+  Done by mirroring Keras Tuner's bracket number (it counts down from the most aggressive
+  bracket): its bracket b runs the plan of bracket (brackets - 1 - b). `tuner/bracket` in a
+  trial's values is the real one (0: full-length trials).
+  """
+
+  def _mirror(self, bracket_num):
+    return self._get_num_brackets() - 1 - bracket_num
+
+  def _get_size(self, bracket_num, round_num):
+    return super()._get_size(self._mirror(bracket_num), round_num)
+
+  def _get_epochs(self, bracket_num, round_num):
+    return super()._get_epochs(self._mirror(bracket_num), round_num)
+
+  def _get_num_rounds(self, bracket_num):
+    return super()._get_num_rounds(self._mirror(bracket_num))
+
+  def populate_space(self, trial_id):
+    response = super().populate_space(trial_id)
+    values = response.get('values')
+    if values and 'tuner/bracket' in values:
+      response = {**response, 'values': {
+          **values, 'tuner/bracket': self._mirror(values['tuner/bracket'])}}
+    return response
+
+
 class RandomSearchOracle(_QueueFirst, keras_tuner.oracles.RandomSearchOracle):
   pass
 
@@ -199,10 +250,12 @@ class GridSearchOracle(keras_tuner.oracles.GridSearchOracle):
 def make_oracle(search: Mapping[str, Any], seed: int) -> keras_tuner.Oracle:
   objective = keras_tuner.Objective(search['objective'],
                                     spec.objective_direction(search['objective']))
-  if search['algorithm'] == 'hyperband':
-    return HyperbandOracle(objective=objective, max_epochs=search['max_epochs'],
-                           factor=search['factor'],
-                           hyperband_iterations=search['hyperband_iterations'], seed=seed)
+  if search['algorithm'] in HYPERBAND_ALGORITHMS:
+    oracle_class = (HyperbandOracle if search['algorithm'] == 'hyperband'
+                    else LongestFirstHyperbandOracle)
+    return oracle_class(objective=objective, max_epochs=search['max_epochs'],
+                        factor=search['factor'],
+                        hyperband_iterations=search['hyperband_iterations'], seed=seed)
   oracle_class = {'random': RandomSearchOracle, 'bayesian': BayesianOptimizationOracle,
                   'grid': GridSearchOracle}[search['algorithm']]
   return oracle_class(objective=objective, max_trials=search['max_trials'], seed=seed)
@@ -238,6 +291,12 @@ class SearchTuner(keras_tuner.Hyperband):
     trials = self.oracle.trials if isinstance(self.oracle, keras_tuner.Oracle) else {}
     self._finished = sum(1 for t in trials.values() if t.status == 'COMPLETED')
 
+  def pre_create_trial(self):
+    super().pre_create_trial()
+    if getattr(self, '_asked_without_trial', False):  # the last request was answered IDLE
+      time.sleep(IDLE_PAUSE_SECONDS)
+    self._asked_without_trial = True
+
   def run_trial(self, trial, *args, **kwargs):
     stats = spec.join(self.get_trial_dir(trial.trial_id), spec.TRIAL_STATS_FILE)
     kwargs['callbacks'] = list(kwargs.get('callbacks') or []) + [
@@ -246,6 +305,7 @@ class SearchTuner(keras_tuner.Hyperband):
 
   def on_trial_begin(self, trial):
     super().on_trial_begin(trial)
+    self._asked_without_trial = False
     self._trial_started = time.monotonic()
 
   def on_trial_end(self, trial):
@@ -283,6 +343,6 @@ def fit_kwargs(search: Mapping[str, Any], train, validation) -> Dict[str, Any]:
   """The arguments of tuner.search(): Hyperband sets each round's epochs itself."""
   kwargs = {'x': train, 'validation_data': validation,
             'callbacks': search_callbacks(search), 'verbose': 0}
-  if search['algorithm'] != 'hyperband':
+  if search['algorithm'] not in HYPERBAND_ALGORITHMS:
     kwargs['epochs'] = search['max_epochs']
   return kwargs

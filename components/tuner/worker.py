@@ -1,5 +1,7 @@
 """A Keras Tuner worker process for parallel trials (see parallel.py).
 
+parallel.py forks it from the warm pool (`run_forked`); by hand it runs as
+
     KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=N \
         python -m components.tuner.worker ARGS.json
 
@@ -9,6 +11,8 @@ and proxies every oracle call to the chief.
 
 import os
 import sys
+import traceback
+from typing import Dict
 
 
 def main(args_path: str) -> None:
@@ -32,9 +36,30 @@ def main(args_path: str) -> None:
   result.tuner.search(**result.fit_kwargs)
 
 
-if __name__ == '__main__':
-  main(sys.argv[1])
+def run_forked(args_path: str, log_path: str, environ: Dict[str, str]) -> None:
+  """A worker forked from the warm pool: the chief's environment, output to its log file."""
+  os.environ.clear()
+  os.environ.update(environ)
+  log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+  os.dup2(log, 1)
+  os.dup2(log, 2)
+  code = 0
+  try:
+    main(args_path)
+  except BaseException:  # pylint: disable=broad-except  (the chief reports the exit status)
+    traceback.print_exc()
+    code = 1
+  _exit(code)
+
+
+def _exit(code: int) -> None:
   # Skip interpreter teardown: tensorflow-io's S3 client aborts in it ("pure virtual method
   # called"), which would report a worker that finished its trials as dead.
   sys.stdout.flush()
-  os._exit(0)  # pylint: disable=protected-access
+  sys.stderr.flush()
+  os._exit(code)  # pylint: disable=protected-access
+
+
+if __name__ == '__main__':
+  main(sys.argv[1])
+  _exit(0)

@@ -109,19 +109,20 @@ def test_resume_after_sigkill_then_warm_start(tmp_path):
     assert 'carried over from the previous search' in f.read()
 
 
-def _worker_pids(tuner_id):
-  pids = []
-  for environ in glob.glob('/proc/[0-9]*/environ'):
-    try:
-      with open(os.path.join(os.path.dirname(environ), 'cmdline'), 'rb') as f:
-        cmdline = f.read()
-      with open(environ, 'rb') as f:
-        env = f.read().split(b'\0')
-    except OSError:
-      continue
-    if b'components.tuner.worker' in cmdline and f'KERASTUNER_TUNER_ID={tuner_id}'.encode() in env:
-      pids.append(int(os.path.basename(os.path.dirname(environ))))
-  return pids
+def _worker_pid(state_root, tuner_id):
+  """The worker's pid, from the search's worker_pids.json (parallel.WORKER_PIDS_FILE)."""
+  for path in glob.glob(os.path.join(state_root, '*', parallel.WORKER_PIDS_FILE)):
+    with open(path) as f:
+      return json.load(f).get(tuner_id)
+  return None
+
+
+def _forked_from_warm_pool(pid):
+  """True if the process's parent is multiprocessing's fork server, not the pipeline."""
+  with open(f'/proc/{pid}/stat') as f:
+    parent = int(f.read().rsplit(')', 1)[1].split()[1])
+  with open(f'/proc/{parent}/cmdline', 'rb') as f:
+    return parent != os.getpid() and b'multiprocessing.forkserver' in f.read()
 
 
 def _kill_worker_after_its_first_trial(state_root, tuner_id, killed):
@@ -132,11 +133,11 @@ def _kill_worker_after_its_first_trial(state_root, tuner_id, killed):
       try:
         with open(stats) as f:
           if json.load(f).get('tuner_id') == tuner_id:
-            for pid in _worker_pids(tuner_id):
-              os.kill(pid, signal.SIGKILL)
-              killed.append(pid)
+            pid = _worker_pid(state_root, tuner_id)
+            killed.append({'pid': pid, 'from_warm_pool': _forked_from_warm_pool(pid)})
+            os.kill(pid, signal.SIGKILL)
             return
-      except (OSError, ValueError):
+      except (OSError, ValueError, TypeError):
         pass
     time.sleep(0.2)
 
@@ -158,6 +159,8 @@ def parallel_run(tmp_path_factory):
 def test_parallel_workers_survive_a_killed_worker(parallel_run):
   assert parallel_run['code'] == 0
   assert parallel_run['killed'], 'the test never found worker tuner1 to kill'
+  # The worker was forked from the warm pool that `hypertune run` started, and it ran trials.
+  assert parallel_run['killed'][0]['from_warm_pool']
   info, results_dir = _search_info(parallel_run['run_dir'])
   assert info['parallel_trials'] == 2
   assert len(info['worker_failures']) == 1 and 'worker tuner1 exited' in info[
@@ -175,7 +178,8 @@ def test_parallel_workers_survive_a_killed_worker(parallel_run):
   assert summary.pushed_to and summary.accuracy >= 0.9
 
 
-@pytest.mark.parametrize('algorithm', ['random', 'bayesian', 'grid', 'hyperband'])
+@pytest.mark.parametrize('algorithm', ['random', 'bayesian', 'grid', 'hyperband',
+                                       'hyperband_longest_first'])
 def test_each_algorithm_through_the_executor(parallel_run, tmp_path, algorithm):
   """The executor alone, on the parallel run's transformed data, with a tiny budget."""
   nodes = results.latest_run(os.path.join(parallel_run['run_dir'], 'metadata.sqlite'))
@@ -214,8 +218,17 @@ def test_each_algorithm_through_the_executor(parallel_run, tmp_path, algorithm):
     rows = list(csv.DictReader(f))
   # Hyperband sizes itself: max_epochs 2, factor 2 -> brackets of 2+1 and 2 trials.
   expected = search.planned_trials(custom['search'])
-  assert expected == {'random': 2, 'bayesian': 2, 'grid': 2, 'hyperband': 5}[algorithm]
+  assert expected == {'random': 2, 'bayesian': 2, 'grid': 2, 'hyperband': 5,
+                      'hyperband_longest_first': 5}[algorithm]
   assert len([r for r in rows if r['status'] == 'COMPLETED']) == expected
+  if algorithm.startswith('hyperband'):
+    # Keras Tuner's order starts with the aggressive bracket (1: two 1-epoch trials, the best
+    # resumed to 2); longest-first starts with bracket 0, full-length trials.
+    first = min(rows, key=lambda r: r['trial_id'])
+    assert (first['bracket'], first['epochs_run']) == (
+        ('1', '1') if algorithm == 'hyperband' else ('0', '2'))
+    promoted = [r for r in rows if r['initial_epoch'] not in ('0', '')]
+    assert len(promoted) == 1 and promoted[0]['bracket'] == '1'
 
 
 @pytest.fixture

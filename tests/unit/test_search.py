@@ -14,16 +14,19 @@ from pipeline import config as config_lib
 from pipeline.pipeline import user_function_config
 
 
-def _oracle_rounds(max_epochs, factor, iterations, directory):
-  """Drives the real HyperbandOracle (no training) and counts trials per (bracket, round)."""
+def _oracle_rounds(max_epochs, factor, iterations, directory,
+                   oracle_class=keras_tuner.oracles.HyperbandOracle, order=None):
+  """Drives a real Hyperband oracle (no training) and counts trials per (bracket, round);
+  `order` collects the (bracket, round) of every trial as it is created."""
   hp = keras_tuner.HyperParameters()
   hp.Int('units', 1, 10_000)
-  oracle = keras_tuner.oracles.HyperbandOracle(
+  oracle = oracle_class(
       objective=keras_tuner.Objective('score', 'max'), max_epochs=max_epochs, factor=factor,
       hyperband_iterations=iterations, seed=1, hyperparameters=hp)
   oracle._set_project_dir(directory, 'plan')  # pylint: disable=protected-access
   counts = collections.Counter()
   epochs = {}
+  order = [] if order is None else order
   for i in range(10_000):
     trial = oracle.create_trial(f'tuner{i}')
     if trial.status == 'STOPPED':
@@ -31,6 +34,7 @@ def _oracle_rounds(max_epochs, factor, iterations, directory):
     values = trial.hyperparameters.values
     key = (values['tuner/bracket'], values['tuner/round'])
     counts[key] += 1
+    order.append(key)
     epochs[key] = (values['tuner/initial_epoch'], values['tuner/epochs'])
     oracle.update_trial(trial.trial_id, {'score': float(values['units'])})
     trial.status = "COMPLETED"
@@ -48,6 +52,28 @@ def test_hyperband_plan_matches_the_oracle(max_epochs, factor, iterations, tmp_p
     planned[(r.bracket, r.round)] += r.trials
     assert epochs[(r.bracket, r.round)] == (r.initial_epoch, r.epochs)
   assert planned == counts
+
+
+@pytest.mark.parametrize('max_epochs, factor, iterations', [(10, 3, 1), (27, 3, 1), (3, 3, 2)])
+def test_longest_first_runs_the_same_plan_in_the_opposite_order(max_epochs, factor, iterations,
+                                                                 tmp_path):
+  """hyperband_longest_first: Keras Tuner's brackets, rounds, sizes and epochs exactly, but
+  the full-length bracket (0) first and the most aggressive one last, in every iteration."""
+  stock_order, ours_order = [], []
+  stock = _oracle_rounds(max_epochs, factor, iterations, str(tmp_path / 'stock'),
+                         order=stock_order)
+  ours = _oracle_rounds(max_epochs, factor, iterations, str(tmp_path / 'ours'),
+                        search.LongestFirstHyperbandOracle, order=ours_order)
+  assert ours == stock  # trials and epochs per (bracket, round)
+  brackets = len({bracket for bracket, _ in stock_order})
+  per_iteration = len(stock_order) // iterations
+  for start in range(0, len(ours_order), per_iteration):
+    iteration = ours_order[start:start + per_iteration]
+    first_seen = list(dict.fromkeys(bracket for bracket, _ in iteration))
+    assert first_seen == list(range(brackets))  # 0, 1, 2: longest trials first
+  first = ours_order[0]
+  assert first == (0, 0) and stock[1][first] == (0, max_epochs)  # a full-length trial first
+  assert stock_order[0] == (brackets - 1, 0)  # Keras Tuner's: the most aggressive first
 
 
 def test_default_budget_is_thirty_trials():
@@ -124,3 +150,28 @@ def test_the_objective_and_its_direction_reach_the_oracle(tmp_path, objective, d
   tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   assert (tuner.oracle.objective.name, tuner.oracle.objective.direction) == (objective,
                                                                               direction)
+
+
+def test_a_worker_pauses_only_after_a_request_that_got_no_trial(tmp_path, monkeypatch):
+  """BaseTuner.search asks again at once after an IDLE answer; ours waits IDLE_PAUSE_SECONDS
+  first, and never before the request that follows a trial."""
+  settings = _search(algorithm='random', max_trials=3)
+  tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
+  pauses = []
+  monkeypatch.setattr(search.time, 'sleep', pauses.append)
+  tuner.pre_create_trial()  # the first request
+  assert pauses == []
+  tuner.pre_create_trial()  # the previous request started no trial (IDLE)
+  tuner.pre_create_trial()
+  assert pauses == [search.IDLE_PAUSE_SECONDS] * 2
+  tuner.on_trial_begin(tuner.oracle.create_trial(tuner.tuner_id))
+  tuner.pre_create_trial()  # after a trial: ask at once
+  assert pauses == [search.IDLE_PAUSE_SECONDS] * 2
+
+
+def test_conditional_spaces_go_to_proto_without_printing(capsys):
+  """keras-tuner 1.4.8's Parent.to_proto prints its first value (a debug print); a parallel
+  chief and its workers call it for every message about a conditional space."""
+  from keras_tuner.src.engine import conditions
+  conditions.Parent('num_layers', [2, 3]).to_proto()
+  assert capsys.readouterr().out == ''
