@@ -9,8 +9,9 @@ import sys
 import time
 from typing import Optional
 
-from tfx import v1 as tfx
+from tfx.orchestration import metadata as tfx_metadata
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from pipeline.config import Config
 from pipeline.pipeline import create_pipeline
@@ -70,9 +71,9 @@ def quiet_tensorflow_logs() -> None:
 def run_pipeline(config: Config, *, verbose: bool = False) -> None:
   """Builds and runs the pipeline with the configured local orchestrator."""
   os.makedirs(config.run_dir, exist_ok=True)
-  metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+  metadata = tfx_metadata.sqlite_metadata_connection_config(config.metadata_path)
   pipeline = create_pipeline(config, metadata_connection_config=metadata)
-  runner = BeamDagRunner() if config.orchestrator == 'beam' else tfx.orchestration.LocalDagRunner()
+  runner = BeamDagRunner() if config.orchestrator == 'beam' else LocalDagRunner()
   with _progress_logging(verbose):
     runner.run(pipeline)
 

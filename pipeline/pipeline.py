@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import tensorflow_model_analysis as tfma
-from tfx import v1 as tfx
+# Not `from tfx import v1`: tfx.v1 imports its Google Cloud extensions, and with them
+# google.cloud.aiplatform, several seconds of every run's start-up for nothing the pipeline
+# uses (BENCHMARKS.md, "Pipeline overhead").
+from tfx import components as tfx_components
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2, transform_pb2
 
 from components import spans, splits
 from components.evaluator import Evaluator
@@ -109,7 +115,7 @@ def task_of(config: Config) -> str:
 def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                     serving_dir: Optional[str] = None,
                     metadata_connection_config=None,
-                    run_values: Optional[RunValues] = None) -> tfx.dsl.Pipeline:
+                    run_values: Optional[RunValues] = None) -> tfx_pipeline.Pipeline:
   """The pipeline for `config`. Runners pass their paths and metadata store; the Kubeflow
   runner also passes RunValues made of RuntimeParameters.
 
@@ -126,22 +132,22 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
   tuner_config = {**function_config, 'code_version': f'{version}-{code_version("tuner")}'}
 
   example_gen = make_example_gen(config, values)
-  statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs['examples'])
+  statistics_gen = tfx_components.StatisticsGen(examples=example_gen.outputs['examples'])
   if config.data.schema_path:
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=config.data.schema_path)
+    schema_gen = ImportSchemaGen(schema_file=config.data.schema_path)
   else:
-    schema_gen = tfx.components.SchemaGen(
+    schema_gen = tfx_components.SchemaGen(
         statistics=statistics_gen.outputs['statistics'], infer_feature_shape=True)
-  example_validator = tfx.components.ExampleValidator(
+  example_validator = tfx_components.ExampleValidator(
       statistics=statistics_gen.outputs['statistics'], schema=schema_gen.outputs['schema'])
   schema_gate = SchemaGate(
       schema=schema_gen.outputs['schema'], anomalies=example_validator.outputs['anomalies'],
       code_version=code_version('schema_gate'))
-  transform = tfx.components.Transform(
+  transform = tfx_components.Transform(
       examples=example_gen.outputs['examples'],
       schema=schema_gate.outputs['validated_schema'],
       preprocessing_fn='model.transform.preprocessing_fn',
-      splits_config=tfx.proto.SplitsConfig(analyze=['train'], transform=['train', 'eval']),
+      splits_config=transform_pb2.SplitsConfig(analyze=['train'], transform=['train', 'eval']),
       # Pre- and post-transform statistics: nothing reads them (StatisticsGen has the raw
       # data's). Skipping them did not measurably shorten Transform on digits (BENCHMARKS.md).
       disable_statistics=True,
@@ -150,8 +156,8 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
   # The Tuner and the Trainer fit on the same transformed data, train and eval splits.
   fit_on = dict(examples=transform.outputs['transformed_examples'],
                 transform_graph=transform.outputs['transform_graph'],
-                train_args=tfx.proto.TrainArgs(splits=['train']),
-                eval_args=tfx.proto.EvalArgs(splits=['eval']))
+                train_args=trainer_pb2.TrainArgs(splits=['train']),
+                eval_args=trainer_pb2.EvalArgs(splits=['eval']))
   serving = serving_dir or config.serving_dir
   tuner = Tuner(tuner_fn=TUNER_FN, custom_config=tuner_config,
                 max_epochs=values.max_epochs, max_trials=values.max_trials,
@@ -160,7 +166,7 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                 warm_start_trials=config.search.warm_start_trials,
                 # Search state outlives executions (resume after a crash, warm start).
                 search_state_dir=f'{root.rstrip("/")}/TunerState', **fit_on)
-  trainer = tfx.components.Trainer(
+  trainer = tfx_components.Trainer(
       run_fn='model.trainer.run_fn',
       hyperparameters=tuner.outputs['best_hyperparameters'],
       custom_config=function_config, **fit_on)
@@ -175,14 +181,14 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
       task=task_of(config),
       rmse_threshold=float(config.evaluation.rmse_threshold or 0.0),
       code_version=code_version('evaluator'))
-  pusher = tfx.components.Pusher(
+  pusher = tfx_components.Pusher(
       model=trainer.outputs['model'],
       model_blessing=evaluator.outputs['blessing'],
-      push_destination=tfx.proto.PushDestination(
-          filesystem=tfx.proto.PushDestination.Filesystem(
+      push_destination=pusher_pb2.PushDestination(
+          filesystem=pusher_pb2.PushDestination.Filesystem(
               base_directory=serving)))
 
-  return tfx.dsl.Pipeline(
+  return tfx_pipeline.Pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=root,
       components=[example_gen, statistics_gen, schema_gen, example_validator, schema_gate,
@@ -197,11 +203,11 @@ def make_example_gen(config: Config, values: RunValues) -> SpanWindowCsvExampleG
       input_base=values.data_uri,
       # Only the CSV files: a curated schema.pbtxt (or a README) may sit beside them. With
       # span folders, TFX's driver resolves {SPAN} to the newest span.
-      input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(
+      input_config=example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(
           name='single_split',
           pattern=spans.SPAN_PATTERN if config.data.uses_spans else CSV_PATTERN)]),
-      output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
-          tfx.proto.SplitConfig.Split(name=name, hash_buckets=buckets)
+      output_config=example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=[
+          example_gen_pb2.SplitConfig.Split(name=name, hash_buckets=buckets)
           for name, buckets in SPLIT_BUCKETS.items()])),
       span_window=values.span_window, split_seed=config.seed,
       code_version=code_version('example_gen')).with_id('CsvExampleGen')
