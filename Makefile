@@ -43,14 +43,16 @@ lock: $(STAMP)
 	  --python-platform x86_64-manylinux_2_28 requirements.in -o requirements.lock
 
 # The quick benchmark set (about 14 minutes on 2 cores, plus a `make run` if there is no run);
-# BENCHMARKS.md says how each full result was produced. Input pipeline and parallel trials read the data of the run `make run` made.
+# BENCHMARKS.md says how each full result was produced. Input pipeline, search overhead and
+# parallel trials read the data of the run `make run` made. bench/scale.py is not in the quick
+# set (about 4 minutes for 1x and 10x; BENCHMARKS.md "Scale").
 bench: $(STAMP)
 	@test -f runs/hypertune-digits/metadata.sqlite || $(PY) -m hypertune.cli run
 	$(PY) bench/input_pipeline.py runs/hypertune-digits
+	$(PY) bench/search_overhead.py runs/hypertune-digits --repeats 1
 	$(PY) bench/parallel_trials.py runs/hypertune-digits --repeats 1
-	$(PY) bench/search_efficiency.py --seeds 1 --datasets synthetic-hard
+	$(PY) bench/search_efficiency.py --seeds 1 --datasets digits --algorithms hyperband_longest_first,random
 	$(PY) bench/pipeline_overhead.py --repeats 1
-	$(PY) bench/scale.py --sizes 1,10
 
 image:
 	docker build -f kubeflow/Dockerfile -t $(IMAGE) .

@@ -14,20 +14,32 @@ from pipeline import config as config_lib
 from pipeline.pipeline import user_function_config
 
 
-def _oracle_rounds(max_epochs, factor, iterations, directory,
-                   oracle_class=keras_tuner.oracles.HyperbandOracle, order=None):
-  """Drives a real Hyperband oracle (no training) and counts trials per (bracket, round);
-  `order` collects the (bracket, round) of every trial as it is created."""
+def _hyperband_oracle(oracle_class, max_epochs, factor, iterations, directory):
   hp = keras_tuner.HyperParameters()
   hp.Int('units', 1, 10_000)
   oracle = oracle_class(
       objective=keras_tuner.Objective('score', 'max'), max_epochs=max_epochs, factor=factor,
       hyperband_iterations=iterations, seed=1, hyperparameters=hp)
   oracle._set_project_dir(directory, 'plan')  # pylint: disable=protected-access
+  return oracle
+
+
+def _oracle_rounds(max_epochs, factor, iterations, directory,
+                   oracle_class=keras_tuner.oracles.HyperbandOracle, order=None,
+                   stop_after=None):
+  """Drives a real Hyperband oracle (no training) and counts trials per (bracket, round);
+  `order` collects the (bracket, round) of every trial as it is created. With `stop_after`
+  it stops after that many trials, and a later call on the same directory resumes the
+  search from the oracle's saved state, as the Tuner does after a crash."""
+  oracle = _hyperband_oracle(oracle_class, max_epochs, factor, iterations, directory)
+  if order:  # trials were created before in this directory: resume from the saved state
+    oracle.reload()
   counts = collections.Counter()
   epochs = {}
   order = [] if order is None else order
-  for i in range(10_000):
+  for i in range(len(order), 10_000):
+    if stop_after is not None and i >= stop_after:
+      break
     trial = oracle.create_trial(f'tuner{i}')
     if trial.status == 'STOPPED':
       break
@@ -74,6 +86,28 @@ def test_longest_first_runs_the_same_plan_in_the_opposite_order(max_epochs, fact
   first = ours_order[0]
   assert first == (0, 0) and stock[1][first] == (0, max_epochs)  # a full-length trial first
   assert stock_order[0] == (brackets - 1, 0)  # Keras Tuner's: the most aggressive first
+
+
+def test_longest_first_resumes_its_plan_from_the_saved_state(tmp_path):
+  """A search killed after 7 of 30 trials: the reloaded oracle (what the Tuner builds when it
+  resumes) goes on where it stopped, brackets still longest first, and completes the plan.
+
+  Keras Tuner's own HyperbandOracle runs one trial more than its plan after such a reload (the
+  round that was filling gets one extra configuration); ours does the same, no more."""
+  plan = collections.Counter()
+  for r in search.hyperband_plan(10, 3, 1):
+    plan[(r.bracket, r.round)] += r.trials
+  resumed, stock_resumed = [], []
+  for oracle_class, order in ((search.LongestFirstHyperbandOracle, resumed),
+                              (keras_tuner.oracles.HyperbandOracle, stock_resumed)):
+    directory = str(tmp_path / oracle_class.__name__)
+    _oracle_rounds(10, 3, 1, directory, oracle_class, order=order, stop_after=7)  # killed
+    assert len(order) == 7
+    _oracle_rounds(10, 3, 1, directory, oracle_class, order=order)  # resumed
+  done = collections.Counter(resumed)
+  assert all(done[key] >= count for key, count in plan.items())  # every round ran
+  assert len(resumed) == len(stock_resumed) <= sum(plan.values()) + 1
+  assert list(dict.fromkeys(bracket for bracket, _ in resumed)) == [0, 1, 2]
 
 
 def test_default_budget_is_thirty_trials():
