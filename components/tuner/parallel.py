@@ -92,7 +92,21 @@ def prewarm(modules: Iterable[str] = ()) -> None:
   """Starts the warm pool (in the background; returns at once) with WARM_MODULES and
   `modules` imported. Later calls do nothing while it runs."""
   _pool().set_forkserver_preload(list(WARM_MODULES) + [m for m in modules if m])
-  forkserver.ensure_running()
+  # The server inherits this process's stdout and stderr, and importing TensorFlow and the
+  # Google libraries prints start-up noise (CUDA factories, Python 3.10 notices) there: in the
+  # middle of the pipeline's progress. It prints nothing else; each worker sends its own
+  # output to its log file.
+  saved = [os.dup(1), os.dup(2)]
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  try:
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    forkserver.ensure_running()
+  finally:
+    os.dup2(saved[0], 1)
+    os.dup2(saved[1], 2)
+    for fd in saved + [devnull]:
+      os.close(fd)
 
 
 def tuner_fn_module(tuner_fn_path: str) -> str:
