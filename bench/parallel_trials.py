@@ -36,7 +36,7 @@ def pool(warm):
   from components.tuner import parallel  # pylint: disable=import-outside-toplevel
   forkserver._forkserver._stop()  # pylint: disable=protected-access
   if warm:
-    parallel.prewarm([parallel.tuner_fn_module('model.tuner_fn.tuner_fn')])
+    parallel.prewarm('model.tuner_fn.tuner_fn')
     started = time.monotonic()
     process = parallel._pool().Process(target=os.getpid)  # pylint: disable=protected-access
     process.start()

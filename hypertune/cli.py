@@ -269,7 +269,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Parallel trial workers import TensorFlow and TFX while the data components run.
     from components.tuner import parallel  # pylint: disable=import-outside-toplevel
     from pipeline import pipeline  # pylint: disable=import-outside-toplevel
-    parallel.prewarm([parallel.tuner_fn_module(pipeline.TUNER_FN)])
+    parallel.prewarm(pipeline.TUNER_FN)
   local_runner.run_pipeline(config, verbose=args.verbose)
   run_summary = results.summarize(config.metadata_path, config.pipeline_root)
   print(f'\nfinished in {time.monotonic() - started:.0f}s')

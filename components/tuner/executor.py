@@ -64,9 +64,6 @@ class Executor(base_executor.BaseExecutor):
     if reuse.source_file is not None:
       info = tuning.reuse(reuse, hp_artifact)
     else:
-      if parallel.worker_count(_requested_workers(exec_properties)) > 1:
-        # Workers' imports overlap with reading the data (a no-op if `hypertune run` did it).
-        parallel.prewarm([parallel.tuner_fn_module(exec_properties.get('tuner_fn'))])
       info = self._search(custom_config, fn_args, data_hash, exec_properties, input_dict,
                           hp_artifact.uri, results_dir, state_root)
       info.update(tuning.mark_searched(hp_artifact, info['trials_completed'], data_hash,
@@ -81,6 +78,12 @@ class Executor(base_executor.BaseExecutor):
     """Runs (or resumes) the search; writes the best hyperparameters and the report.
     Returns what search_info.json records about it."""
     search = custom_config['search']
+    requested = spec.optional_int(exec_properties.get(spec.PARALLEL_TRIALS_KEY)) or 1
+    workers = parallel.worker_count(requested)
+    if workers > 1:
+      # The workers' imports overlap with tuner_fn reading the data (a no-op if `hypertune
+      # run` started the pool already).
+      parallel.prewarm(exec_properties.get('tuner_fn'))
     key = search_key(custom_config, data_hash)
     working_dir = fn_args.working_dir = spec.join(state_root, key)
     project_dir = spec.join(working_dir, spec.TRIALS_PROJECT)
@@ -100,8 +103,6 @@ class Executor(base_executor.BaseExecutor):
     if not resumed and warm_start_trials:
       carried_over = warm_start.enqueue_previous_best(
           tuner.oracle, state_root, key, warm_start_trials)
-    requested = _requested_workers(exec_properties)
-    workers = parallel.worker_count(requested)
     if workers < requested:
       print(f'  [Tuner] parallel_trials {requested}: {workers} worker(s), as many as the '
             f'cores this container may use', flush=True)
@@ -128,10 +129,6 @@ class Executor(base_executor.BaseExecutor):
         'worker_failures': failures,
         'report': html_path,
     }
-
-
-def _requested_workers(exec_properties: Dict[str, Any]) -> int:
-  return spec.optional_int(exec_properties.get(spec.PARALLEL_TRIALS_KEY)) or 1
 
 
 def with_budget(custom_config: Dict[str, Any], exec_properties: Dict[str, Any]) -> Dict[str, Any]:

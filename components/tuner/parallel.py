@@ -27,7 +27,7 @@ import tempfile
 import time
 from concurrent import futures
 from multiprocessing import forkserver
-from typing import Any, Dict, Iterable, List
+from typing import Any, Dict, List, Optional
 
 import grpc
 from keras_tuner.src import protos
@@ -88,10 +88,14 @@ def worker_count(requested: int, cores: int = None) -> int:
   return max(1, min(requested, usable_cores() if cores is None else cores))
 
 
-def prewarm(modules: Iterable[str] = ()) -> None:
-  """Starts the warm pool (in the background; returns at once) with WARM_MODULES and
-  `modules` imported. Later calls do nothing while it runs."""
-  _pool().set_forkserver_preload(list(WARM_MODULES) + [m for m in modules if m])
+def prewarm(tuner_fn: Optional[str] = None) -> None:
+  """Starts the warm pool (in the background; returns at once) with WARM_MODULES and the
+  module of `tuner_fn` ('model.tuner_fn.tuner_fn') imported. Later calls do nothing while it
+  runs."""
+  modules = list(WARM_MODULES)
+  if tuner_fn:
+    modules.append(tuner_fn.rpartition('.')[0])
+  _pool().set_forkserver_preload(modules)
   # The server inherits this process's stdout and stderr, and importing TensorFlow and the
   # Google libraries prints start-up noise (CUDA factories, Python 3.10 notices) there: in the
   # middle of the pipeline's progress. It prints nothing else; each worker sends its own
@@ -107,11 +111,6 @@ def prewarm(modules: Iterable[str] = ()) -> None:
     os.dup2(saved[1], 2)
     for fd in saved + [devnull]:
       os.close(fd)
-
-
-def tuner_fn_module(tuner_fn_path: str) -> str:
-  """'model.tuner_fn.tuner_fn' -> 'model.tuner_fn' (what prewarm should import too)."""
-  return tuner_fn_path.rpartition('.')[0] if tuner_fn_path else ''
 
 
 def _pool():
@@ -143,7 +142,7 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
       'working_dir': working_dir, 'workers': workers})
   # A process writes its log to a local file; the search directory may be a bucket.
   local_logs = tempfile.mkdtemp(prefix='hypertune-workers-')
-  prewarm([tuner_fn_module(exec_properties.get('tuner_fn'))])
+  prewarm(exec_properties.get('tuner_fn'))
   processes = {f'tuner{i}': _start_worker(f'tuner{i}', port, args_path, local_logs)
                for i in range(workers)}
   spec.write_json(spec.join(working_dir, WORKER_PIDS_FILE),
