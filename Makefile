@@ -47,7 +47,7 @@ lock: $(STAMP)
 # parallel trials read the data of the run `make run` made. bench/scale.py is not in the quick
 # set (about 4 minutes for 1x and 10x; BENCHMARKS.md "Scale").
 bench: $(STAMP)
-	@test -f runs/hypertune-digits/metadata.sqlite || $(PY) -m hypertune.cli run
+	@test -f runs/hypertune-digits/metadata.sqlite || $(PY) -m tfx_hypertune.hypertune.cli run
 	$(PY) bench/input_pipeline.py runs/hypertune-digits
 	$(PY) bench/search_overhead.py runs/hypertune-digits --repeats 1
 	$(PY) bench/parallel_trials.py runs/hypertune-digits --repeats 1

@@ -28,7 +28,7 @@ def machine_line(extra: str = '') -> str:
 def tuner_inputs(run_dir: str, hp_dir: str, results_dir: str):
   """input_dict and output_dict for the Tuner executor on a finished run's Transform output."""
   from tfx.types import standard_artifacts  # pylint: disable=import-outside-toplevel
-  from hypertune import results  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import results  # pylint: disable=import-outside-toplevel
   transform = results.latest_run(os.path.join(run_dir, 'metadata.sqlite'))['Transform']
 
   def artifact(cls, uri, split_names=None):
@@ -52,7 +52,7 @@ def tuner_inputs(run_dir: str, hp_dir: str, results_dir: str):
 def tuner_exec_properties(custom_config: Dict, **tuner_parameters) -> Dict[str, Any]:
   """The Tuner executor's exec_properties; tuner_parameters are spec.py's (parallel_trials,
   search_state_dir, ...)."""
-  return {'tuner_fn': 'model.tuner_fn.tuner_fn',
+  return {'tuner_fn': 'tfx_hypertune.model.tuner_fn.tuner_fn',
           'train_args': json.dumps({'splits': ['train']}),
           'eval_args': json.dumps({'splits': ['eval']}),
           'custom_config': json.dumps(custom_config), **tuner_parameters}

@@ -26,10 +26,10 @@ import numpy as np  # noqa: E402
 from tfx.components.trainer import fn_args_utils  # noqa: E402
 from tfx.types import standard_artifacts  # noqa: E402
 
-from model import datasets, network, space as model_space  # noqa: E402
-from hypertune import results  # noqa: E402
-from pipeline import config as config_lib  # noqa: E402
-from pipeline.pipeline import user_function_config  # noqa: E402
+from tfx_hypertune.model import datasets, network, space as model_space  # noqa: E402
+from tfx_hypertune.hypertune import results  # noqa: E402
+from tfx_hypertune.pipeline import config as config_lib  # noqa: E402
+from tfx_hypertune.pipeline.pipeline import user_function_config  # noqa: E402
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -33,10 +33,10 @@ def pool(warm):
   """Stops the worker pool, and for `warm` starts it again and waits until it has imported
   everything (a no-op process forked from it returns only then)."""
   from multiprocessing import forkserver  # pylint: disable=import-outside-toplevel
-  from components.tuner import parallel  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import parallel  # pylint: disable=import-outside-toplevel
   forkserver._forkserver._stop()  # pylint: disable=protected-access
   if warm:
-    parallel.prewarm('model.tuner_fn.tuner_fn')
+    parallel.prewarm('tfx_hypertune.model.tuner_fn.tuner_fn')
     started = time.monotonic()
     process = parallel._pool().Process(target=os.getpid)  # pylint: disable=protected-access
     process.start()
@@ -45,9 +45,9 @@ def pool(warm):
 
 
 def search_once(run_dir, workers, algorithm, trials):
-  from components.tuner import executor  # pylint: disable=import-outside-toplevel
-  from pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
-  from pipeline.pipeline import user_function_config  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import executor  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline.pipeline import user_function_config  # pylint: disable=import-outside-toplevel
   work = tempfile.mkdtemp(prefix=f'bench-parallel-{workers}-')
   search = {'algorithm': algorithm, 'parallel_trials': workers, 'warm_start_trials': 0}
   if not algorithm.startswith('hyperband'):

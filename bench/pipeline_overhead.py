@@ -36,7 +36,7 @@ def bare() -> None:
   # Our model and tuner code import TFX (TunerFnResult); a bare script would not, so that
   # import is timed apart and taken off the bare script's total.
   import search_efficiency as se  # pylint: disable=import-outside-toplevel
-  from components.tuner import search as search_api  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import search as search_api  # pylint: disable=import-outside-toplevel
   harness = time.monotonic() - imported
   imported = time.monotonic()
   data = se.splits(*se.digits(), 0)

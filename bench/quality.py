@@ -102,7 +102,7 @@ def run_pipeline(data_dir: str, output_dir: str, fit_on: str, label: str = 'labe
   """(the summary's test accuracy, or test RMSE, seconds)."""
   started = time.monotonic()
   extra = [arg for setting in EXTRA_SETTINGS for arg in ('--set', setting)]
-  done = subprocess.run([sys.executable, '-m', 'hypertune.cli', 'run', '--data', data_dir,
+  done = subprocess.run([sys.executable, '-m', 'tfx_hypertune.hypertune.cli', 'run', '--data', data_dir,
                          '--label', label, '--output-dir', output_dir,
                          '--set', f'training.fit_on={fit_on}', *extra],
                         capture_output=True, text=True, check=False)

@@ -42,10 +42,10 @@ import numpy as np  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from components.tuner import search as search_api, spec  # noqa: E402
-from model import features, network, space as model_space  # noqa: E402
-from pipeline import config as config_lib  # noqa: E402
-from pipeline.pipeline import user_function_config  # noqa: E402
+from tfx_hypertune.components.tuner import search as search_api, spec  # noqa: E402
+from tfx_hypertune.model import features, network, space as model_space  # noqa: E402
+from tfx_hypertune.pipeline import config as config_lib  # noqa: E402
+from tfx_hypertune.pipeline.pipeline import user_function_config  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALGORITHMS = ('hyperband', 'hyperband_longest_first', 'random', 'bayesian')

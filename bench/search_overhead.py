@@ -32,9 +32,9 @@ import common  # noqa: E402
 def prepared_tuner(run_dir, search_overrides):
   """tuner_fn's result on the run's data, as the executor builds it, in a fresh directory."""
   from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
-  from model import tuner_fn  # pylint: disable=import-outside-toplevel
-  from pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
-  from pipeline.pipeline import user_function_config  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.model import tuner_fn  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline.pipeline import user_function_config  # pylint: disable=import-outside-toplevel
   work = tempfile.mkdtemp(prefix='bench-overhead-search-')
   config = config_lib.build_config({'search': search_overrides})
   custom = user_function_config(config, 'bench')

@@ -26,7 +26,7 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
-from components import spans, splits
+from tfx_hypertune.components import spans, splits
 
 SPAN_WINDOW_KEY = 'span_window'
 SPLIT_SEED_KEY = 'split_seed'

@@ -24,8 +24,8 @@ import time
 import warnings
 from typing import Any, Dict, List, Optional
 
-from pipeline import config as config_lib
-from hypertune import data_check
+from tfx_hypertune.pipeline import config as config_lib
+from tfx_hypertune.hypertune import data_check
 
 EXIT_BAD_INPUT = 2
 EXIT_PIPELINE_STOPPED = 1
@@ -95,7 +95,7 @@ def _report_failure(error: BaseException, args: argparse.Namespace) -> int:
 
 def _failed_component() -> Optional[str]:
   """The component that was running, if a pipeline was (local_runner tracks it)."""
-  local_runner = sys.modules.get('hypertune.local_runner')
+  local_runner = sys.modules.get('tfx_hypertune.hypertune.local_runner')
   return getattr(local_runner, 'RUNNING', None) if local_runner else None
 
 
@@ -264,11 +264,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         f'max_epochs={config.search.max_epochs}, '
         f'factor={config.search.factor}, seed={config.seed}, tuning={config.tuning}; '
         f'orchestrator: {config.orchestrator}', flush=True)
-  from hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
   if config.search.parallel_trials > 1:
     # Parallel trial workers import TensorFlow and TFX while the data components run.
-    from components.tuner import parallel  # pylint: disable=import-outside-toplevel
-    from pipeline import pipeline  # pylint: disable=import-outside-toplevel
+    from tfx_hypertune.components.tuner import parallel  # pylint: disable=import-outside-toplevel
+    from tfx_hypertune.pipeline import pipeline  # pylint: disable=import-outside-toplevel
     parallel.prewarm(pipeline.TUNER_FN)
   local_runner.run_pipeline(config, verbose=args.verbose)
   run_summary = results.summarize(config.metadata_path, config.pipeline_root)
@@ -288,7 +288,7 @@ def _label_note(summary) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-  from hypertune import predict  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import predict  # pylint: disable=import-outside-toplevel
   out = open(args.output, 'w', newline='') if args.output else sys.stdout
   try:
     scores = predict.predict_csv(args.model, args.data, out)
@@ -302,8 +302,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-  from components.tuner import report, spec  # pylint: disable=import-outside-toplevel
-  from hypertune import results  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import report, spec  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import results  # pylint: disable=import-outside-toplevel
   config = config_from_args(args)
   metadata_path = (os.path.join(args.run, os.path.basename(config.metadata_path)) if args.run
                    else config.metadata_path)
@@ -332,7 +332,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-  from kubeflow import runner  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.kubeflow import runner  # pylint: disable=import-outside-toplevel
   config = config_from_args(args)
   remote_data = config.data.path if '://' in config.data.path else None
   if not remote_data:
@@ -361,7 +361,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
-  from kubeflow import launcher, submit  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.kubeflow import launcher, submit  # pylint: disable=import-outside-toplevel
   result = launcher.launch(args.package, pipeline_root=args.pipeline_root,
                            parameters=submit.parse_params(args.param))
   pushed = result.outputs.get('Pusher', {}).get('pushed_model', [])
@@ -372,7 +372,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-  from kubeflow import launcher, submit  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.kubeflow import launcher, submit  # pylint: disable=import-outside-toplevel
   target = args.target or launcher.load_job(args.package)['backend']
   if target == 'vertex':
     if not args.project:
@@ -392,7 +392,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_freeze_schema(args: argparse.Namespace) -> int:
-  from hypertune import results  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import results  # pylint: disable=import-outside-toplevel
   config = config_from_args(args)
   nodes = results.latest_run(config.metadata_path)
   node = nodes.get('SchemaGen') or nodes.get('ImportSchemaGen')

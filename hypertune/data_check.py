@@ -15,7 +15,7 @@ import os
 from collections import Counter
 from typing import Dict, List, Optional, Tuple
 
-from components import spans, splits
+from tfx_hypertune.components import spans, splits
 
 # A column whose values are at least this share numbers is taken to be numeric, so a stray
 # text cell in it is an error rather than a reason to treat the column as categorical.

@@ -13,8 +13,8 @@ from tfx.orchestration import metadata as tfx_metadata
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from pipeline.config import Config
-from pipeline.pipeline import create_pipeline
+from tfx_hypertune.pipeline.config import Config
+from tfx_hypertune.pipeline.pipeline import create_pipeline
 
 
 # The component running now (None between components): named when a run fails.

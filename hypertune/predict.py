@@ -11,7 +11,7 @@ import json
 import os
 from typing import Dict, Iterator, List, Optional, TextIO, Tuple
 
-from hypertune.data_check import DataError
+from tfx_hypertune.hypertune.data_check import DataError
 
 BATCH_SIZE = 256
 
@@ -33,7 +33,7 @@ def predict_csv(model_dir: str, csv_path: str, out: TextIO) -> Dict[str, float]:
   """Writes `predicted_label,probability` per row (a classifier) or `predicted_value` (a
   regression model); returns accuracy, or MAE and RMSE, when the CSV has the label."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from model import network as model_lib  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.model import network as model_lib  # pylint: disable=import-outside-toplevel
   model_dir = resolve_model_dir(model_dir)
   with open(os.path.join(model_dir, model_lib.REQUEST_SPEC_FILE)) as f:
     spec = json.load(f)

@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from components.tuner import search as search_api
-from components.tuner import spec
+from tfx_hypertune.components.tuner import search as search_api
+from tfx_hypertune.components.tuner import spec
 
 @dataclasses.dataclass
 class NodeRun:
@@ -81,13 +81,13 @@ def count_trials(tuner_results_uri: str) -> int:
 
 def evaluation_accuracy(evaluation_uri: str) -> Optional[float]:
   """The candidate model's accuracy on the overall slice (not the baseline's, not the diff)."""
-  from components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
+  from tfx_hypertune.components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
   return evaluator.candidate_and_baseline_accuracy(evaluation_uri)[0]
 
 
 def evaluation_errors(evaluation_uri: str) -> Dict[str, Optional[float]]:
   """A regression's test RMSE and MAE (candidate model); None each for a classification."""
-  from components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
+  from tfx_hypertune.components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
   return {'rmse': evaluator.candidate_and_baseline(evaluation_uri, evaluator.RMSE_KEY)[0],
           'mae': evaluator.candidate_and_baseline(evaluation_uri, evaluator.MAE_KEY)[0]}
 

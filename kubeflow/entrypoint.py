@@ -19,7 +19,7 @@ tensorflow-io's S3 filesystem and gives Beam the endpoint and credentials from t
 environment (S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION), unless the
 compiled Beam arguments already do.
 
-    python -m kubeflow.entrypoint --executor_class_path ... --json_serialized_invocation_args
+    python -m tfx_hypertune.kubeflow.entrypoint --executor_class_path ... --json_serialized_invocation_args
         {{$}} --json_serialized_inputs_spec_args {...} [beam args]
 """
 
@@ -162,7 +162,7 @@ def prepare(argv: List[str]) -> Tuple[List[str], Dict[str, Any]]:
   argv = set_flag_value(argv, INVOCATION_FLAG, json.dumps(executor_input))
   done['driver'] = False
   if done['s3']:
-    from components import filesystems  # pylint: disable=import-outside-toplevel
+    from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
     filesystems.support(S3)
     argv = s3_beam_args(argv)
   if needs_driver(executor_input):

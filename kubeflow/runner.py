@@ -4,7 +4,7 @@ Pipelines (`--target vertex`). Nothing is re-wired: only the orchestrator, the p
 image change, and the pipeline has no Resolver nodes (pipeline/pipeline.py), so every task is a
 container.
 
-Every task runs `python -m kubeflow.entrypoint` (TFX's v2 executor entrypoint behind a shim
+Every task runs `python -m tfx_hypertune.kubeflow.entrypoint` (TFX's v2 executor entrypoint behind a shim
 for the open-source backend: kubeflow/entrypoint.py) in the image built from
 kubeflow/Dockerfile, where this package is installed; user functions are dotted paths into it,
 so they resolve there as they do locally.
@@ -20,8 +20,8 @@ from typing import Any, Dict, Optional
 
 import yaml
 
-from kubeflow import launcher
-from pipeline.config import Config
+from tfx_hypertune.kubeflow import launcher
+from tfx_hypertune.pipeline.config import Config
 
 DEFAULT_IMAGE = 'tfx-hypertune:latest'
 
@@ -35,7 +35,7 @@ PARAMETER_TYPES = {'data_uri': str, 'max_epochs': int, 'max_trials': int,
 def runtime_parameters(defaults: Dict[str, Any]):
   """RunValues of RuntimeParameters with these defaults (see parameter_defaults)."""
   from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
-  from pipeline.pipeline import RunValues  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline.pipeline import RunValues  # pylint: disable=import-outside-toplevel
   return RunValues(**{
       name: (tfx.dsl.experimental.RuntimeParameter(name=name, ptype=ptype,
                                                    default=defaults[name])
@@ -44,7 +44,7 @@ def runtime_parameters(defaults: Dict[str, Any]):
 
 
 def parameter_defaults(config: Config) -> Dict[str, Any]:
-  from pipeline.pipeline import RunValues  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline.pipeline import RunValues  # pylint: disable=import-outside-toplevel
   values = dataclasses.asdict(RunValues.of(config))
   return {name: value for name, value in values.items() if value is not None}
 
@@ -56,7 +56,7 @@ TARGETS = ('kfp', 'vertex')
 IMAGE_APP_DIR, REPO_DIR = launcher.IMAGE_APP_DIR, launcher.REPO_DIR
 # Every task's command: TFX's v2 entrypoint behind kubeflow/entrypoint.py, which fills in what
 # the open-source backend leaves out (input types, minio://, ExampleGen's driver).
-ENTRYPOINT_COMMAND = ['python', '-m', 'kubeflow.entrypoint']
+ENTRYPOINT_COMMAND = ['python', '-m', 'tfx_hypertune.kubeflow.entrypoint']
 # The artifact root of a default open-source KFP install (its MinIO bucket).
 DEFAULT_KFP_ROOT = 'minio://mlpipeline/v2/artifacts'
 ROOT_SCHEMES = {'kfp': ('minio://', 's3://', 'gs://'), 'vertex': ('gs://',)}
@@ -116,7 +116,7 @@ def compile_pipeline(config: Config, *, image: str, pipeline_root: Optional[str]
   Both run every task in `image` through kubeflow/entrypoint.py; neither has a resolver."""
   # Late imports: TFX is heavy, and `hypertune --help` should not wait for it.
   from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner  # pylint: disable=import-outside-toplevel
-  from pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
 
   if target not in TARGETS:
     raise CompileError(f'--target {target}: choose one of {", ".join(TARGETS)}')

@@ -16,7 +16,7 @@ import dataclasses
 import time
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from kubeflow import launcher
+from tfx_hypertune.kubeflow import launcher
 
 
 @dataclasses.dataclass

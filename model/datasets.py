@@ -14,7 +14,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tfx_bsl.public import tfxio
 
-from model import features
+from tfx_hypertune.model import features
 
 # Shuffle within this many examples; the transformed data are cached in memory after the
 # first pass, so later epochs (and every trial after the first) never re-read the files.

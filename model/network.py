@@ -14,8 +14,8 @@ import keras
 import keras_tuner
 import tensorflow as tf
 
-from model import features
-from model.space import SpaceSpec, declare, possible_values
+from tfx_hypertune.model import features
+from tfx_hypertune.model.space import SpaceSpec, declare, possible_values
 
 
 def build_model(hp: keras_tuner.HyperParameters, inputs: features.ModelInputs,

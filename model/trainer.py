@@ -9,8 +9,8 @@ import keras
 import keras_tuner
 import tensorflow as tf
 
-from components.tuner import search as search_api
-from model import datasets, network, space
+from tfx_hypertune.components.tuner import search as search_api
+from tfx_hypertune.model import datasets, network, space
 
 TRAINING_SUMMARY_FILE = 'training_summary.json'
 

@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from model import features
+from tfx_hypertune.model import features
 
 NUM_OOV_BUCKETS = 1
 

@@ -11,8 +11,8 @@ import functools
 
 from tfx.components.tuner.component import TunerFnResult
 
-from components.tuner import search as search_api
-from model import datasets, network, space
+from tfx_hypertune.components.tuner import search as search_api
+from tfx_hypertune.model import datasets, network, space
 
 
 def tuner_fn(fn_args) -> TunerFnResult:

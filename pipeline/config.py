@@ -16,8 +16,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
-from components import spans
-from model import space as model_space
+from tfx_hypertune.components import spans
+from tfx_hypertune.model import space as model_space
 
 # Where the repository's bundled data lives (the package is installed in editable mode from
 # the repository, and the Kubeflow image copies data/ beside it).

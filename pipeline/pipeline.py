@@ -21,13 +21,13 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2, transform_pb2
 
-from components import spans, splits
-from components.evaluator import Evaluator
-from components.example_gen import SpanWindowCsvExampleGen
-from components.tuner.component import Tuner
-from components.validation import SchemaGate
-from model import features
-from pipeline.config import Config
+from tfx_hypertune.components import spans, splits
+from tfx_hypertune.components.evaluator import Evaluator
+from tfx_hypertune.components.example_gen import SpanWindowCsvExampleGen
+from tfx_hypertune.components.tuner.component import Tuner
+from tfx_hypertune.components.validation import SchemaGate
+from tfx_hypertune.model import features
+from tfx_hypertune.pipeline.config import Config
 
 # The shares of ExampleGen's split (by row position, components/splits.py): 70% train (fit),
 # 15% eval (early stopping and the Tuner's objective), 15% test (held out: only the Evaluator
@@ -35,7 +35,7 @@ from pipeline.config import Config
 SPLIT_BUCKETS = {name: round(share * 20) for name, share in splits.DEFAULT_SPLITS}
 EVAL_SPLIT = 'test'
 CSV_PATTERN = '*.csv'
-TUNER_FN = 'model.tuner_fn.tuner_fn'
+TUNER_FN = 'tfx_hypertune.model.tuner_fn.tuner_fn'
 REPO_DIR = Path(__file__).resolve().parent.parent
 
 # The code each component's results depend on, beyond TFX's own. Its hash goes into the
@@ -146,7 +146,7 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
   transform = tfx_components.Transform(
       examples=example_gen.outputs['examples'],
       schema=schema_gate.outputs['validated_schema'],
-      preprocessing_fn='model.transform.preprocessing_fn',
+      preprocessing_fn='tfx_hypertune.model.transform.preprocessing_fn',
       splits_config=transform_pb2.SplitsConfig(analyze=['train'], transform=['train', 'eval']),
       # Pre- and post-transform statistics: nothing reads them (StatisticsGen has the raw
       # data's). Skipping them did not measurably shorten Transform on digits (BENCHMARKS.md).
@@ -167,7 +167,7 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                 # Search state outlives executions (resume after a crash, warm start).
                 search_state_dir=f'{root.rstrip("/")}/TunerState', **fit_on)
   trainer = tfx_components.Trainer(
-      run_fn='model.trainer.run_fn',
+      run_fn='tfx_hypertune.model.trainer.run_fn',
       hyperparameters=tuner.outputs['best_hyperparameters'],
       custom_config=function_config, **fit_on)
   evaluator = Evaluator(

@@ -64,7 +64,7 @@ KFP_IMAGE = 'registry.example/tfx-hypertune:1'
 def compiled_kfp(tmp_path_factory):
   """`hypertune compile` for a bucket root and bucket data, for Vertex and for open-source
   KFP: (the Vertex PipelineJob JSON, the KFP spec YAML)."""
-  from hypertune import cli  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import cli  # pylint: disable=import-outside-toplevel
   out = tmp_path_factory.mktemp('kfp')
   for target in ('vertex', 'kfp'):
     assert cli.main(['compile', '--target', target, '--image', KFP_IMAGE,

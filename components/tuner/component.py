@@ -11,7 +11,7 @@ from tfx.proto import trainer_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import json_utils
 
-from components.tuner import executor, spec
+from tfx_hypertune.components.tuner import executor, spec
 
 
 class Tuner(stock_tuner.Tuner):

@@ -28,8 +28,8 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils
 
-from components import filesystems
-from components.tuner import parallel, report, search as search_api, spec, tuning, warm_start
+from tfx_hypertune.components import filesystems
+from tfx_hypertune.components.tuner import parallel, report, search as search_api, spec, tuning, warm_start
 
 
 class Executor(base_executor.BaseExecutor):

@@ -36,7 +36,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import json_utils
 
-from components.tuner import spec, worker
+from tfx_hypertune.components.tuner import spec, worker
 
 WORKER_ARGS_FILE = 'worker_args.json'  # in the search directory: what each worker rebuilds from
 WORKER_PIDS_FILE = 'worker_pids.json'  # in the search directory: {tuner_id: pid} while it runs
@@ -45,7 +45,7 @@ WORKER_PIDS_FILE = 'worker_pids.json'  # in the search directory: {tuner_id: pid
 # forked worker does not import it again. The tuner_fn's module is added by the caller.
 WARM_MODULES = ('__main__', 'tensorflow', 'keras', 'keras_tuner', 'tensorflow_transform',
                 'tfx.components.trainer.fn_args_utils', 'tfx.components.util.udf_utils',
-                'components.tuner.worker')
+                'tfx_hypertune.components.tuner.worker')
 
 POLL_SECONDS = 0.5
 
@@ -90,7 +90,7 @@ def worker_count(requested: int, cores: int = None) -> int:
 
 def prewarm(tuner_fn: Optional[str] = None) -> None:
   """Starts the warm pool (in the background; returns at once) with WARM_MODULES and the
-  module of `tuner_fn` ('model.tuner_fn.tuner_fn') imported. Later calls do nothing while it
+  module of `tuner_fn` ('tfx_hypertune.model.tuner_fn.tuner_fn') imported. Later calls do nothing while it
   runs."""
   modules = list(WARM_MODULES)
   if tuner_fn:

@@ -22,8 +22,8 @@ import io
 import json
 from typing import Any, Dict, List, Optional
 
-from components.tuner import search as search_api
-from components.tuner import spec
+from tfx_hypertune.components.tuner import search as search_api
+from tfx_hypertune.components.tuner import spec
 
 TRIALS_CSV = spec.TRIALS_CSV
 REPORT_HTML = spec.REPORT_HTML

@@ -28,7 +28,7 @@ import keras_tuner
 import numpy as np
 from keras_tuner.src.engine import conditions as conditions_module
 
-from components.tuner import spec
+from tfx_hypertune.components.tuner import spec
 
 # keras-tuner 1.4.8 left a debug `print(self.values[0])` in conditions.Parent.to_proto, which
 # a parallel search's chief and workers call for every message about a conditional space:

@@ -28,7 +28,7 @@ from typing import Any, Dict, Optional
 from tfx import types
 from tfx.dsl.io import fileio
 
-from components.tuner import spec
+from tfx_hypertune.components.tuner import spec
 
 POLICIES = ('always', 'never', 'if-data-changed')
 LATEST_DIR = 'latest'

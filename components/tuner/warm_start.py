@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 
 from tfx.dsl.io import fileio
 
-from components.tuner import report, spec
+from tfx_hypertune.components.tuner import report, spec
 
 
 def previous_search(state_root: str, key: str) -> str:

@@ -3,7 +3,7 @@
 parallel.py forks it from the warm pool (`run_forked`); by hand it runs as
 
     KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=N \
-        python -m components.tuner.worker ARGS.json
+        python -m tfx_hypertune.components.tuner.worker ARGS.json
 
 It rebuilds the tuner through the same tuner_fn as the chief; Keras Tuner sees the environment
 and proxies every oracle call to the chief.
@@ -21,8 +21,8 @@ def main(args_path: str) -> None:
   from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
   from tfx.components.util import udf_utils  # pylint: disable=import-outside-toplevel
   from tfx.types import artifact_utils  # pylint: disable=import-outside-toplevel
-  from components import filesystems  # pylint: disable=import-outside-toplevel
-  from components.tuner import spec  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import spec  # pylint: disable=import-outside-toplevel
   filesystems.support(args_path)
   args = spec.read_json(args_path)
   # Share the cores: N workers with all threads each would only contend.

@@ -10,7 +10,7 @@ import time
 
 import tensorflow as tf
 
-from hypertune import cli, results
+from tfx_hypertune.hypertune import cli, results
 
 
 def make_artifact(cls, uri, split_names=None):
@@ -87,7 +87,7 @@ def moto_s3_server(bucket: str = 'mlpipeline'):
   """An S3-compatible server (moto's server mode) on 127.0.0.1 with one bucket; yields
   (the environment a process that uses it needs, a boto3 client). Stopped afterwards."""
   import boto3  # pylint: disable=import-outside-toplevel
-  from components.tuner import parallel  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import parallel  # pylint: disable=import-outside-toplevel
   port = parallel.free_port()
   server = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p',
                              str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

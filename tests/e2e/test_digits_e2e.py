@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from components.tuner import search
-from hypertune import results
+from tfx_hypertune.components.tuner import search
+from tfx_hypertune.hypertune import results
 from tests.conftest import DIGITS_CSV
 from tests.e2e import helpers
 
@@ -23,7 +23,7 @@ ACCURACY_FLOOR = 0.9
 @pytest.fixture(scope='module')
 def first_run(tmp_path_factory):
   output_dir = tmp_path_factory.mktemp('digits')
-  from hypertune import cli
+  from tfx_hypertune.hypertune import cli
   code = cli.main(['run', '--output-dir', str(output_dir), *BUDGET])
   assert code == 0
   run_dir = os.path.join(output_dir, 'hypertune-digits')
@@ -124,7 +124,7 @@ def test_report_numbers_equal_the_trial_files(first_run):
   import csv
   import glob
   import matplotlib.image
-  from components.tuner import report
+  from tfx_hypertune.components.tuner import report
   results_dir = first_run['summary'].trials_dir
   with open(os.path.join(results_dir, 'trials.csv')) as f:
     rows = {r['trial_id']: r for r in csv.DictReader(f)}

@@ -40,13 +40,13 @@ def launched(tmp_path_factory):
   work = tmp_path_factory.mktemp('kfp-oss')
   first_rows = _digits_folder(work / 'rows-0-900', range(0, 900))
   new_rows = _digits_folder(work / 'rows-900-1797', range(900, 1797))
-  from hypertune import cli
+  from tfx_hypertune.hypertune import cli
   # The bundled data and the default budget are compiled in; the runs override both.
   assert cli.main(['compile', '--target', 'kfp', '--pipeline-root', ROOT,
                    '--set', 'tuning=never', '--set', 'search.parallel_trials=2',
                    '--out', str(work / 'compiled')]) == 0
   spec_path = str(work / 'compiled' / 'hypertune-digits.yaml')
-  from kubeflow import launcher
+  from tfx_hypertune.kubeflow import launcher
   with helpers.moto_s3_server(BUCKET) as (env, client):
     first = launcher.launch(spec_path, environment=env, parameters={
         'data_uri': str(first_rows), 'max_epochs': '2', 'accuracy_threshold': '0.5'})
@@ -153,7 +153,7 @@ def test_run_two_was_compared_with_run_ones_pushed_model(launched):
 
 def test_the_launcher_refuses_resolver_tasks(launched, tmp_path):
   import yaml
-  from kubeflow import launcher
+  from tfx_hypertune.kubeflow import launcher
   with open(launched['spec']) as f:
     spec = yaml.safe_load(f)
   label = spec['components']['Evaluator']['executorLabel']

@@ -25,8 +25,8 @@ def test_beam_steps_on_the_portable_runner(tmp_path, monkeypatch):
 
   from apache_beam.runners.portability import portable_runner
 
-  from pipeline import config as config_lib
-  from pipeline.pipeline import RunValues, code_version, make_example_gen
+  from tfx_hypertune.pipeline import config as config_lib
+  from tfx_hypertune.pipeline.pipeline import RunValues, code_version, make_example_gen
 
   job_endpoints = []
   real_run_pipeline = portable_runner.PortableRunner.run_pipeline
@@ -50,7 +50,7 @@ def test_beam_steps_on_the_portable_runner(tmp_path, monkeypatch):
                                         infer_feature_shape=True)
   transform = tfx.components.Transform(
       examples=example_gen.outputs['examples'], schema=schema_gen.outputs['schema'],
-      preprocessing_fn='model.transform.preprocessing_fn',
+      preprocessing_fn='tfx_hypertune.model.transform.preprocessing_fn',
       splits_config=tfx.proto.SplitsConfig(analyze=['train'], transform=['train', 'eval']),
       disable_statistics=True,
       custom_config={'label': 'label', 'code_version': code_version('model')})

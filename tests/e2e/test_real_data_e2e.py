@@ -23,7 +23,7 @@ import sys
 
 import pytest
 
-from components import splits
+from tfx_hypertune.components import splits
 from tests.conftest import REPO, pets_rows, write_csv
 from tests.e2e import helpers
 
@@ -38,13 +38,13 @@ def workdir(tmp_path_factory):
 
 
 def _run(workdir, data_dir, label, *extra):
-  from hypertune import cli
+  from tfx_hypertune.hypertune import cli
   return cli.main(['run', '--data', str(data_dir), '--label', label, '--output-dir',
                    str(workdir / 'runs'), *BUDGET, *extra])
 
 
 def _summary(run_dir):
-  from hypertune import results
+  from tfx_hypertune.hypertune import results
   return results.summarize(str(run_dir / 'metadata.sqlite'), str(run_dir / 'pipeline_root'))
 
 
@@ -152,7 +152,7 @@ def test_an_error_inside_a_component_is_one_line_and_a_log(workdir, pets_run):
       'import sys, components.validation',
       'def broken(uri):',
       '  raise ArithmeticError("injected by the test")',
-      'components.validation.read_anomalies = broken',
+      'tfx_hypertune.components.validation.read_anomalies = broken',
       'from hypertune import cli',
       'sys.exit(cli.main(sys.argv[1:]))'])
   done = subprocess.run(

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from components import splits
-from hypertune import results
+from tfx_hypertune.components import splits
+from tfx_hypertune.hypertune import results
 from tests.conftest import REPO
 from tests.e2e import helpers
 
@@ -29,7 +29,7 @@ MSE_SHARE_CEILING = 0.8
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
   output_dir = tmp_path_factory.mktemp('diabetes')
-  from hypertune import cli
+  from tfx_hypertune.hypertune import cli
   assert cli.main(['run', '--config', EXAMPLE, '--output-dir', str(output_dir), *BUDGET]) == 0
   run_dir = output_dir / 'hypertune-diabetes'
   return {'run_dir': run_dir, 'serving': str(run_dir / 'serving'),
@@ -113,8 +113,8 @@ def test_the_report_ranks_and_plots_by_the_loss(run):
 
 def test_the_compiled_spec_runs_a_regression_to_a_pushed_model(tmp_path):
   """The same example config compiled for open-source KFP and launched here (local root)."""
-  from hypertune import cli
-  from kubeflow import launcher
+  from tfx_hypertune.hypertune import cli
+  from tfx_hypertune.kubeflow import launcher
   assert cli.main(['compile', '--config', EXAMPLE, '--pipeline-root', str(tmp_path / 'root'),
                    '--out', str(tmp_path / 'compiled')]) == 0
   result = launcher.launch(str(tmp_path / 'compiled' / 'hypertune-diabetes.yaml'),

@@ -17,7 +17,7 @@ SPAN_ROWS = 600
 
 
 def _state(run_dir):
-  from hypertune import results
+  from tfx_hypertune.hypertune import results
   nodes = results.latest_run(str(run_dir / 'metadata.sqlite'))
   tuner = nodes['Tuner']
   with open(os.path.join(tuner.uri('tuner_results'), 'search_info.json')) as f:
@@ -39,7 +39,7 @@ def two_spans(tmp_path_factory):
   header, rows = read_digits_rows(2 * SPAN_ROWS)
   write_csv(data / 'span-1' / 'digits.csv', header, rows[:SPAN_ROWS])
   shutil.copy(os.path.join(DIGITS_DIR, 'schema.pbtxt'), data / 'schema.pbtxt')
-  from hypertune import cli
+  from tfx_hypertune.hypertune import cli
   args = ['run', '--data', str(data), '--output-dir', str(root / 'runs'), '--max-epochs', '2',
           '--accuracy-threshold', '0.5', '--set', 'tuning=never',
           '--set', 'data.span_window=2', '--set', 'evaluation.max_accuracy_drop=1']

@@ -16,9 +16,9 @@ import pytest
 from tfx.types import standard_artifacts
 from tfx.utils import json_utils
 
-from components.tuner import executor as tuner_executor
-from components.tuner import parallel, search, spec
-from hypertune import cli, results
+from tfx_hypertune.components.tuner import executor as tuner_executor
+from tfx_hypertune.components.tuner import parallel, search, spec
+from tfx_hypertune.hypertune import cli, results
 from tests.conftest import DIGITS_DIR, REPO, read_digits_rows, write_csv
 from tests.e2e import helpers
 
@@ -60,7 +60,7 @@ def test_resume_after_sigkill_then_warm_start(tmp_path):
   state_root = os.path.join(run_dir, 'pipeline_root', 'TunerState')
 
   # 1. Start the pipeline in its own process; SIGKILL it once two trials have finished.
-  process = subprocess.Popen([sys.executable, '-m', 'hypertune.cli', *args], cwd=REPO,
+  process = subprocess.Popen([sys.executable, '-m', 'tfx_hypertune.hypertune.cli', *args], cwd=REPO,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
   deadline = time.monotonic() + 300
@@ -197,15 +197,15 @@ def test_each_algorithm_through_the_executor(parallel_run, tmp_path, algorithm):
                                         str(tmp_path / 'hp'))],
       'tuner_results': [artifact(standard_artifacts.TunerResults, str(tmp_path / 'results'))],
   }
-  from pipeline import config as config_lib
-  from pipeline.pipeline import user_function_config
+  from tfx_hypertune.pipeline import config as config_lib
+  from tfx_hypertune.pipeline.pipeline import user_function_config
   config = config_lib.build_config({'search': {
       'algorithm': algorithm, 'max_trials': 2, 'max_epochs': 2, 'factor': 2,
       'space': {'num_layers': 1, 'units': {'kind': 'choice', 'values': [16, 32]},
                 'dropout': 0.0}}})
   custom = user_function_config(config, 'test')
   exec_properties = {
-      'tuner_fn': 'model.tuner_fn.tuner_fn',
+      'tuner_fn': 'tfx_hypertune.model.tuner_fn.tuner_fn',
       'train_args': json.dumps({'splits': ['train']}),
       'eval_args': json.dumps({'splits': ['eval']}),
       'custom_config': json_utils.dumps(custom),

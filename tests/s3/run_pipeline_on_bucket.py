@@ -19,10 +19,10 @@ import sys
 def run_pipeline(bucket: str, data_dir: str, output_dir: str):
   from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
 
-  from components import filesystems  # pylint: disable=import-outside-toplevel
-  from hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
-  from pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
-  from pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
 
   endpoint = os.environ['S3_ENDPOINT']
   config = config_lib.build_config({
@@ -48,8 +48,8 @@ def search_again(config, nodes, bucket: str):
   from tfx.types import standard_artifacts  # pylint: disable=import-outside-toplevel
   from tfx.utils import json_utils  # pylint: disable=import-outside-toplevel
 
-  from components.tuner import executor, spec  # pylint: disable=import-outside-toplevel
-  from pipeline.pipeline import code_version, user_function_config  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import executor, spec  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline.pipeline import code_version, user_function_config  # pylint: disable=import-outside-toplevel
 
   from tests.e2e.helpers import make_artifact as artifact  # pylint: disable=import-outside-toplevel
   transform = nodes['Transform']
@@ -66,7 +66,7 @@ def search_again(config, nodes, bucket: str):
   custom = {**user_function_config(config, code_version('model')),
             'code_version': f'{code_version("model")}-{code_version("tuner")}'}
   exec_properties = {
-      'tuner_fn': 'model.tuner_fn.tuner_fn',
+      'tuner_fn': 'tfx_hypertune.model.tuner_fn.tuner_fn',
       'train_args': json.dumps({'splits': ['eval']}),
       'eval_args': json.dumps({'splits': ['eval']}),
       'custom_config': json_utils.dumps(custom),
@@ -77,7 +77,7 @@ def search_again(config, nodes, bucket: str):
 
 
 def main(bucket: str, data_dir: str, output_dir: str) -> None:
-  from components.tuner import spec  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import spec  # pylint: disable=import-outside-toplevel
   config, nodes = run_pipeline(bucket, data_dir, output_dir)
   first = spec.read_search_info(nodes['Tuner'].uri('tuner_results'))
   pushed = nodes['Pusher'].custom('pushed_model', 'pushed_destination')

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from hypertune import cli
+from tfx_hypertune.hypertune import cli
 from tests.conftest import read_digits_rows, write_csv
 
 
@@ -64,7 +64,7 @@ def test_predict_missing_model(capsys, tmp_path):
 
 
 def test_the_summary_prints_hyperparameters_as_a_reader_would_write_them(tmp_path):
-  from hypertune import results
+  from tfx_hypertune.hypertune import results
   summary = results.RunSummary(
       best_hyperparameters={'num_layers': 1, 'dropout': 0.1 * 3, 'units_0': 208,
                             'learning_rate': 0.0001},

@@ -10,7 +10,7 @@ from tests.conftest import write_csv
 
 
 def _hypertune(*args, cwd):
-  return subprocess.run([sys.executable, '-m', 'hypertune.cli', *args], cwd=cwd,
+  return subprocess.run([sys.executable, '-m', 'tfx_hypertune.hypertune.cli', *args], cwd=cwd,
                         capture_output=True, text=True, timeout=300, check=False)
 
 

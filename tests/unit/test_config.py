@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from pipeline import config as config_lib
+from tfx_hypertune.pipeline import config as config_lib
 from tests.conftest import REPO
 
 

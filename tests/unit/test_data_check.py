@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from hypertune import data_check
+from tfx_hypertune.hypertune import data_check
 from tests.conftest import DIGITS_DIR, pets_rows, read_digits_rows, write_csv
 
 SCHEMA = os.path.join(DIGITS_DIR, 'schema.pbtxt')

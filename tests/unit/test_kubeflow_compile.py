@@ -11,7 +11,7 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from kubeflow import runner
+from tfx_hypertune.kubeflow import runner
 from tests.conftest import KFP_IMAGE as IMAGE
 
 TFX_ENTRYPOINT = 'tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor'
@@ -68,16 +68,16 @@ def test_every_task_is_a_container_of_our_image_and_executors(compiled, target):
   for container in containers.values():
     assert container['image'] == IMAGE
     # TFX's v2 entrypoint behind our shim for the open-source backend.
-    assert container['command'] == ['python', '-m', 'kubeflow.entrypoint']
+    assert container['command'] == ['python', '-m', 'tfx_hypertune.kubeflow.entrypoint']
     assert '--json_serialized_inputs_spec_args' in container['args']
-  from kubeflow import entrypoint
+  from tfx_hypertune.kubeflow import entrypoint
   assert entrypoint.TFX_ENTRYPOINT == TFX_ENTRYPOINT
   class_path = lambda name: containers[name]['args'][  # noqa: E731
       containers[name]['args'].index('--executor_class_path') + 1]
-  assert class_path('Tuner_executor') == 'components.tuner.executor.Executor'
-  assert class_path('Evaluator_executor') == 'components.evaluator.Executor'
-  assert class_path('CsvExampleGen_executor') == 'components.example_gen.Executor'
-  assert class_path('SchemaGate_executor').startswith('components.validation.')
+  assert class_path('Tuner_executor') == 'tfx_hypertune.components.tuner.executor.Executor'
+  assert class_path('Evaluator_executor') == 'tfx_hypertune.components.evaluator.Executor'
+  assert class_path('CsvExampleGen_executor') == 'tfx_hypertune.components.example_gen.Executor'
+  assert class_path('SchemaGate_executor').startswith('tfx_hypertune.components.validation.')
   hook = containers['CsvExampleGen_executor'].get('lifecycle', {}).get('preCacheCheck')
   if target == 'vertex':  # Vertex runs ExampleGen's span driver as a lifecycle hook
     assert hook['command'][-1] == 'tfx.orchestration.kubeflow.v2.file_based_example_gen.driver'
@@ -109,9 +109,9 @@ def test_kfps_local_runner_cannot_run_a_pipeline(compiled_kfp):
 
 def test_user_functions_and_settings_travel_as_parameters(compiled):
   tasks = compiled[2].root.dag.tasks
-  assert _param(tasks['Transform'], 'preprocessing_fn') == 'model.transform.preprocessing_fn'
-  assert _param(tasks['Tuner'], 'tuner_fn') == 'model.tuner_fn.tuner_fn'
-  assert _param(tasks['Trainer'], 'run_fn') == 'model.trainer.run_fn'
+  assert _param(tasks['Transform'], 'preprocessing_fn') == 'tfx_hypertune.model.transform.preprocessing_fn'
+  assert _param(tasks['Tuner'], 'tuner_fn') == 'tfx_hypertune.model.tuner_fn.tuner_fn'
+  assert _param(tasks['Trainer'], 'run_fn') == 'tfx_hypertune.model.trainer.run_fn'
   tuner_config = json.loads(_param(tasks['Tuner'], 'custom_config'))
   assert tuner_config['search']['max_epochs'] == 4
   assert _param(tasks['Tuner'], 'search_state_dir') == 'gs://bucket/root/TunerState'
@@ -143,7 +143,7 @@ def test_run_values_are_runtime_parameters(compiled):
 def test_the_bundled_data_is_compiled_in_as_the_images_copy(tmp_path):
   """No path of this machine in the spec: the bundled data and its curated schema are
   compiled in as /app/..., where kubeflow/Dockerfile puts this repository."""
-  from hypertune import cli
+  from tfx_hypertune.hypertune import cli
   assert cli.main(['compile', '--out', str(tmp_path)]) == 0
   text = (tmp_path / 'hypertune-digits.yaml').read_text()
   assert runner.REPO_DIR not in text
@@ -159,7 +159,7 @@ def test_the_bundled_data_is_compiled_in_as_the_images_copy(tmp_path):
 
 
 def test_roots_and_data_a_target_cannot_use_fail_in_one_line(tmp_path, capsys):
-  from hypertune import cli
+  from tfx_hypertune.hypertune import cli
   from tests.conftest import read_digits_rows, write_csv
   local_data = tmp_path / 'mine'
   write_csv(local_data / 'digits.csv', *read_digits_rows(200))

@@ -4,7 +4,7 @@ ExampleGen driver). The launcher e2e test runs it in every task of a whole pipel
 
 import json
 
-from kubeflow import entrypoint
+from tfx_hypertune.kubeflow import entrypoint
 from tests.conftest import DIGITS_CSV
 
 EXAMPLES_TYPE = {'instanceSchema': 'title: tfx.Examples\ntype: object\n'}
@@ -81,7 +81,7 @@ def test_exampleGens_driver_runs_when_no_hook_did(tmp_path):
           'outputFile': str(output_file)}}
   inputs_spec = {'parameters': {name: {'parameterType': 'STRING'} for name in (
       'input_base', 'input_config', 'output_config')}}
-  argv = ['--executor_class_path', 'components.example_gen.Executor',
+  argv = ['--executor_class_path', 'tfx_hypertune.components.example_gen.Executor',
           '--json_serialized_invocation_args', json.dumps(executor_input),
           '--json_serialized_inputs_spec_args', json.dumps(inputs_spec)]
   prepared, done = entrypoint.prepare(argv)

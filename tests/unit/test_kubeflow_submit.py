@@ -4,8 +4,8 @@ an upload, a run and a recurring run. This checks the protocol, not a cluster.""
 import pytest
 import yaml
 
-from kubeflow import launcher, submit
-from hypertune import cli
+from tfx_hypertune.kubeflow import launcher, submit
+from tfx_hypertune.hypertune import cli
 from tests.fake_kfp import FakeKfpServer
 
 

@@ -9,8 +9,9 @@ from tests.conftest import REPO
 
 # Bottom up. A module may import its own layer and the layers before it in this list.
 LAYERS = ['components', 'model', 'pipeline', 'kubeflow', 'hypertune']
+PACKAGE = 'tfx_hypertune'
 # Within the platform, the model code may use only the search API (and what it imports).
-MODEL_MAY_IMPORT = {'components.tuner.search'}
+MODEL_MAY_IMPORT = {'tfx_hypertune.components.tuner.search'}
 
 
 def _modules():
@@ -20,7 +21,8 @@ def _modules():
         if name.endswith('.py'):
           path = os.path.join(folder, name)
           module = os.path.relpath(path, REPO)[:-3].replace(os.sep, '.')
-          yield module.removesuffix('.__init__'), path
+          # Each layer folder installs as tfx_hypertune.<layer> (setup.py).
+          yield f'{PACKAGE}.{module.removesuffix(".__init__")}', path
 
 
 def _imports(path):
@@ -30,7 +32,7 @@ def _imports(path):
       yield from (alias.name for alias in node.names)
     elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
       yield node.module
-      # `from components.tuner import spec` imports the module components.tuner.spec
+      # `from tfx_hypertune.components.tuner import spec` imports the module ...tuner.spec
       yield from (f'{node.module}.{alias.name}' for alias in node.names)
 
 
@@ -42,20 +44,23 @@ def _graph():
 
 
 def _layer(module):
-  return LAYERS.index(module.split('.')[0])
+  return LAYERS.index(module.split('.')[1])
+
+
+def _upward_imports(graph):
+  return [(module, target) for module, targets in graph.items() for target in targets
+          if _layer(target) > _layer(module)]
 
 
 def test_every_import_points_down_or_sideways():
-  upward = [(module, target) for module, targets in _graph().items() for target in targets
-            if _layer(target) > _layer(module)]
-  assert upward == []
+  assert _upward_imports(_graph()) == []
 
 
 def test_model_code_uses_only_the_search_api_of_the_platform():
   graph = _graph()
-  used = {target for module, targets in graph.items() if module.startswith('model')
-          for target in targets if target.startswith('components')}
-  assert used <= MODEL_MAY_IMPORT | {'components', 'components.tuner'}, used
+  used = {target for module, targets in graph.items() if module.startswith(f'{PACKAGE}.model')
+          for target in targets if target.startswith(f'{PACKAGE}.components')}
+  assert used <= MODEL_MAY_IMPORT | {f'{PACKAGE}.components', f'{PACKAGE}.components.tuner'}, used
 
 
 def test_no_import_cycles():
@@ -77,8 +82,11 @@ def test_no_import_cycles():
 
 
 def test_the_rule_can_fail():
-  """The checks above see real edges: the application imports the pipeline, and an upward
-  import (pipeline -> hypertune) would be caught."""
+  """The checks above see real edges (the application imports the pipeline), and the same
+  graph with one upward import added (the pipeline importing the command) is caught."""
   graph = _graph()
-  assert 'pipeline.pipeline' in graph['hypertune.local_runner']
-  assert _layer('hypertune.cli') > _layer('pipeline.config')
+  assert 'tfx_hypertune.pipeline.pipeline' in graph['tfx_hypertune.hypertune.local_runner']
+  graph['tfx_hypertune.pipeline.config'] = [*graph['tfx_hypertune.pipeline.config'],
+                                            'tfx_hypertune.hypertune.cli']
+  assert _upward_imports(graph) == [('tfx_hypertune.pipeline.config',
+                                     'tfx_hypertune.hypertune.cli')]

@@ -3,9 +3,9 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from model import features, network, space
-from pipeline import config as config_lib
-from pipeline.pipeline import user_function_config
+from tfx_hypertune.model import features, network, space
+from tfx_hypertune.pipeline import config as config_lib
+from tfx_hypertune.pipeline.pipeline import user_function_config
 
 SPACE = space.space_by_name(
     user_function_config(config_lib.build_config({}), 'test')['search']['space'])
@@ -63,5 +63,5 @@ def test_declare_kinds():
 @pytest.mark.parametrize('rows, batch', [(100, 8), (125, 8), (399, 10), (1257, 31),
                                          (180_000, 32)])
 def test_auto_batch_size_gives_small_tables_enough_steps(rows, batch):
-  from model import datasets
+  from tfx_hypertune.model import datasets
   assert datasets.auto_batch_size(rows) == batch

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from pipeline import config as config_lib
-from pipeline.pipeline import code_version, create_pipeline, user_function_config
+from tfx_hypertune.pipeline import config as config_lib
+from tfx_hypertune.pipeline.pipeline import code_version, create_pipeline, user_function_config
 from tests.conftest import DIGITS_DIR
 
 
@@ -63,7 +63,7 @@ def test_user_functions_get_the_config_and_code_version():
   assert custom == {k: v for k, v in user_function_config(config, 'x').items()
                     if k != 'code_version'}
   assert custom['search']['max_epochs'] == 4 and custom['seed'] == 5
-  assert tuner.exec_properties['tuner_fn'] == 'model.tuner_fn.tuner_fn'
+  assert tuner.exec_properties['tuner_fn'] == 'tfx_hypertune.model.tuner_fn.tuner_fn'
   # The run values travel as parameters of their own (runtime parameters on Kubeflow).
   assert (tuner.exec_properties['max_epochs'], tuner.exec_properties['max_trials']) == (4, 20)
   evaluator = next(c for c in pipeline.components if c.id == 'Evaluator')
@@ -89,7 +89,7 @@ def _fake_repo(tmp_path):
     ('components/tuner/report.py', set()),  # the report re-runs nothing
 ])
 def test_code_version_per_layer(tmp_path, monkeypatch, changed, changes):
-  from pipeline import pipeline as pipeline_module
+  from tfx_hypertune.pipeline import pipeline as pipeline_module
   _fake_repo(tmp_path)
   monkeypatch.setattr(pipeline_module, 'REPO_DIR', tmp_path)
   before = {layer: pipeline_module.code_version(layer) for layer in pipeline_module.CODE_OF}

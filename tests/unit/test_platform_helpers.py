@@ -11,8 +11,8 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
-from components import evaluator, example_gen, validation
-from components.tuner import executor, report, search, spec, warm_start
+from tfx_hypertune.components import evaluator, example_gen, validation
+from tfx_hypertune.components.tuner import executor, report, search, spec, warm_start
 
 
 # --- the search key ----------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_majority_rule_needs_ten_percent_fewer_errors_than_the_majority_class():
 # --- parallel workers inside one pod --------------------------------------------------------
 
 def test_workers_are_capped_by_the_pods_cpu_limit(tmp_path):
-  from components.tuner import parallel
+  from tfx_hypertune.components.tuner import parallel
   cpu_max = tmp_path / 'cpu.max'
   cpu_max.write_text('150000 100000\n')  # limits.cpu: 1500m
   assert parallel.cpu_limit(str(cpu_max)) == 1.5

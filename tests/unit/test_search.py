@@ -8,10 +8,10 @@ import keras
 import keras_tuner
 import pytest
 
-from components.tuner import search
-from model import features, network, space
-from pipeline import config as config_lib
-from pipeline.pipeline import user_function_config
+from tfx_hypertune.components.tuner import search
+from tfx_hypertune.model import features, network, space
+from tfx_hypertune.pipeline import config as config_lib
+from tfx_hypertune.pipeline.pipeline import user_function_config
 
 
 def _hyperband_oracle(oracle_class, max_epochs, factor, iterations, directory):

@@ -6,7 +6,7 @@ import collections
 
 import pytest
 
-from components import splits
+from tfx_hypertune.components import splits
 
 
 @pytest.mark.parametrize('n', [20, 97, 1316, 1797, 10_001])

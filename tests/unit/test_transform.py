@@ -9,7 +9,7 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from model import features, transform
+from tfx_hypertune.model import features, transform
 
 ROWS = [
     {'size': [1.0], 'count': [10], 'color': [b'red'], 'label': [b'cat']},

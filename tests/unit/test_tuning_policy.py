@@ -5,7 +5,7 @@ import json
 import pytest
 from tfx.types import standard_artifacts
 
-from components.tuner import spec, tuning
+from tfx_hypertune.components.tuner import spec, tuning
 
 
 def _searched(state_root, dataset, tuned_on, width=32):
@@ -78,7 +78,7 @@ def test_a_broken_file_fails_naming_it(tmp_path):
 
 
 def test_config_rejects_an_imported_file_that_is_not_hyperparameters(tmp_path):
-  from pipeline import config as config_lib
+  from tfx_hypertune.pipeline import config as config_lib
   imported = tmp_path / 'best.txt'
   imported.write_text('[1, 2]')
   with pytest.raises(config_lib.ConfigError, match=r'^hyperparameters: .*best.txt: not a'):
