@@ -316,7 +316,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
   if args.rebuild:
     report.write_report(spec.search_dir_of(results_uri), results_uri, info.get('carried_over'),
-                        objective=info['objective'])
+                        objective=info['objective'], direction=info['direction'])
   path = spec.join(results_uri, spec.TRIALS_CSV)
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))

@@ -24,7 +24,7 @@ from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2, transform_pb2
 from tfx_hypertune.components import spans, splits
 from tfx_hypertune.components.evaluator import Evaluator
 from tfx_hypertune.components.example_gen import SpanWindowCsvExampleGen
-from tfx_hypertune.components.tuner.component import Tuner
+from tfx_hypertune import Tuner
 from tfx_hypertune.components.validation import SchemaGate
 from tfx_hypertune.model import features
 from tfx_hypertune.pipeline.config import Config

@@ -1,23 +1,28 @@
-"""Tuner executor: a resumable, warm-startable, optionally parallel Keras Tuner search.
+"""Tuner executor: the stock Tuner's contract (any tuner_fn, any Keras Tuner tuner, the stock
+outputs), with a search that resumes, warm-starts, runs trials in parallel and explains itself.
 
 Unlike the stock executor (tfx/components/tuner/executor.py) it
 - keeps the search state in a persistent directory keyed by the search settings and a
   fingerprint of the training data, so a search killed half-way resumes from its finished
   trials when the pipeline runs again (the stock one searches in a temporary directory);
 - can try the best configurations of the previous search first (warm start);
-- runs `parallel_trials` Keras Tuner workers against one chief oracle over gRPC on loopback;
+- runs `tune_args.num_parallel_trials` (or `parallel_trials`) Keras Tuner workers against one
+  chief oracle over gRPC on loopback (the stock one refuses tune_args);
 - never calls `oracle.get_best_trials(oracle.max_trials)`, which crashes for Hyperband because
   Hyperband leaves max_trials unset (tensorflow/tfx#7778);
-- writes a trial report (table, plots, TensorBoard HParams) into the tuner_results artifact.
-Its parameters, inputs, outputs and files are defined in spec.py.
+- prints a line per trial and writes a trial report (table, plots, TensorBoard HParams) into
+  the tuner_results artifact.
+It knows nothing of any model or custom_config layout: the tuner_fn builds the tuner, and the
+dataset is known by what the pipeline gives any Tuner (the schema, the transform graph, or the
+examples' own features). Its parameters, inputs, outputs and files are defined in spec.py.
 """
-
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import posixpath
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Tuple
 
 from tfx import types
 from tfx.components.trainer import fn_args_utils
@@ -29,42 +34,42 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils
 
 from tfx_hypertune.components import filesystems
-from tfx_hypertune.components.tuner import parallel, report, search as search_api, spec, tuning, warm_start
+from tfx_hypertune.components.tuner import instrument, parallel, report, spec, tuning, warm_start
 
 
 class Executor(base_executor.BaseExecutor):
+  """Drop-in for tfx.components.tuner.executor.Executor (see the module docstring)."""
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
          output_dict: Dict[str, List[types.Artifact]],
          exec_properties: Dict[str, Any]) -> None:
-    if stock_executor.get_tune_args(exec_properties):
-      raise ValueError('tune_args: not supported; set search.parallel_trials in the config')
+    requested = requested_workers(exec_properties)
     results_dir = artifact_utils.get_single_uri(
         output_dict[standard_component_specs.TUNER_RESULTS_KEY])
-    filesystems.support(results_dir, exec_properties.get(spec.SEARCH_STATE_DIR_KEY))
+    state_root = (exec_properties.get(spec.SEARCH_STATE_DIR_KEY)
+                  or default_state_root(results_dir))
+    filesystems.support(results_dir, state_root)
     hp_artifact = artifact_utils.get_single_instance(
         output_dict[standard_component_specs.BEST_HYPERPARAMETERS_KEY])
-    custom_config = with_budget(json_utils.loads(
-        exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or 'null') or {},
-        exec_properties)
+    # The budget parameters go to tuner_fn beside the user's own custom_config (the parallel
+    # workers read the same exec_properties).
+    exec_properties = {**exec_properties, standard_component_specs.CUSTOM_CONFIG_KEY:
+                       json_utils.dumps(with_budget(exec_properties))}
     fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, working_dir=None)
     data_hash = data_fingerprint(fn_args.train_files + fn_args.eval_files)
     # Nothing is reused across datasets: search state, warm start and earlier best values
-    # must come from data of the same columns, types and label.
-    custom_config['dataset'] = dataset_signature(fn_args.transform_graph_path,
-                                                 custom_config.get('label'))
-    hp_artifact.set_string_custom_property(spec.DATASET_PROPERTY, custom_config['dataset'])
+    # must come from data of the same columns and types.
+    dataset = dataset_signature(fn_args)
+    hp_artifact.set_string_custom_property(spec.DATASET_PROPERTY, dataset)
     policy = exec_properties.get(spec.TUNING_POLICY_KEY) or 'always'
-    state_root = (exec_properties.get(spec.SEARCH_STATE_DIR_KEY)
-                  or spec.join(results_dir, 'state'))
-    dataset = custom_config['dataset']
     reuse = tuning.decide(policy, exec_properties.get(spec.HYPERPARAMETERS_FILE_KEY) or None,
                           state_root, dataset, data_hash)
     print(f'  [Tuner] tuning {policy}: {reuse.reason}', flush=True)
     if reuse.source_file is not None:
       info = tuning.reuse(reuse, hp_artifact)
     else:
-      info = self._search(custom_config, fn_args, data_hash, exec_properties, input_dict,
+      key = search_key(exec_properties, dataset, data_hash)
+      info = self._search(fn_args, key, requested, exec_properties, input_dict,
                           hp_artifact.uri, results_dir, state_root)
       info.update(tuning.mark_searched(hp_artifact, info['trials_completed'], data_hash,
                                        results_dir, reuse.reason))
@@ -72,28 +77,19 @@ class Executor(base_executor.BaseExecutor):
                                                      data_hash, results_dir)
     spec.write_json(spec.join(results_dir, spec.SEARCH_INFO_FILE), info)
 
-  def _search(self, custom_config: Dict[str, Any], fn_args, data_hash: str,
-              exec_properties: Dict[str, Any], input_dict: Dict[str, List[types.Artifact]],
-              hp_dir: str, results_dir: str, state_root: str) -> Dict[str, Any]:
+  def _search(self, fn_args, key: str, requested: int, exec_properties: Dict[str, Any],
+              input_dict: Dict[str, List[types.Artifact]], hp_dir: str, results_dir: str,
+              state_root: str) -> Dict[str, Any]:
     """Runs (or resumes) the search; writes the best hyperparameters and the report.
     Returns what search_info.json records about it."""
-    search = custom_config['search']
-    requested = spec.optional_int(exec_properties.get(spec.PARALLEL_TRIALS_KEY)) or 1
     workers = parallel.worker_count(requested)
     if workers > 1:
       # The workers' imports overlap with tuner_fn reading the data (a no-op if `hypertune
       # run` started the pool already).
-      parallel.prewarm(exec_properties.get('tuner_fn'))
-    key = search_key(custom_config, data_hash)
+      parallel.prewarm(exec_properties.get(standard_component_specs.TUNER_FN_KEY))
     working_dir = fn_args.working_dir = spec.join(state_root, key)
-    project_dir = spec.join(working_dir, spec.TRIALS_PROJECT)
-    resumed = spec.has_search(project_dir)
-    exec_properties = {**exec_properties, standard_component_specs.CUSTOM_CONFIG_KEY:
-                       json_utils.dumps(custom_config)}
-    tuner_fn = udf_utils.get_fn(exec_properties, 'tuner_fn')
-    fn_args.custom_config = custom_config
-    result = tuner_fn(fn_args)
-    tuner = result.tuner
+    resumed = spec.has_search_under(working_dir)
+    tuner, fit_kwargs = instrument.build_tuner(exec_properties, fn_args)
     finished_before = _completed_ids(tuner.oracle)
     print(f'  [Tuner] search state: {working_dir}'
           f'{f" (resuming: {len(finished_before)} trials already finished)" if resumed else ""}',
@@ -104,25 +100,28 @@ class Executor(base_executor.BaseExecutor):
       carried_over = warm_start.enqueue_previous_best(
           tuner.oracle, state_root, key, warm_start_trials)
     if workers < requested:
-      print(f'  [Tuner] parallel_trials {requested}: {workers} worker(s), as many as the '
+      print(f'  [Tuner] parallel trials {requested}: {workers} worker(s), as many as the '
             f'cores this container may use', flush=True)
     failures: List[str] = []
     if workers > 1:
       failures = parallel.search(tuner, workers, input_dict, exec_properties, working_dir)
     else:
-      tuner.search(**result.fit_kwargs)
-    write_results(tuner.oracle, search, hp_dir, results_dir)
-    _copy_trial_files(project_dir, spec.search_dir_of(results_dir))
-    html_path = report.write_report(project_dir, results_dir, carried_over,
-                                    objective=search['objective'])
+      tuner.search(**fit_kwargs)
+    objective = tuner.oracle.objective
+    write_results(tuner.oracle, instrument.budget_of(tuner.oracle, fit_kwargs), hp_dir,
+                  results_dir)
+    _copy_trial_files(tuner.project_dir, spec.search_dir_of(results_dir))
+    html_path = report.write_report(tuner.project_dir, results_dir, carried_over,
+                                    objective=objective.name, direction=objective.direction)
     print(f'  [Tuner] report: {html_path}', flush=True)
     return {
         'search_state_dir': working_dir,
+        'tuner_project_dir': tuner.project_dir,
         'resumed': resumed,
         'trials_finished_before_this_run': sorted(finished_before),
         'trials_completed': len(_completed_ids(tuner.oracle)),
-        'objective': search['objective'],
-        'direction': tuner.oracle.objective.direction,
+        'objective': objective.name,
+        'direction': objective.direction,
         'carried_over': carried_over,
         'parallel_trials': workers,
         'parallel_trials_requested': requested,
@@ -131,39 +130,115 @@ class Executor(base_executor.BaseExecutor):
     }
 
 
-def with_budget(custom_config: Dict[str, Any], exec_properties: Dict[str, Any]) -> Dict[str, Any]:
-  """custom_config with the budget parameters (runtime parameters on Kubeflow) applied."""
-  search = dict(custom_config.get('search', {}))
-  for key in (spec.MAX_EPOCHS_KEY, spec.MAX_TRIALS_KEY):
+def requested_workers(exec_properties: Dict[str, Any]) -> int:
+  """Parallel trials asked for: the stock tune_args.num_parallel_trials or our
+  parallel_trials (both given, they must agree)."""
+  tune_args = stock_executor.get_tune_args(exec_properties)
+  stock = tune_args.num_parallel_trials if tune_args else 0
+  ours = spec.optional_int(exec_properties.get(spec.PARALLEL_TRIALS_KEY)) or 0
+  if stock and ours and stock != ours:
+    raise ValueError(f'tune_args.num_parallel_trials={stock} and parallel_trials={ours}: '
+                     f'give one of them')
+  if min(stock, ours) < 0:
+    raise ValueError('parallel trials: must be a positive integer')
+  return max(1, stock or ours)
+
+
+def default_state_root(results_dir: str) -> str:
+  """Without search_state_dir: beside the component's outputs (in TFX's layout
+  <pipeline_root>/<node id>/tuner_results/<execution id>, that is <pipeline_root>/<node id>/
+  TunerState), so the next execution of the same node finds it."""
+  return spec.join(posixpath.dirname(posixpath.dirname(results_dir.rstrip('/'))), 'TunerState')
+
+
+def with_budget(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
+  """The user's custom_config with the budget parameters (runtime parameters on Kubeflow)
+  added under instrument.BUDGET_KEYS, for a tuner_fn that builds its oracle from them."""
+  custom_config = json_utils.loads(
+      exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or 'null') or {}
+  for key in instrument.BUDGET_KEYS:
     value = exec_properties.get(key)
     if value is not None:
       if int(value) < 1:
         raise ValueError(f'{key}: {value}: must be a positive integer')
-      search[key] = int(value)
-  return {**custom_config, 'search': search}
+      custom_config = {**custom_config, key: int(value)}
+  return custom_config
 
 
-def search_key(custom_config: Dict[str, Any], data_hash: str) -> str:
+# What of exec_properties says which search this is. The others (parallel trials, warm start,
+# the retune policy, the state directory, an imported file) change how a run gets its values,
+# not what the search is.
+SEARCH_PROPERTIES = (standard_component_specs.CUSTOM_CONFIG_KEY,
+                     standard_component_specs.TRAIN_ARGS_KEY,
+                     standard_component_specs.EVAL_ARGS_KEY,
+                     standard_component_specs.TUNER_FN_KEY,
+                     standard_component_specs.MODULE_FILE_KEY,
+                     standard_component_specs.MODULE_PATH_KEY)
+
+
+def search_key(exec_properties: Dict[str, Any], dataset: str, data_hash: str) -> str:
   """<settings hash>-<data hash>: the same search on the same data gets the same directory;
-  the settings part alone finds earlier searches of the same space (warm start)."""
-  # The code version is part of the settings: trials of an older model code are not resumed.
-  settings = {'label': custom_config.get('label'),
-              'dataset': custom_config.get('dataset'),
-              'code': custom_config.get('code_version'),
-              'search': custom_config.get('search', {}),
-              'seed': custom_config.get('seed')}
+  the settings part alone finds earlier searches of the same settings (warm start). The
+  settings are the tuner_fn (its name and its source file's contents: trials of older code
+  are not resumed), its custom_config, the train and eval args, and the dataset."""
+  settings = {key: exec_properties.get(key) for key in SEARCH_PROPERTIES}
+  settings['tuner_fn_source'] = tuner_fn_source_hash(exec_properties)
+  settings['dataset'] = dataset
   settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
   return f'{settings_hash[:10]}-{data_hash[:10]}'
 
 
-def dataset_signature(transform_graph_uri: str, label: Optional[str]) -> str:
-  """A hash of the raw columns (names and types) and the label: which dataset this is,
-  whatever rows it holds today."""
-  import tensorflow_transform as tft  # pylint: disable=import-outside-toplevel
-  raw = tft.TFTransformOutput(transform_graph_uri).raw_feature_spec()
-  columns = sorted((name, feature.dtype.name) for name, feature in raw.items())
-  text = json.dumps({'columns': columns, 'label': label}, sort_keys=True)
+def tuner_fn_source_hash(exec_properties: Dict[str, Any]) -> str:
+  fn = udf_utils.get_fn(exec_properties, 'tuner_fn')
+  try:
+    with open(inspect.getsourcefile(fn), 'rb') as f:
+      return hashlib.sha256(f.read()).hexdigest()[:16]
+  except (OSError, TypeError):  # no source to read (a compiled module): its name stands in
+    return f'{getattr(fn, "__module__", "")}.{getattr(fn, "__qualname__", "")}'
+
+
+def dataset_signature(fn_args) -> str:
+  """A hash of what the tuner's data is made of, whatever rows it holds today: the raw columns
+  and types (from the schema, else the transform graph, else the examples themselves), and the
+  transformed columns when there is a transform graph (which moves with the label)."""
+  parts: Dict[str, Any] = {}
+  if fn_args.schema_path:
+    parts['columns'] = schema_columns(fn_args.schema_path)
+  if fn_args.transform_graph_path:
+    import tensorflow_transform as tft  # pylint: disable=import-outside-toplevel
+    output = tft.TFTransformOutput(fn_args.transform_graph_path)
+    parts.setdefault('columns', _spec_columns(output.raw_feature_spec()))
+    parts['transformed'] = _spec_columns(output.transformed_feature_spec())
+  if 'columns' not in parts:
+    parts['columns'] = example_columns(fn_args.train_files)
+  text = json.dumps(parts, sort_keys=True)
   return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def schema_columns(schema_path: str) -> List[List[str]]:
+  from tensorflow_metadata.proto.v0 import schema_pb2  # pylint: disable=import-outside-toplevel
+  from tfx.utils import io_utils  # pylint: disable=import-outside-toplevel
+  schema = io_utils.parse_pbtxt_file(schema_path, schema_pb2.Schema())
+  return sorted([f.name, schema_pb2.FeatureType.Name(f.type)] for f in schema.feature)
+
+
+def _spec_columns(feature_spec: Dict[str, Any]) -> List[List[str]]:
+  return sorted([name, feature.dtype.name] for name, feature in feature_spec.items())
+
+
+def example_columns(patterns: List[str]) -> List[List[str]]:
+  """The feature names and kinds of the first tf.Example in the training files (examples
+  with neither a schema nor a transform graph beside them)."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  files = sorted(path for pattern in patterns for path in fileio.glob(pattern))
+  if not files:
+    return []
+  compression = 'GZIP' if files[0].endswith('.gz') else None
+  for record in tf.data.TFRecordDataset(files[:1], compression_type=compression).take(1):
+    example = tf.train.Example.FromString(record.numpy())
+    return sorted([name, feature.WhichOneof('kind') or '']
+                  for name, feature in example.features.feature.items())
+  return []
 
 
 def data_fingerprint(patterns: List[str]) -> str:
@@ -189,19 +264,20 @@ def completed_trials(oracle) -> List[Any]:
                          trial_id=lambda t: t.trial_id)
 
 
-def write_results(oracle, search: Dict[str, Any], hp_dir: str, results_dir: str) -> None:
+def write_results(oracle, budget: Dict[str, Any], hp_dir: str, results_dir: str) -> None:
+  """The stock outputs: best_hyperparameters.txt (HyperParameters.get_config() of the best
+  trial, plus the budget the search ran with) and tuner_results.json (the stock records:
+  trial_id, score and every value, best first, for every completed trial)."""
   trials = completed_trials(oracle)
   if not trials:
     raise RuntimeError('Tuner: no trial completed; see the trial errors above')
   spec.write_best_hyperparameters(hp_dir, {
       **trials[0].hyperparameters.get_config(),
-      spec.BUDGET_FIELD: {spec.MAX_EPOCHS_KEY: search['max_epochs'],
-                          spec.MAX_TRIALS_KEY: search['max_trials'],
-                          # The epoch at which the best trial scored best (1-based).
-                          spec.BEST_EPOCHS_KEY: int(trials[0].best_step or 0) + 1}})
+      # The epoch at which the best trial scored best (1-based).
+      spec.BUDGET_FIELD: {**budget, spec.BEST_EPOCHS_KEY: int(trials[0].best_step or 0) + 1}})
   spec.write_json(spec.join(results_dir, spec.TUNER_RESULTS_FILE), [
-      {'trial_id': t.trial_id, 'score': t.score,
-       **search_api.active_values(t.hyperparameters)} for t in trials])
+      {'trial_id': t.trial_id, 'score': t.score, **t.hyperparameters.values}
+      for t in trials if t.hyperparameters.values])
 
 
 def _copy_trial_files(project_dir: str, target: str) -> None:

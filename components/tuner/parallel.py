@@ -36,7 +36,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import json_utils
 
-from tfx_hypertune.components.tuner import spec, worker
+from tfx_hypertune.components.tuner import instrument, spec, worker
 
 WORKER_ARGS_FILE = 'worker_args.json'  # in the search directory: what each worker rebuilds from
 WORKER_PIDS_FILE = 'worker_pids.json'  # in the search directory: {tuner_id: pid} while it runs
@@ -148,7 +148,7 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
   spec.write_json(spec.join(working_dir, WORKER_PIDS_FILE),
                   {tuner_id: process.pid for tuner_id, process in processes.items()})
   try:
-    return _watch(oracle, processes, working_dir, tuner.planned_trials)
+    return _watch(oracle, processes, working_dir, instrument.planned_trials(oracle))
   finally:
     for process in processes.values():
       if process.is_alive():
@@ -210,6 +210,7 @@ def _print_new_trials(oracle, reported, started: float, planned: int):
   for trial_id in sorted(new):
     trial = oracle.trials[trial_id]
     done = len(reported) + len([n for n in sorted(new) if n <= trial_id])
-    print(f'  [Tuner {time.monotonic() - started:6.1f}s] trial {done} of ~{planned}: '
+    of = f' of ~{planned}' if planned else ''
+    print(f'  [Tuner {time.monotonic() - started:6.1f}s] trial {done}{of}: '
           f'{oracle.objective.name}={trial.score:.4f} (trial {trial_id})', flush=True)
   return new

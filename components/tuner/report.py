@@ -32,7 +32,10 @@ PLOTS = {
     'accuracy_vs_size.png': '{Metric} against model size',
     'epochs_to_target.png': 'Epochs needed to reach the target {metric}, against hidden units',
     'hyperband_brackets.png': 'Hyperband: configurations each round kept',
+    'hyperparameter_effects.png': '{Metric} against each hyperparameter',
 }
+# At most this many hyperparameters get a panel in hyperparameter_effects.png.
+MAX_EFFECT_PANELS = 9
 # "Reaching the target": within 2% of the best value found (0.98 x the best accuracy, or the
 # best loss / 0.98).
 TARGET_FRACTION = 0.98
@@ -59,14 +62,15 @@ class Metric:
     return value >= target if self.higher_is_better else value <= target
 
 
-METRICS = {m.column: m for m in (
-    Metric('val_accuracy', 'validation accuracy', True),
-    Metric('val_loss', 'validation loss', False),
-    Metric('val_mean_absolute_error', 'validation MAE', False))}
+# Names for the metrics our own model reports; any other objective is shown by its own name.
+METRIC_NAMES = {'val_accuracy': 'validation accuracy', 'val_loss': 'validation loss',
+                'val_mean_absolute_error': 'validation MAE'}
 
 
-def metric_of(objective: str) -> Metric:
-  return METRICS.get(objective, METRICS['val_accuracy'])
+def metric_of(objective: str, direction: str) -> Metric:
+  """The objective as the report shows it; its direction is the oracle's (Keras Tuner infers
+  it from the metric's name, or the tuner_fn gave it)."""
+  return Metric(objective, METRIC_NAMES.get(objective, objective), direction == 'max')
 
 
 def load_trials(search_dir: str) -> List[Dict[str, Any]]:
@@ -83,8 +87,10 @@ TRIAL_COLUMNS = ('trial_id', 'status', 'score', 'val_accuracy', 'val_loss',
                  'trial_seconds', 'bracket', 'round', 'tuner_id')
 
 
-def trial_rows(trials: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-  """The trials.csv rows, in trial order."""
+def trial_rows(trials: List[Dict[str, Any]],
+               objective: Optional[str] = None) -> List[Dict[str, Any]]:
+  """The trials.csv rows, in trial order; an objective that is not one of TRIAL_COLUMNS gets
+  a column of its own (its best value), after them."""
   rows = []
   for item in trials:
     trial, stats = item['trial'], item['stats']
@@ -110,6 +116,8 @@ def trial_rows(trials: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         'tuner_id': stats.get('tuner_id'),
     }
     assert tuple(row) == TRIAL_COLUMNS, 'trial_rows and TRIAL_COLUMNS must agree'
+    if objective and objective not in row:
+      row[objective] = _best(metrics, objective)
     row.update(search_api.active_values_of_config(trial['hyperparameters']))
     rows.append(row)
   return rows
@@ -123,9 +131,10 @@ def _best(metrics: Dict[str, Any], name: str) -> Optional[float]:
   return max(values) if history.get('direction') == 'max' else min(values)
 
 
-def hyperparameters_of(row: Dict[str, Any]) -> Dict[str, Any]:
-  """The hyperparameter columns of a trials.csv row."""
-  return {k: v for k, v in row.items() if k not in TRIAL_COLUMNS and v is not None}
+def hyperparameters_of(row: Dict[str, Any], objective: Optional[str] = None) -> Dict[str, Any]:
+  """The hyperparameter columns of a trials.csv row (of trial_rows with that objective)."""
+  return {k: v for k, v in row.items()
+          if k not in TRIAL_COLUMNS and k != objective and v is not None}
 
 
 def hidden_units(row: Dict[str, Any]) -> int:
@@ -133,8 +142,10 @@ def hidden_units(row: Dict[str, Any]) -> int:
 
 
 def epochs_to_target(item: Dict[str, Any], target: float,
-                     metric: Metric = METRICS['val_accuracy']) -> Optional[int]:
-  """First (absolute) epoch at which the trial's validation metric reached the target."""
+                     metric: Optional[Metric] = None) -> Optional[int]:
+  """First (absolute) epoch at which the trial's validation metric (default: accuracy)
+  reached the target."""
+  metric = metric or metric_of('val_accuracy', 'max')
   stats = item['stats']
   for epoch, value in zip(stats.get('epochs') or [], stats.get(metric.column) or []):
     if value is not None and metric.reached(value, target):
@@ -143,20 +154,20 @@ def epochs_to_target(item: Dict[str, Any], target: float,
 
 
 def write_report(search_dir: str, out_dir: str, carried_over: Optional[List[Dict]] = None,
-                 objective: str = 'val_accuracy') -> str:
+                 objective: str = 'val_accuracy', direction: str = 'max') -> str:
   """Writes trials.csv, the plots, report.html and TensorBoard logs; returns the HTML path."""
   trials = load_trials(search_dir)
-  rows = trial_rows(trials)
+  rows = trial_rows(trials, objective)
   spec.write_text(spec.join(out_dir, TRIALS_CSV), csv_text(rows))
-  metric = metric_of(objective)
+  metric = metric_of(objective, direction)
   completed = [(item, row) for item, row in zip(trials, rows)
                if row['status'] == 'COMPLETED' and row[metric.column] is not None]
   values = [row[metric.column] for _, row in completed]
   target = round(metric.target(metric.best(values)), 4) if values else 0.0
   _plot_all(out_dir, completed, target, metric)
-  write_tensorboard(spec.join(out_dir, spec.TENSORBOARD_DIR), trials, rows)
+  write_tensorboard(spec.join(out_dir, spec.TENSORBOARD_DIR), trials, rows, objective)
   path = spec.join(out_dir, REPORT_HTML)
-  spec.write_text(path, _html(rows, completed, target, objective, carried_over or []))
+  spec.write_text(path, _html(rows, completed, target, metric, carried_over or []))
   return path
 
 
@@ -195,14 +206,52 @@ def _plot_all(out_dir: str, completed, target: float, metric: Metric) -> None:
   titles = plot_titles(metric)
   for name, plot in plotters.items():
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
-    plot(ax)
-    ax.set_title(titles[name], fontsize=11)
+    _draw(plt, fig, ax, plot, titles[name], out_dir, name)
+  fig = _hyperparameter_effects(plt, rows, metric)
+  _save(plt, fig, out_dir, 'hyperparameter_effects.png')
+
+
+def _draw(plt, fig, ax, plot, title: str, out_dir: str, name: str) -> None:
+  plot(ax)
+  ax.set_title(title, fontsize=11)
+  ax.grid(alpha=0.3)
+  _save(plt, fig, out_dir, name)
+
+
+def _save(plt, fig, out_dir: str, name: str) -> None:
+  fig.tight_layout()
+  image = io.BytesIO()
+  fig.savefig(image, format='png')
+  plt.close(fig)
+  spec.write_bytes(spec.join(out_dir, name), image.getvalue())
+
+
+def _hyperparameter_effects(plt, rows, metric: Metric):
+  """One panel per hyperparameter: the objective of every completed trial against its value
+  (choices and text on a categorical axis), whatever the hyperparameters are called."""
+  names = sorted({k for r in rows for k in hyperparameters_of(r, metric.column)})
+  names = names[:MAX_EFFECT_PANELS] or ['(none)']
+  columns = min(3, len(names))
+  lines = -(-len(names) // columns)
+  fig, axes = plt.subplots(lines, columns, figsize=(3.4 * columns, 2.8 * lines), dpi=100,
+                           squeeze=False)
+  for ax in axes.flat[len(names):]:
+    ax.set_visible(False)
+  for ax, name in zip(axes.flat, names):
+    points = [(r[name], r[metric.column]) for r in rows
+              if r.get(name) is not None and r[metric.column] is not None]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v, _ in points)
+    if points and not numeric:
+      order = sorted({str(v) for v, _ in points})
+      points = [(order.index(str(v)), y) for v, y in points]
+      ax.set_xticks(range(len(order)), order, fontsize=8)
+    if points:
+      ax.scatter(*zip(*points), s=18)
+    ax.set_xlabel(name)
+    ax.set_ylabel(metric.name, fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    image = io.BytesIO()
-    fig.savefig(image, format='png')
-    plt.close(fig)
-    spec.write_bytes(spec.join(out_dir, name), image.getvalue())
+  fig.suptitle(f'{metric.axis} against each hyperparameter', fontsize=11)
+  return fig
 
 
 def _metric_by_trial(ax, rows, metric: Metric) -> None:
@@ -224,10 +273,12 @@ def _best_index(rows, metric: Metric) -> int:
 
 
 def _metric_vs_size(ax, rows, metric: Metric) -> None:
+  # Coloured by depth where the space has a `num_layers` hyperparameter (ours does).
+  by_layers = any('num_layers' in r for r in rows)
   for layers in sorted({r.get('num_layers') for r in rows}, key=lambda v: v or 0):
     group = [r for r in rows if r.get('num_layers') == layers and r['trainable_parameters']]
     ax.scatter([r['trainable_parameters'] for r in group], [r[metric.column] for r in group],
-               s=22, label=f'{layers} hidden layer(s)')
+               s=22, label=f'{layers} hidden layer(s)' if by_layers else 'trials')
   ax.set_xscale('log')
   ax.set_xlabel('trainable parameters (log scale)')
   ax.set_ylabel(metric.axis)
@@ -271,11 +322,11 @@ def _brackets(ax, rows) -> None:
 # TensorBoard HParams
 
 
-def write_tensorboard(log_dir: str, trials, rows) -> None:
+def write_tensorboard(log_dir: str, trials, rows, objective: Optional[str] = None) -> None:
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tensorboard.plugins.hparams import api as hparams_api  # pylint: disable=import-outside-toplevel
   for item, row in zip(trials, rows):
-    values = hyperparameters_of(row)
+    values = hyperparameters_of(row, objective)
     writer = tf.summary.create_file_writer(spec.join(log_dir, f'trial_{row["trial_id"]}'))
     with writer.as_default():
       hparams_api.hparams(values, trial_id=row['trial_id'])
@@ -293,11 +344,12 @@ def write_tensorboard(log_dir: str, trials, rows) -> None:
 # HTML
 
 
-def _html(rows, completed, target: float, objective: str, carried_over: List[Dict]) -> str:
-  # Best first by the search's own objective (val_loss goes down, val_accuracy up).
-  ranked = spec.best_first((row for _, row in completed), spec.objective_direction(objective),
+def _html(rows, completed, target: float, metric: Metric, carried_over: List[Dict]) -> str:
+  # Best first by the search's own objective and direction.
+  ranked = spec.best_first((row for _, row in completed),
+                           'max' if metric.higher_is_better else 'min',
                            score=lambda r: r['score'], trial_id=lambda r: r['trial_id'])
-  metric = metric_of(objective)
+  objective = metric.column
   findings = _findings(completed, target, metric)
   parts = [
       '<!doctype html><meta charset="utf-8"><title>tfx-hypertune trial report</title>',
@@ -312,7 +364,8 @@ def _html(rows, completed, target: float, objective: str, carried_over: List[Dic
   ]
   if carried_over:
     parts.append('<h2>Warm start</h2><p>Tried first, carried over from the previous search: '
-                 + '; '.join(html.escape(json.dumps(c)) for c in carried_over) + '</p>')
+                 + '; '.join(html.escape(json.dumps({**c, 'values': _rounded(c['values'])}))
+                             for c in carried_over) + '</p>')
   parts += [f'<img src="{name}" alt="{html.escape(title)}">'
             for name, title in plot_titles(metric).items()]
   parts.append('<h2>Best trials</h2>' + _table(ranked[:15]))
@@ -334,8 +387,8 @@ def _findings(completed, target: float, metric: Metric) -> List[str]:
   findings = [
       f'Best: trial {best["trial_id"]}, {column} {best[column]:.4f} with '
       f'{best["trainable_parameters"]:,} parameters '
-      f'({json.dumps(hyperparameters_of(best))}).',
-      f'Fewer hidden units: the best of the smaller half of models '
+      f'({json.dumps(_rounded(hyperparameters_of(best, column)))}).',
+      f'Smaller models: the best of the smaller half of models '
       f'(<= {small[-1]["trainable_parameters"]:,} parameters) reached '
       f'{best_small[column]:.4f}'
       + (' - it is the best model overall.' if best_small is best else
@@ -355,9 +408,15 @@ def _findings(completed, target: float, metric: Metric) -> List[str]:
   reached = [(e, u) for e, u in reached if e]
   if reached:
     fastest = min(reached)
+    width = (f' with {fastest[1]} hidden units' if fastest[1] else '')
     findings.append(f'Convergence: {len(reached)} of {len(completed)} trials reached {target:.4f};'
-                    f' the fastest by epoch {fastest[0]} with {fastest[1]} hidden units.')
+                    f' the fastest by epoch {fastest[0]}{width}.')
   return findings
+
+
+def _rounded(values: Dict[str, Any]) -> Dict[str, Any]:
+  """Floats at 6 significant digits (a dropout of 0.3, not 0.30000000000000004)."""
+  return {k: float(f'{v:.6g}') if isinstance(v, float) else v for k, v in values.items()}
 
 
 def _table(rows: List[Dict[str, Any]]) -> str:

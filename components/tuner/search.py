@@ -2,6 +2,7 @@
 
 This is the one module of the platform that the model code imports. It offers
 
+    search_settings(custom_config)                    the search section, budget applied
     make_tuner(search, hypermodel, directory, seed)   a SearchTuner for search['algorithm']
     search_callbacks(search)                          EarlyStopping as the config says
     planned_trials(search), hyperband_plan(...)       how many trials a search will run
@@ -18,17 +19,15 @@ queued by warm start are served first).
 
 from __future__ import annotations
 
-import gc
-import math
-import time
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import keras
 import keras_tuner
-import numpy as np
 from keras_tuner.src.engine import conditions as conditions_module
 
-from tfx_hypertune.components.tuner import spec
+from tfx_hypertune.components.tuner import instrument, spec
+from tfx_hypertune.components.tuner.instrument import (  # pylint: disable=unused-import
+    HyperbandRound, active_values, hyperband_plan)
 
 # keras-tuner 1.4.8 left a debug `print(self.values[0])` in conditions.Parent.to_proto, which
 # a parallel search's chief and workers call for every message about a conditional space:
@@ -36,44 +35,8 @@ from tfx_hypertune.components.tuner import spec
 # for that module only.
 conditions_module.print = lambda *args, **kwargs: None
 
-# A parallel worker asks the chief for its next trial in a loop with no pause
-# (BaseTuner.search); while Hyperband waits for a round to fill it answers IDLE, and the
-# worker would ask again at once, thousands of times, taking CPU from the other worker.
-IDLE_PAUSE_SECONDS = 0.1
-
 # ---------------------------------------------------------------------------------------------
 # The plan: how many trials a search runs.
-
-
-class HyperbandRound(NamedTuple):
-  iteration: int
-  bracket: int
-  round: int
-  trials: int
-  epochs: int          # `tuner/epochs`: the epoch a trial of this round trains up to
-  initial_epoch: int   # where it starts (it resumes the best trial of the previous round)
-
-
-def hyperband_plan(max_epochs: int, factor: int, iterations: int = 1) -> List[HyperbandRound]:
-  """The rounds Keras Tuner's Hyperband oracle will run, by its own bracket arithmetic
-  (keras_tuner/src/tuners/hyperband.py), so progress can say "trial N of M"."""
-  num_brackets, epochs = 0, float(max_epochs)
-  while epochs >= 1:
-    epochs /= factor
-    num_brackets += 1
-  bracket0_end_size = math.ceil(1 + math.log(max_epochs, factor))
-  plan = []
-  for iteration in range(iterations):
-    for bracket in reversed(range(num_brackets)):
-      end_size = bracket0_end_size / (bracket + 1)
-      for round_num in range(bracket + 1):
-        plan.append(HyperbandRound(
-            iteration, bracket, round_num,
-            trials=math.ceil(end_size * factor ** (bracket - round_num)),
-            epochs=math.ceil(max_epochs / factor ** (bracket - round_num)),
-            initial_epoch=(0 if round_num == 0 else
-                           math.ceil(max_epochs / factor ** (bracket - round_num + 1)))))
-  return plan
 
 
 HYPERBAND_ALGORITHMS = ('hyperband', 'hyperband_longest_first')
@@ -91,23 +54,17 @@ def planned_trials(search: Mapping[str, Any]) -> int:
 # Hyperparameter values.
 
 
-def active_values(hyperparameters: keras_tuner.HyperParameters) -> Dict[str, Any]:
-  """The values the model actually used: active under their conditions (Keras Tuner's
-  conditional scopes), without Keras Tuner's `tuner/...` bookkeeping."""
-  return {name: value for name, value in hyperparameters.values.items()
-          if not name.startswith('tuner/') and _is_active(hyperparameters, name)}
+def search_settings(custom_config: Mapping[str, Any]) -> Dict[str, Any]:
+  """custom_config['search'] with the budget the Tuner component was given (max_epochs,
+  max_trials: runtime parameters on Kubeflow), which the executor adds to custom_config."""
+  budget = {key: custom_config[key] for key in instrument.BUDGET_KEYS
+            if custom_config.get(key) is not None}
+  return {**custom_config['search'], **budget}
 
 
 def active_values_of_config(config: Mapping[str, Any]) -> Dict[str, Any]:
   """active_values of a HyperParameters.get_config() dict (trial.json, the Tuner's output)."""
   return active_values(keras_tuner.HyperParameters.from_config(dict(config)))
-
-
-def _is_active(hyperparameters: keras_tuner.HyperParameters, name: str) -> bool:
-  try:
-    return hyperparameters.is_active(name)
-  except (KeyError, ValueError):  # a value without a declared hyperparameter: keep it
-    return True
 
 
 def training_epochs(hyperparameters_config: Mapping[str, Any],
@@ -131,68 +88,10 @@ def best_epochs(hyperparameters_config: Mapping[str, Any]) -> Optional[int]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Per-trial statistics that Keras Tuner does not record.
-
-
-class TrialStatsCallback(keras.callbacks.Callback):
-  """Writes the model's trainable parameters and hidden units, and per epoch its seconds and
-  validation metrics, to trial_stats.json beside Keras Tuner's trial.json."""
-
-  def __init__(self, path: str, objective: str):
-    super().__init__()
-    self._path = path
-    self._objective = objective
-
-  def on_train_begin(self, logs=None):
-    self._stats = {
-        'trainable_parameters': int(sum(np.prod(w.shape) for w in self.model.trainable_weights)),
-        'hidden_units': hidden_units(self.model),
-        'epochs': [], 'epoch_seconds': [], 'val_accuracy': [], 'val_loss': []}
-    if self._objective not in self._stats:
-      self._stats[self._objective] = []
-
-  def on_epoch_begin(self, epoch, logs=None):
-    self._epoch_started = time.monotonic()
-
-  def on_epoch_end(self, epoch, logs=None):
-    logs = logs or {}
-    self._stats['epochs'].append(epoch + 1)  # absolute: a Hyperband round resumes its parent
-    self._stats['epoch_seconds'].append(time.monotonic() - self._epoch_started)
-    for name in {'val_accuracy', 'val_loss', self._objective}:
-      self._stats[name].append(float(logs[name]) if name in logs else None)
-
-  def on_train_end(self, logs=None):
-    spec.update_json(self._path, self._stats)
-
-
-def hidden_units(model: keras.Model) -> int:
-  """Units of every Dense layer but the output: how wide a model is, whatever its code."""
-  dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-  return int(sum(layer.units for layer in dense[:-1]))
-
-
-# ---------------------------------------------------------------------------------------------
 # Oracles: Keras Tuner's four, able to serve queued configurations first (warm start).
 
 
-class _QueueFirst:
-  """Mixin over a Keras Tuner oracle: a fresh trial (not a Hyperband promotion) takes the next
-  queued configuration instead of the one the algorithm drew."""
-
-  def enqueue(self, configurations: List[Dict[str, Any]]) -> None:
-    self._queued = [dict(values) for values in configurations]
-
-  def populate_space(self, trial_id):
-    response = super().populate_space(trial_id)
-    queued = getattr(self, '_queued', None)
-    values = response.get('values')
-    if queued and response.get('status') == 'RUNNING' and values is not None and (
-        'tuner/trial_id' not in values):
-      response = {**response, 'values': {**values, **queued.pop(0)}}
-    return response
-
-
-class HyperbandOracle(_QueueFirst, keras_tuner.oracles.HyperbandOracle):
+class HyperbandOracle(instrument.QueueFirst, keras_tuner.oracles.HyperbandOracle):
   pass
 
 
@@ -232,11 +131,11 @@ class LongestFirstHyperbandOracle(HyperbandOracle):
     return response
 
 
-class RandomSearchOracle(_QueueFirst, keras_tuner.oracles.RandomSearchOracle):
+class RandomSearchOracle(instrument.QueueFirst, keras_tuner.oracles.RandomSearchOracle):
   pass
 
 
-class BayesianOptimizationOracle(_QueueFirst, keras_tuner.oracles.BayesianOptimizationOracle):
+class BayesianOptimizationOracle(instrument.QueueFirst, keras_tuner.oracles.BayesianOptimizationOracle):
   pass
 
 
@@ -265,73 +164,22 @@ def make_oracle(search: Mapping[str, Any], seed: int) -> keras_tuner.Oracle:
 # The tuner.
 
 
-class SearchTuner(keras_tuner.Hyperband):
-  """One tuner for every oracle, with per-trial stats and a progress line per trial.
+class SearchTuner(instrument.Instrumented, keras_tuner.Hyperband):
+  """One tuner for every oracle, with what the executor gives any tuner (instrument.py).
 
   Keras Tuner's Hyperband tuner adds two things to the base Tuner, both keyed on the
   `tuner/...` values only a Hyperband oracle sets, so inert under the other oracles: a round
   trains up to `tuner/epochs`, resuming its parent trial's checkpoint.
   """
 
-  def __init__(self, oracle: keras_tuner.Oracle, hypermodel, planned: int, **kwargs):
+  def __init__(self, oracle: keras_tuner.Oracle, hypermodel, **kwargs):
     # keras_tuner.Hyperband.__init__ only builds a HyperbandOracle; ours comes built.
     keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
-    self.planned_trials = planned
-
-  def on_search_begin(self):
-    super().on_search_begin()
-    # Keras Tuner clears the Keras session before every model build, and Keras 3's
-    # clear_session() runs a full gc.collect(): with TensorFlow and TFX loaded that walked
-    # every live object, about 0.5 s, twice per trial, most of a trial's cost outside its
-    # epochs (bench/search_efficiency.py). Freezing what exists now (modules, graphs, data)
-    # takes it out of those collections; it was never garbage.
-    gc.freeze()
-    self._search_started = time.monotonic()
-    # A parallel worker's oracle is an OracleClient, which has no trials: it counts its own.
-    trials = self.oracle.trials if isinstance(self.oracle, keras_tuner.Oracle) else {}
-    self._finished = sum(1 for t in trials.values() if t.status == 'COMPLETED')
-
-  def pre_create_trial(self):
-    super().pre_create_trial()
-    if getattr(self, '_asked_without_trial', False):  # the last request was answered IDLE
-      time.sleep(IDLE_PAUSE_SECONDS)
-    self._asked_without_trial = True
-
-  def run_trial(self, trial, *args, **kwargs):
-    stats = spec.join(self.get_trial_dir(trial.trial_id), spec.TRIAL_STATS_FILE)
-    kwargs['callbacks'] = list(kwargs.get('callbacks') or []) + [
-        TrialStatsCallback(stats, self.oracle.objective.name)]
-    return super().run_trial(trial, *args, **kwargs)
-
-  def on_trial_begin(self, trial):
-    super().on_trial_begin(trial)
-    self._asked_without_trial = False
-    self._trial_started = time.monotonic()
-
-  def on_trial_end(self, trial):
-    spec.update_json(spec.join(self.get_trial_dir(trial.trial_id), spec.TRIAL_STATS_FILE),
-                     {'trial_seconds': time.monotonic() - self._trial_started,
-                      'tuner_id': self.tuner_id})
-    super().on_trial_end(trial)
-    self._finished += 1
-    print(progress_line(self._finished, self.planned_trials, self.oracle.objective.name,
-                        trial, time.monotonic() - self._search_started), flush=True)
-
-
-def progress_line(done: int, planned: int, objective: str, trial, elapsed: float) -> str:
-  """`[Tuner  12.3s] trial 4 of ~30: val_accuracy=0.9512 epochs=2 {...}`"""
-  values = {k: round(v, 6) if isinstance(v, float) else v
-            for k, v in active_values(trial.hyperparameters).items()}
-  epochs = trial.hyperparameters.values.get('tuner/epochs')
-  score = trial.score if trial.score is not None else float('nan')
-  return (f'  [Tuner {elapsed:6.1f}s] trial {done} of ~{planned}: {objective}={score:.4f}'
-          f'{f" epochs={epochs}" if epochs else ""} {values}')
 
 
 def make_tuner(search: Mapping[str, Any], hypermodel, directory: str, seed: int) -> SearchTuner:
   """A tuner of the configured algorithm, writing its trials under `directory`."""
-  return SearchTuner(make_oracle(search, seed), hypermodel, planned_trials(search),
-                     directory=directory, project_name=spec.TRIALS_PROJECT, overwrite=False)
+  return SearchTuner(make_oracle(search, seed), hypermodel, directory=directory, project_name=spec.TRIALS_PROJECT, overwrite=False)
 
 
 def search_callbacks(search: Mapping[str, Any]) -> List[keras.callbacks.Callback]:

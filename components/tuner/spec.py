@@ -12,8 +12,9 @@ local folder.
       trials.csv, report.html, *.png, tensorboard/    the trial report (report.py)
       search/trials/...     a copy of Keras Tuner's trial files (no checkpoints)
     <best_hyperparameters>/best_hyperparameters.txt   HyperParameters.get_config() + budget
-    <search_state_dir>/<settings hash>-<data hash>/trials/   the live Keras Tuner project
-        oracle.json, trial_<id>/trial.json, trial_<id>/trial_stats.json, checkpoints
+    <search_state_dir>/<settings hash>-<data hash>/     fn_args.working_dir of tuner_fn
+        <project_name>/   the live Keras Tuner project (any name the tuner_fn gives it)
+            oracle.json, trial_<id>/trial.json, trial_<id>/trial_stats.json, checkpoints
     <search_state_dir>/latest/<dataset>/   the latest search's best values (tuning.py)
 """
 
@@ -90,6 +91,12 @@ def trial_dirs(project_dir: str) -> List[str]:
 
 def has_search(project_dir: str) -> bool:
   return fileio.exists(join(project_dir, ORACLE_FILE))
+
+
+def has_search_under(working_dir: str) -> bool:
+  """Whether a Keras Tuner project (any project_name a tuner_fn chose) began under the
+  tuner's working directory."""
+  return bool(fileio.glob(join(working_dir, '*', ORACLE_FILE)))
 
 
 # ---------------------------------------------------------------------------------------------

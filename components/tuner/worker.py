@@ -19,10 +19,9 @@ def main(args_path: str) -> None:
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
-  from tfx.components.util import udf_utils  # pylint: disable=import-outside-toplevel
   from tfx.types import artifact_utils  # pylint: disable=import-outside-toplevel
   from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import spec  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import instrument, spec  # pylint: disable=import-outside-toplevel
   filesystems.support(args_path)
   args = spec.read_json(args_path)
   # Share the cores: N workers with all threads each would only contend.
@@ -32,8 +31,8 @@ def main(args_path: str) -> None:
   input_dict = artifact_utils.parse_artifact_dict(args['input_dict'])
   exec_properties = args['exec_properties']
   fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, args['working_dir'])
-  result = udf_utils.get_fn(exec_properties, 'tuner_fn')(fn_args)
-  result.tuner.search(**result.fit_kwargs)
+  tuner, fit_kwargs = instrument.build_tuner(exec_properties, fn_args)
+  tuner.search(**fit_kwargs)
 
 
 def run_forked(args_path: str, log_path: str, environ: Dict[str, str]) -> None:

@@ -13,34 +13,67 @@ from tfx.utils import proto_utils
 
 from tfx_hypertune.components import evaluator, example_gen, validation
 from tfx_hypertune.components.tuner import executor, report, search, spec, warm_start
+from tests.conftest import REPO
 
 
 # --- the search key ----------------------------------------------------------------------------
 
 CUSTOM = {'label': 'digit', 'code_version': 'v1', 'seed': 1,
           'search': {'algorithm': 'hyperband', 'max_epochs': 10}}
+PROPERTIES = {'custom_config': json.dumps(CUSTOM), 'train_args': '{"splits": ["train"]}',
+              'eval_args': '{"splits": ["eval"]}',
+              'tuner_fn': 'tfx_hypertune.model.tuner_fn.tuner_fn'}
 
 
 def test_search_key_is_settings_then_data():
-  key = executor.search_key(CUSTOM, 'abcdef0123456789')
+  key = executor.search_key(PROPERTIES, 'dataset1', 'abcdef0123456789')
   settings, data = key.split('-')
   assert len(settings) == 10 and data == 'abcdef0123'
-  assert executor.search_key(dict(CUSTOM), 'abcdef0123456789') == key
+  assert executor.search_key(dict(PROPERTIES), 'dataset1', 'abcdef0123456789') == key
 
 
 @pytest.mark.parametrize('change', [
-    {'label': 'other'}, {'code_version': 'v2'}, {'seed': 2},
-    {'search': {'algorithm': 'hyperband', 'max_epochs': 11}}])
+    {'custom_config': json.dumps({**CUSTOM, 'seed': 2})},
+    {'train_args': '{"splits": ["other"]}'},
+    {'tuner_fn': 'tfx_hypertune.model.trainer.run_fn'},  # another function, another file
+    {'module_file': os.path.join(REPO, 'model', 'tuner_fn.py'), 'tuner_fn': None}])
 def test_search_key_settings_part_follows_each_setting(change):
-  before = executor.search_key(CUSTOM, 'd' * 16).split('-')[0]
-  assert executor.search_key({**CUSTOM, **change}, 'd' * 16).split('-')[0] != before
+  before = executor.search_key(PROPERTIES, 'dataset1', 'd' * 16).split('-')[0]
+  assert executor.search_key({**PROPERTIES, **change}, 'dataset1', 'd' * 16).split('-')[0] != (
+      before)
+  # The dataset is part of the settings; the parallel trials, warm start and policy are not.
+  assert executor.search_key(PROPERTIES, 'dataset2', 'd' * 16).split('-')[0] != before
+  assert executor.search_key({**PROPERTIES, 'parallel_trials': 2, 'warm_start_trials': 0,
+                              'tuning': 'never'}, 'dataset1', 'd' * 16).split('-')[0] == before
 
 
-def test_budget_parameters_override_the_config():
-  custom = executor.with_budget(CUSTOM, {'max_epochs': 3, 'max_trials': None})
-  assert custom['search']['max_epochs'] == 3 and CUSTOM['search']['max_epochs'] == 10
+def test_budget_parameters_reach_tuner_fn_beside_its_custom_config():
+  custom = executor.with_budget({**PROPERTIES, 'max_epochs': 3, 'max_trials': None})
+  assert custom == {**CUSTOM, 'max_epochs': 3}
+  assert search.search_settings(custom)['max_epochs'] == 3 and CUSTOM['search'][
+      'max_epochs'] == 10
   with pytest.raises(ValueError, match='max_epochs: 0: must be a positive integer'):
-    executor.with_budget(CUSTOM, {'max_epochs': 0})
+    executor.with_budget({**PROPERTIES, 'max_epochs': 0})
+
+
+@pytest.mark.parametrize('properties, expected', [
+    ({}, 1), ({'parallel_trials': 3}, 3),
+    ({'tune_args': '{"num_parallel_trials": 2}'}, 2),
+    ({'tune_args': '{"num_parallel_trials": 2}', 'parallel_trials': 2}, 2)])
+def test_parallel_trials_from_tune_args_or_ours(properties, expected):
+  assert executor.requested_workers(properties) == expected
+
+
+def test_tune_args_and_parallel_trials_that_disagree_are_refused():
+  with pytest.raises(ValueError, match='num_parallel_trials=2 and parallel_trials=3'):
+    executor.requested_workers({'tune_args': '{"num_parallel_trials": 2}',
+                                'parallel_trials': 3})
+
+
+def test_default_search_state_sits_beside_the_node_outputs():
+  assert executor.default_state_root('/root/Tuner/tuner_results/7') == '/root/Tuner/TunerState'
+  assert executor.default_state_root('s3://b/root/Tuner/tuner_results/7/') == (
+      's3://b/root/Tuner/TunerState')
 
 
 # --- trial files: rows, best values, best first ------------------------------------------------

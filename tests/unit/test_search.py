@@ -8,7 +8,7 @@ import keras
 import keras_tuner
 import pytest
 
-from tfx_hypertune.components.tuner import search
+from tfx_hypertune.components.tuner import instrument, search
 from tfx_hypertune.model import features, network, space
 from tfx_hypertune.pipeline import config as config_lib
 from tfx_hypertune.pipeline.pipeline import user_function_config
@@ -137,7 +137,8 @@ def test_make_tuner_builds_configured_hyperband(tmp_path):
   # Not the defaults (3, 1): each setting reaches the oracle.
   assert (oracle.max_epochs, oracle.factor, oracle.hyperband_iterations) == (9, 4, 2)
   assert oracle.objective.name == 'val_accuracy' and oracle.objective.direction == 'max'
-  assert tuner.planned_trials == sum(r.trials for r in search.hyperband_plan(9, 4, 2))
+  assert instrument.planned_trials(oracle) == sum(
+      r.trials for r in search.hyperband_plan(9, 4, 2))
   tuner.hypermodel.build(oracle.hyperparameters)  # declares the space, as a trial would
   space = {hp.name: hp for hp in oracle.hyperparameters.space}
   assert (space['units_0'].min_value, space['units_0'].max_value, space['units_0'].step) == (
@@ -192,15 +193,15 @@ def test_a_worker_pauses_only_after_a_request_that_got_no_trial(tmp_path, monkey
   settings = _search(algorithm='random', max_trials=3)
   tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   pauses = []
-  monkeypatch.setattr(search.time, 'sleep', pauses.append)
+  monkeypatch.setattr(instrument.time, 'sleep', pauses.append)
   tuner.pre_create_trial()  # the first request
   assert pauses == []
   tuner.pre_create_trial()  # the previous request started no trial (IDLE)
   tuner.pre_create_trial()
-  assert pauses == [search.IDLE_PAUSE_SECONDS] * 2
+  assert pauses == [instrument.IDLE_PAUSE_SECONDS] * 2
   tuner.on_trial_begin(tuner.oracle.create_trial(tuner.tuner_id))
   tuner.pre_create_trial()  # after a trial: ask at once
-  assert pauses == [search.IDLE_PAUSE_SECONDS] * 2
+  assert pauses == [instrument.IDLE_PAUSE_SECONDS] * 2
 
 
 def test_conditional_spaces_go_to_proto_without_printing(capsys):

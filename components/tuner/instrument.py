@@ -1,0 +1,321 @@
+"""What the Tuner adds to any Keras Tuner tuner that a tuner_fn returns.
+
+The executor cannot ask a user's tuner_fn for a special tuner class, so it takes the tuner it
+is given (RandomSearch, Hyperband, BayesianOptimization, GridSearch, a subclass with its own
+`run_trial`) and mixes `Instrumented` into that object's class, through Keras Tuner's public
+hooks only:
+
+- `run_trial`: a Keras callback writes trial_stats.json (trainable parameters, seconds and
+  validation metrics per epoch) beside Keras Tuner's trial.json; a `run_trial` that never calls
+  `fit` gets its parameter count from `hypermodel.build` in `on_trial_end` instead;
+- `on_trial_begin` / `on_trial_end`: trial seconds, the worker, one progress line per trial;
+- `on_search_begin`: gc.freeze (Keras clears its session, with a full collection, per trial);
+- `pre_create_trial`: a pause after an IDLE answer (a parallel worker asks in a busy loop).
+
+The oracle gets `QueueFirst` the same way (warm start: queued configurations first, kept in
+the oracle's saved state). The search budget the Tuner component was given (`max_epochs`,
+`max_trials`, runtime parameters on Kubeflow) is applied here too, where Keras Tuner makes it
+public: `oracle.max_trials`, and the `epochs` of `fit_kwargs`.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import math
+import time
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
+
+import keras
+import keras_tuner
+import numpy as np
+
+from tfx.components.util import udf_utils
+
+from tfx_hypertune.components.tuner import spec
+
+# A parallel worker asks the chief for its next trial in a loop with no pause
+# (BaseTuner.search); while Hyperband waits for a round to fill it answers IDLE, and the
+# worker would ask again at once, thousands of times, taking CPU from the other worker.
+IDLE_PAUSE_SECONDS = 0.1
+
+# The budget keys the executor adds to fn_args.custom_config when the component was given
+# them, for a tuner_fn that builds its oracle from them (Hyperband's max_epochs can only be
+# given to its constructor).
+BUDGET_KEYS = (spec.MAX_EPOCHS_KEY, spec.MAX_TRIALS_KEY)
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan: how many trials a search runs.
+
+
+class HyperbandRound(NamedTuple):
+  iteration: int
+  bracket: int
+  round: int
+  trials: int
+  epochs: int          # `tuner/epochs`: the epoch a trial of this round trains up to
+  initial_epoch: int   # where it starts (it resumes the best trial of the previous round)
+
+
+def hyperband_plan(max_epochs: int, factor: int, iterations: int = 1) -> List[HyperbandRound]:
+  """The rounds Keras Tuner's Hyperband oracle will run, by its own bracket arithmetic
+  (keras_tuner/src/tuners/hyperband.py), so progress can say "trial N of M"."""
+  num_brackets, epochs = 0, float(max_epochs)
+  while epochs >= 1:
+    epochs /= factor
+    num_brackets += 1
+  bracket0_end_size = math.ceil(1 + math.log(max_epochs, factor))
+  plan = []
+  for iteration in range(iterations):
+    for bracket in reversed(range(num_brackets)):
+      end_size = bracket0_end_size / (bracket + 1)
+      for round_num in range(bracket + 1):
+        plan.append(HyperbandRound(
+            iteration, bracket, round_num,
+            trials=math.ceil(end_size * factor ** (bracket - round_num)),
+            epochs=math.ceil(max_epochs / factor ** (bracket - round_num)),
+            initial_epoch=(0 if round_num == 0 else
+                           math.ceil(max_epochs / factor ** (bracket - round_num + 1)))))
+  return plan
+
+
+def hyperband_trials(max_epochs: int, factor: int, iterations: int = 1) -> int:
+  return sum(r.trials for r in hyperband_plan(max_epochs, factor, iterations))
+
+
+def planned_trials(oracle) -> Optional[int]:
+  """Trials the oracle will run: Hyperband's plan, else max_trials (None: not known)."""
+  if isinstance(oracle, keras_tuner.oracles.HyperbandOracle):
+    iterations = oracle.hyperband_iterations
+    return hyperband_trials(oracle.max_epochs, oracle.factor,
+                            1 if iterations == float('inf') else int(iterations))
+  return getattr(oracle, 'max_trials', None)
+
+
+def budget_of(oracle, fit_kwargs: Mapping[str, Any]) -> Dict[str, Optional[int]]:
+  """The budget a search really ran with, for the Trainer (best_hyperparameters.txt)."""
+  max_epochs = (oracle.max_epochs if isinstance(oracle, keras_tuner.oracles.HyperbandOracle)
+                else fit_kwargs.get('epochs'))
+  return {spec.MAX_EPOCHS_KEY: max_epochs, spec.MAX_TRIALS_KEY: getattr(oracle, 'max_trials', None)}
+
+
+def apply_budget(tuner, fit_kwargs: Dict[str, Any], budget: Mapping[str, Any]) -> Dict[str, Any]:
+  """The component's max_epochs / max_trials applied to the tuner tuner_fn built; returns the
+  fit_kwargs to search with. A Hyperband oracle must be built with them (its max_epochs shapes
+  its brackets when it is made): a mismatch stops in one line rather than search another
+  budget than the one asked for."""
+  oracle, fit_kwargs = tuner.oracle, dict(fit_kwargs)
+  max_epochs, max_trials = (budget.get(key) for key in BUDGET_KEYS)
+  if isinstance(oracle, keras_tuner.oracles.HyperbandOracle):
+    if max_epochs is not None and oracle.max_epochs != max_epochs:
+      raise ValueError(
+          f'max_epochs={max_epochs}: the tuner_fn built a Hyperband oracle with max_epochs='
+          f'{oracle.max_epochs}; build it from fn_args.custom_config["max_epochs"]')
+    return fit_kwargs
+  if max_epochs is not None:
+    fit_kwargs['epochs'] = max_epochs
+  if max_trials is not None and hasattr(oracle, 'max_trials'):
+    oracle.max_trials = max_trials
+  return fit_kwargs
+
+
+# ---------------------------------------------------------------------------------------------
+# Hyperparameter values.
+
+
+def active_values(hyperparameters: keras_tuner.HyperParameters) -> Dict[str, Any]:
+  """The values the model actually used: active under their conditions (Keras Tuner's
+  conditional scopes), without Keras Tuner's `tuner/...` bookkeeping."""
+  return {name: value for name, value in hyperparameters.values.items()
+          if not name.startswith('tuner/') and _is_active(hyperparameters, name)}
+
+
+def _is_active(hyperparameters: keras_tuner.HyperParameters, name: str) -> bool:
+  try:
+    return hyperparameters.is_active(name)
+  except (KeyError, ValueError):  # a value without a declared hyperparameter: keep it
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-trial statistics that Keras Tuner does not record.
+
+
+def trainable_parameters(model: keras.Model) -> int:
+  return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def hidden_units(model: keras.Model) -> int:
+  """Units of every Dense layer but the output: how wide a model is, whatever its code."""
+  dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+  return int(sum(layer.units for layer in dense[:-1]))
+
+
+class TrialStatsCallback(keras.callbacks.Callback):
+  """Writes the model's trainable parameters and hidden units, and per epoch its seconds and
+  validation metrics, to trial_stats.json beside Keras Tuner's trial.json."""
+
+  def __init__(self, path: str, objective: str):
+    super().__init__()
+    self._path = path
+    self._objective = objective
+
+  def on_train_begin(self, logs=None):
+    self._stats = {
+        'trainable_parameters': trainable_parameters(self.model),
+        'hidden_units': hidden_units(self.model),
+        'epochs': [], 'epoch_seconds': [], 'val_accuracy': [], 'val_loss': []}
+    if self._objective not in self._stats:
+      self._stats[self._objective] = []
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._epoch_started = time.monotonic()
+
+  def on_epoch_end(self, epoch, logs=None):
+    logs = logs or {}
+    self._stats['epochs'].append(epoch + 1)  # absolute: a Hyperband round resumes its parent
+    self._stats['epoch_seconds'].append(time.monotonic() - self._epoch_started)
+    for name in {'val_accuracy', 'val_loss', self._objective}:
+      self._stats[name].append(float(logs[name]) if name in logs else None)
+
+  def on_train_end(self, logs=None):
+    spec.update_json(self._path, self._stats)
+
+
+def progress_line(done: int, planned: Optional[int], objective: str, trial,
+                  elapsed: float) -> str:
+  """`[Tuner  12.3s] trial 4 of ~30: val_accuracy=0.9512 epochs=2 {...}`"""
+  values = {k: round(v, 6) if isinstance(v, float) else v
+            for k, v in active_values(trial.hyperparameters).items()}
+  epochs = trial.hyperparameters.values.get('tuner/epochs')
+  score = trial.score if trial.score is not None else float('nan')
+  of = f' of ~{planned}' if planned else ''
+  return (f'  [Tuner {elapsed:6.1f}s] trial {done}{of}: {objective}={score:.4f}'
+          f'{f" epochs={epochs}" if epochs else ""} {values}')
+
+
+# ---------------------------------------------------------------------------------------------
+# The tuner and oracle mixins.
+
+
+class Instrumented:
+  """Mixed into any keras_tuner.Tuner (see the module docstring). Every override calls
+  Keras Tuner's own first or last, so the tuner's behaviour is its own."""
+
+  def on_search_begin(self):
+    super().on_search_begin()
+    # Keras Tuner clears the Keras session before every model build, and Keras 3's
+    # clear_session() runs a full gc.collect(): with TensorFlow and TFX loaded that walked
+    # every live object, about 0.5 s, twice per trial (bench/search_efficiency.py). Freezing
+    # what exists now (modules, graphs, data) takes it out of those collections.
+    gc.freeze()
+    self._search_started = time.monotonic()
+    # A parallel worker's oracle is an OracleClient, which has no trials: it counts its own.
+    trials = self.oracle.trials if isinstance(self.oracle, keras_tuner.Oracle) else {}
+    self._finished = sum(1 for t in trials.values() if t.status == 'COMPLETED')
+
+  def pre_create_trial(self):
+    super().pre_create_trial()
+    if getattr(self, '_asked_without_trial', False):  # the last request was answered IDLE
+      time.sleep(IDLE_PAUSE_SECONDS)
+    self._asked_without_trial = True
+
+  def run_trial(self, trial, *args, **kwargs):
+    # Keras Tuner's run_trial passes callbacks on to fit; a user's own run_trial (a custom
+    # training loop) may take no such argument, and then gets none.
+    if _takes_callbacks(super().run_trial):
+      kwargs['callbacks'] = list(kwargs.get('callbacks') or []) + [
+          TrialStatsCallback(self._stats_path(trial), self.oracle.objective.name)]
+    return super().run_trial(trial, *args, **kwargs)
+
+  def on_trial_begin(self, trial):
+    super().on_trial_begin(trial)
+    self._asked_without_trial = False
+    self._trial_started = time.monotonic()
+
+  def on_trial_end(self, trial):
+    stats = {'trial_seconds': time.monotonic() - self._trial_started,
+             'tuner_id': self.tuner_id}
+    if not spec.read_json(self._stats_path(trial), default={}).get('trainable_parameters'):
+      stats.update(self._built_model_stats(trial))
+    spec.update_json(self._stats_path(trial), stats)
+    super().on_trial_end(trial)
+    self._finished += 1
+    print(progress_line(self._finished, planned_trials(self.oracle)
+                        if isinstance(self.oracle, keras_tuner.Oracle) else None,
+                        self.oracle.objective.name, trial,
+                        time.monotonic() - self._search_started), flush=True)
+
+  def _stats_path(self, trial) -> str:
+    return spec.join(self.get_trial_dir(trial.trial_id), spec.TRIAL_STATS_FILE)
+
+  def _built_model_stats(self, trial) -> Dict[str, Any]:
+    """A run_trial that trained without our callback (its own loop): the size of the model
+    its hypermodel builds for the trial's values, if it has one."""
+    if getattr(self, 'hypermodel', None) is None:
+      return {}
+    try:
+      model = self.hypermodel.build(trial.hyperparameters.copy())
+      return {'trainable_parameters': trainable_parameters(model),
+              'hidden_units': hidden_units(model)}
+    except Exception:  # pylint: disable=broad-except  (stats are optional, the trial is not)
+      return {}
+
+
+def _takes_callbacks(method) -> bool:
+  parameters = inspect.signature(method).parameters.values()
+  return any(p.name == 'callbacks' or p.kind == p.VAR_KEYWORD for p in parameters)
+
+
+class QueueFirst:
+  """Mixed into an oracle: a fresh trial (not a Hyperband promotion) takes the next queued
+  configuration instead of the one the algorithm drew. The queue is part of the oracle's saved
+  state, so a search that dies during warm start resumes with the rest of it."""
+
+  def enqueue(self, configurations: List[Dict[str, Any]]) -> None:
+    self.queued = [dict(values) for values in configurations]
+
+  def populate_space(self, trial_id):
+    response = super().populate_space(trial_id)
+    queued = getattr(self, 'queued', None)
+    values = response.get('values')
+    if queued and response.get('status') == 'RUNNING' and values is not None and (
+        'tuner/trial_id' not in values):
+      response = {**response, 'values': {**values, **queued.pop(0)}}
+    return response
+
+  def get_state(self):
+    return {**super().get_state(), 'hypertune_queued': list(getattr(self, 'queued', []))}
+
+  def set_state(self, state):
+    super().set_state(state)
+    self.queued = list(state.get('hypertune_queued', []))
+
+
+def mix_into(obj, mixin) -> None:
+  """Gives one object `mixin` in front of its own class (once)."""
+  cls = type(obj)
+  if not isinstance(obj, mixin):
+    obj.__class__ = type(cls.__name__, (mixin, cls), {'__module__': cls.__module__})
+
+
+def instrument(tuner) -> None:
+  mix_into(tuner, Instrumented)
+  oracle = tuner.oracle
+  # Grid search serves every configuration anyway: nothing to queue first.
+  if isinstance(oracle, keras_tuner.Oracle) and not isinstance(
+      oracle, keras_tuner.oracles.GridSearchOracle) and not isinstance(oracle, QueueFirst):
+    mix_into(oracle, QueueFirst)
+    # The tuner reloaded its oracle before the mixin was there: restore the saved queue.
+    saved = spec.join(tuner.project_dir, spec.ORACLE_FILE)
+    oracle.queued = list(spec.read_json(saved, default={}).get('hypertune_queued', []))
+
+
+def build_tuner(exec_properties: Dict[str, Any], fn_args) -> Tuple[Any, Dict[str, Any]]:
+  """The user's tuner_fn (tuner_fn, module_file or module_path), its tuner instrumented and
+  the component's budget applied: what the chief and every parallel worker search with."""
+  result = udf_utils.get_fn(exec_properties, 'tuner_fn')(fn_args)
+  fit_kwargs = apply_budget(result.tuner, result.fit_kwargs, fn_args.custom_config)
+  instrument(result.tuner)
+  return result.tuner, fit_kwargs
