@@ -114,6 +114,9 @@ def apply_budget(tuner, fit_kwargs: Dict[str, Any], budget: Mapping[str, Any]) -
           f'{oracle.max_epochs}; build it from fn_args.custom_config["max_epochs"]')
     return fit_kwargs
   if max_epochs is not None:
+    if not _takes_argument(tuner.run_trial, 'epochs'):
+      raise ValueError(f'max_epochs={max_epochs}: the tuner\'s run_trial takes no epochs '
+                       f'argument; size the search in tuner_fn instead')
     fit_kwargs['epochs'] = max_epochs
   if max_trials is not None and hasattr(oracle, 'max_trials'):
     oracle.max_trials = max_trials
@@ -224,7 +227,7 @@ class Instrumented:
   def run_trial(self, trial, *args, **kwargs):
     # Keras Tuner's run_trial passes callbacks on to fit; a user's own run_trial (a custom
     # training loop) may take no such argument, and then gets none.
-    if _takes_callbacks(super().run_trial):
+    if _takes_argument(super().run_trial, 'callbacks'):
       kwargs['callbacks'] = list(kwargs.get('callbacks') or []) + [
           TrialStatsCallback(self._stats_path(trial), self.oracle.objective.name)]
     return super().run_trial(trial, *args, **kwargs)
@@ -263,9 +266,9 @@ class Instrumented:
       return {}
 
 
-def _takes_callbacks(method) -> bool:
+def _takes_argument(method, name: str) -> bool:
   parameters = inspect.signature(method).parameters.values()
-  return any(p.name == 'callbacks' or p.kind == p.VAR_KEYWORD for p in parameters)
+  return any(p.name == name or p.kind == p.VAR_KEYWORD for p in parameters)
 
 
 class QueueFirst:

@@ -16,23 +16,27 @@ from tfx_hypertune.components.tuner import report, spec
 
 
 def previous_search(state_root: str, key: str) -> str:
-  """The newest other search directory with the same settings, or ''."""
+  """The Keras Tuner project (whatever the tuner_fn named it) of the newest other search
+  directory with the same settings, or ''."""
   settings = key.split('-')[0]
-  oracles = [spec.join(project, spec.ORACLE_FILE) for project in
-             fileio.glob(spec.join(state_root, f'{settings}-*', spec.TRIALS_PROJECT))]
+  oracles = fileio.glob(spec.join(state_root, f'{settings}-*', '*', spec.ORACLE_FILE))
   candidates = [path for path in oracles
-                if posixpath.basename(posixpath.dirname(posixpath.dirname(path))) != key
-                and fileio.exists(path)]
+                if posixpath.basename(posixpath.dirname(posixpath.dirname(path))) != key]
   if not candidates:
     return ''
   newest = max(candidates, key=lambda path: fileio.stat(path).mtime_nsec)
-  return posixpath.dirname(posixpath.dirname(newest))
+  return posixpath.dirname(newest)
 
 
-def best_values(search_dir: str, count: int, direction: str) -> List[Dict[str, Any]]:
-  """The `count` best distinct configurations of a search directory, best first."""
-  rows = [r for r in report.trial_rows(report.load_trials(
-      spec.join(search_dir, spec.TRIALS_PROJECT))) if r['status'] == 'COMPLETED']
+def search_name(project_dir: str) -> str:
+  """The search directory's name (<settings>-<data>) of a project in it."""
+  return posixpath.basename(posixpath.dirname(project_dir.rstrip('/')))
+
+
+def best_values(project_dir: str, count: int, direction: str) -> List[Dict[str, Any]]:
+  """The `count` best distinct configurations of a Keras Tuner project, best first."""
+  rows = [r for r in report.trial_rows(report.load_trials(project_dir))
+          if r['status'] == 'COMPLETED']
   carried: List[Dict[str, Any]] = []
   for row in spec.best_first(rows, direction, score=lambda r: r['score'],
                              trial_id=lambda r: r['trial_id']):
@@ -51,8 +55,8 @@ def enqueue_previous_best(oracle, state_root: str, key: str, count: int) -> List
     return []
   carried = best_values(previous, count, oracle.objective.direction)
   for item in carried:
-    item['from_search'] = posixpath.basename(previous)
+    item['from_search'] = search_name(previous)
   oracle.enqueue([item['values'] for item in carried])
   print(f'  [Tuner] warm start: trying {len(carried)} configuration(s) from search '
-        f'{posixpath.basename(previous)} first', flush=True)
+        f'{search_name(previous)} first', flush=True)
   return carried

@@ -134,17 +134,21 @@ def test_best_values_are_distinct_and_best_first(tmp_path):
   _write_trial(project, '1', 0.95, {'num_layers': 1, 'units_0': 64})
   _write_trial(project, '2', 0.96, {'num_layers': 1, 'units_0': 64, 'tuner/round': 1})
   _write_trial(project, '3', 0.99, {'num_layers': 1, 'units_0': 16}, status='FAILED')
-  carried = warm_start.best_values(search_dir, 2, 'max')
+  carried = warm_start.best_values(project, 2, 'max')
   assert [(c['from_trial'], c['values']) for c in carried] == [
       ('2', {'num_layers': 1, 'units_0': 64}), ('0', {'num_layers': 1, 'units_0': 32})]
-  assert [c['from_trial'] for c in warm_start.best_values(search_dir, 1, 'min')] == ['0']
+  assert [c['from_trial'] for c in warm_start.best_values(project, 1, 'min')] == ['0']
 
 
 def test_previous_search_is_the_newest_other_with_the_same_settings(tmp_path):
   root = str(tmp_path)
-  for key in ('aaa-111', 'aaa-222', 'bbb-333'):
-    spec.write_json(spec.join(root, key, spec.TRIALS_PROJECT, spec.ORACLE_FILE), {})
-  assert warm_start.previous_search(root, 'aaa-222') == spec.join(root, 'aaa-111')
+  # Any project name the tuner_fn chose.
+  for key, project in (('aaa-111', 'penguin_tuning'), ('aaa-222', 'trials'),
+                       ('bbb-333', 'trials')):
+    spec.write_json(spec.join(root, key, project, spec.ORACLE_FILE), {})
+  previous = warm_start.previous_search(root, 'aaa-222')
+  assert previous == spec.join(root, 'aaa-111', 'penguin_tuning')
+  assert warm_start.search_name(previous) == 'aaa-111'
   assert warm_start.previous_search(root, 'ccc-444') == ''
 
 

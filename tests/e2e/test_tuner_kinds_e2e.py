@@ -1,0 +1,136 @@
+"""Our Tuner's executor with stock tuner_fns of every kind of Keras Tuner tuner (tuner_fns.py),
+on the penguin examples and schema that ship with tfx: the trial count in the tuner's own files,
+the best hyperparameters the Trainer would receive, the report; and a stock RandomSearch
+resumed after a SIGKILL.
+
+    python -m tests.e2e.test_tuner_kinds_e2e OUT TUNER_FN CUSTOM_CONFIG_JSON
+runs one execution (the SIGKILL test's child process)."""
+
+import csv
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e
+
+FNS = 'tests.e2e.tuner_fns'
+
+
+def _do(out_dir: str, tuner_fn: str, custom_config=None, **properties) -> None:
+  """One execution of our executor, as TFX would make it, with outputs under out_dir and the
+  search state in out_dir/state."""
+  from tfx.types import artifact_utils, standard_artifacts
+  from tfx.utils import json_utils
+  import tfx
+  import tfx_hypertune
+  testdata = os.path.join(os.path.dirname(tfx.__file__), 'components', 'testdata', 'penguin')
+  examples = standard_artifacts.Examples()
+  examples.uri = os.path.join(testdata, 'data')
+  examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
+  schema = standard_artifacts.Schema()
+  schema.uri = os.path.join(testdata, 'schema')
+  best, results = standard_artifacts.HyperParameters(), standard_artifacts.TunerResults()
+  best.uri, results.uri = os.path.join(out_dir, 'best'), os.path.join(out_dir, 'results')
+  executor = tfx_hypertune.Tuner.EXECUTOR_SPEC.executor_class()
+  executor.Do({'examples': [examples], 'schema': [schema]},
+              {'best_hyperparameters': [best], 'tuner_results': [results]},
+              {'tuner_fn': tuner_fn, 'train_args': '{}', 'eval_args': '{}',
+               'custom_config': json_utils.dumps(custom_config or {}),
+               'search_state_dir': os.path.join(out_dir, 'state'), **properties})
+
+
+def _trial_files(out_dir: str):
+  """Keras Tuner's own trial.json files in the live project, by status."""
+  statuses = {}
+  for path in glob.glob(os.path.join(out_dir, 'state', '*', 'kinds', 'trial_*', 'trial.json')):
+    try:
+      with open(path) as f:
+        trial = json.load(f)
+    except ValueError:  # being written as we look (or cut short by a kill)
+      continue
+    statuses.setdefault(trial['status'], []).append(trial)
+  return statuses
+
+
+def _outputs(out_dir: str):
+  with open(os.path.join(out_dir, 'best', 'best_hyperparameters.txt')) as f:
+    best = json.load(f)
+  with open(os.path.join(out_dir, 'results', 'tuner_results.json')) as f:
+    results = json.load(f)
+  with open(os.path.join(out_dir, 'results', 'search_info.json')) as f:
+    info = json.load(f)
+  with open(os.path.join(out_dir, 'results', 'trials.csv')) as f:
+    rows = list(csv.DictReader(f))
+  return best, results, info, rows
+
+
+# kind: (trials its plan runs, the objective's direction)
+KINDS = {
+    'random': (3, 'max'),
+    'bayesian': (3, 'max'),
+    'grid': (4, 'max'),            # units 2 x learning_rate 2
+    'hyperband': (6, 'max'),       # max_epochs 3, factor 3: 3 + 1 + 2 trials
+    'hypermodel': (3, 'max'),
+    'custom_run_trial': (3, 'min'),
+}
+
+
+@pytest.mark.parametrize('kind', sorted(KINDS))
+def test_each_kind_of_tuner(tmp_path, kind):
+  expected, direction = KINDS[kind]
+  _do(str(tmp_path), f'{FNS}.{kind}_tuner_fn', {'epochs': 3 if kind == 'hyperband' else 2})
+  completed = _trial_files(str(tmp_path)).get('COMPLETED', [])
+  assert len(completed) == expected
+  best, results, info, rows = _outputs(str(tmp_path))
+  assert info['trials_completed'] == expected and info['direction'] == direction
+  # best_hyperparameters.txt: HyperParameters.get_config() of the best trial of the files.
+  sign = 1 if direction == 'max' else -1
+  best_trial = max(completed, key=lambda t: (sign * t['score'], -int(t['trial_id'])))
+  assert best['values'] == best_trial['hyperparameters']['values']
+  import keras_tuner
+  assert keras_tuner.HyperParameters.from_config(best).values == best['values']
+  # tuner_results.json in the stock format: every completed trial, best first.
+  assert [r['trial_id'] for r in results][0] == best_trial['trial_id']
+  assert len(results) == expected and {'trial_id', 'score'} < set(results[0])
+  # The report knows every trial's size, whether run_trial called fit (our callback) or not
+  # (the hypermodel built for its values).
+  assert all(int(r['trainable_parameters']) > 0 for r in rows if r['status'] == 'COMPLETED')
+  if kind == 'hypermodel':
+    assert {r['batch_size'] for r in rows} <= {'8', '32'}
+  if kind == 'hyperband':
+    assert {r['bracket'] for r in rows} == {'0', '1'}
+
+
+def test_a_stock_random_search_resumes_after_sigkill(tmp_path):
+  out = str(tmp_path)
+  config = json.dumps({'trials': 6, 'epochs': 12})
+  child = subprocess.Popen(
+      [sys.executable, '-m', 'tests.e2e.test_tuner_kinds_e2e', out,
+       f'{FNS}.random_tuner_fn', config], cwd=REPO, stdout=subprocess.DEVNULL,
+      stderr=subprocess.DEVNULL)
+  deadline = time.monotonic() + 300
+  while len(_trial_files(out).get('COMPLETED', [])) < 2 and child.poll() is None:
+    assert time.monotonic() < deadline, 'no two trials finished in 5 minutes'
+    time.sleep(0.2)
+  child.send_signal(signal.SIGKILL)
+  child.wait()
+  finished = {t['trial_id'] for t in _trial_files(out).get('COMPLETED', [])}
+  assert 2 <= len(finished) < 6, 'the kill came too late to test a resume'
+  _do(out, f'{FNS}.random_tuner_fn', json.loads(config))
+  _, _, info, rows = _outputs(out)
+  assert info['resumed'] is True
+  assert set(info['trials_finished_before_this_run']) == finished
+  assert info['trials_completed'] == 6
+  assert len([r for r in rows if r['status'] == 'COMPLETED']) == 6
+
+
+if __name__ == '__main__':
+  _do(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))
