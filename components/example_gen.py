@@ -1,6 +1,9 @@
 """CsvExampleGen that splits rows by their position, over span folders with a rolling window.
 
-Two changes to the stock CsvExampleGen, each a parameter of its own:
+Three changes to the stock CsvExampleGen:
+- Every file is read as the data check reads it (components/csv_table.py: Python's csv module,
+  a byte-order mark dropped, whitespace around fields stripped, NaN / NA / null missing),
+  where the stock reader took quotes in the header as part of the names.
 - `split_seed`: rows go to train / eval / test by their position in their file
   (components/splits.py), not by a hash of their content, which sends identical rows to one
   split. The SplitConfig's hash_buckets (14/3/3) still set the shares.
@@ -26,7 +29,7 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
-from tfx_hypertune.components import spans, splits
+from tfx_hypertune.components import csv_table, spans, splits
 
 SPAN_WINDOW_KEY = 'span_window'
 SPLIT_SEED_KEY = 'split_seed'
@@ -66,41 +69,34 @@ def input_files(exec_properties: Dict[str, Any], pattern: str) -> List[str]:
   return files
 
 
+def _header(path: str) -> List[str]:
+  with fileio.open(path, 'rb') as binary, csv_table.text_stream(binary) as f:
+    return csv_table.read(f)[0]
+
+
 def _same_header(files: List[str]) -> List[str]:
-  from tfx.utils import io_utils  # pylint: disable=import-outside-toplevel
-  columns = io_utils.load_csv_column_names(files[0])
+  columns = _header(files[0])
   for path in files[1:]:
-    if io_utils.load_csv_column_names(path) != columns:
+    if _header(path) != columns:
       raise RuntimeError(f'{path}: its header differs from {files[0]}')
   return columns
 
 
 class _ReadRowsWithSplit(beam.DoFn):
-  """A CSV file -> (split index, parsed cells) for each non-blank record, the split by the
-  record's position (splits.assign). Reads the file twice: to count its rows, then to emit."""
+  """A CSV file -> (split index, cells as bytes) for each non-blank record, the split by the
+  record's position (splits.assign), the cells read as the data check reads them
+  (components/csv_table.py). Reads the file twice: to count its rows, then to emit."""
 
   def __init__(self, seed: int, shares: Sequence[float]):
     super().__init__()
     self._seed = seed
     self._shares = tuple(shares)
 
-  def setup(self):
-    self._parser = csv_decoder.ParseCSVLine(delimiter=',')
-    self._parser.setup()
-
   def _rows(self, path: str) -> Iterator[List[bytes]]:
-    # The stock reader's record logic: a record may span lines inside quotes.
-    with beam.io.filesystems.FileSystems.open(path) as f:
-      f.readline()  # the header
-      buffer = csv_executor._CsvLineBuffer()  # pylint: disable=protected-access
-      for line in f:
-        buffer.write(line.decode('utf-8'))
-        if buffer.is_complete_line():
-          for cells, _ in self._parser.process(buffer.read()):
-            if cells:
-              yield cells
-      if not buffer.is_empty():
-        raise ValueError(f'{path}: a quoted field is never closed')
+    with beam.io.filesystems.FileSystems.open(path) as binary:
+      _, records = csv_table.read(csv_table.text_stream(binary))
+      for _, cells, _ in records:
+        yield [cell.encode('utf-8') for cell in cells]
 
   def process(self, path: str) -> Iterator[Tuple[int, List[bytes]]]:
     count = sum(1 for _ in self._rows(path))

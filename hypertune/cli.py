@@ -20,12 +20,13 @@ import csv
 import os
 import shutil
 import sys
+import threading
 import time
 import warnings
 from typing import Any, Dict, List, Optional
 
 from tfx_hypertune.pipeline import config as config_lib
-from tfx_hypertune.hypertune import data_check
+from tfx_hypertune.hypertune import data_check, interrupts
 
 EXIT_BAD_INPUT = 2
 EXIT_PIPELINE_STOPPED = 1
@@ -54,8 +55,12 @@ PATH_FLAGS = ('data', 'schema', 'output_dir')
 def main(argv: Optional[List[str]] = None) -> int:
   _quiet_noise()
   args = _parser().parse_args(argv)
+  if threading.current_thread() is threading.main_thread():
+    interrupts.install(_failed_component)
   try:
-    return args.handler(args)
+    code = args.handler(args)
+  except KeyboardInterrupt:
+    return interrupts.report(_failed_component())
   except (config_lib.ConfigError, data_check.DataError, FileNotFoundError) as e:
     print(f'hypertune: error: {e}', file=sys.stderr)
     return EXIT_BAD_INPUT
@@ -66,11 +71,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if type(e).__name__ == 'TaskFailedError':
       print(f'hypertune: stopped: {e}', file=sys.stderr)
       return EXIT_PIPELINE_STOPPED
+    if interrupts.received():  # a KeyboardInterrupt that TFX or Beam wrapped in another error
+      return interrupts.report(_failed_component())
     anomalies = _find_anomalies_error(e)
     if anomalies is not None:
       print(f'hypertune: stopped: {anomalies}', file=sys.stderr)
       return EXIT_PIPELINE_STOPPED
     return _report_failure(e, args)
+  if interrupts.received():  # held until the Pusher had finished: the run stops after it
+    return interrupts.report(None, finished=True)
+  return code
 
 
 def _report_failure(error: BaseException, args: argparse.Namespace) -> int:
@@ -259,6 +269,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         f'{_label_note(summary)}, {len(summary.numeric_columns)} numeric and '
         f'{len(summary.text_columns)} text feature columns; schema: '
         f'{config.data.schema_path or "inferred (SchemaGen)"}', flush=True)
+  if summary.stripped_fields:
+    print(f'data: whitespace around {summary.stripped_fields} field(s) stripped (as the '
+          f'pipeline reads them)', flush=True)
   print(f'task: {summary.task_reason}', flush=True)
   print(f'search: {config.search.algorithm}, objective={config.search.objective}, '
         f'max_epochs={config.search.max_epochs}, '
@@ -277,6 +290,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f'  {line}')
   print('  rows per split:       ' + ', '.join(
       f'{name} {rows}' for name, rows in summary.split_rows.items()))
+  if summary.stripped_fields:
+    print(f'  whitespace stripped:  around {summary.stripped_fields} field(s)')
   return 0
 
 

@@ -2,7 +2,8 @@
 
 TFX would fail on these inputs too, but deep inside a Beam job and with a traceback; here each
 problem becomes one line that names the file, the line or column, and what is wrong. The check
-streams every file once (csv module, constant memory).
+streams every file once (constant memory) through the reader ExampleGen uses
+(components/csv_table.py), so both see the same columns and values.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 from collections import Counter
 from typing import Dict, List, Optional, Tuple
 
-from tfx_hypertune.components import spans, splits
+from tfx_hypertune.components import csv_table, spans, splits
 
 # A column whose values are at least this share numbers is taken to be numeric, so a stray
 # text cell in it is an error rather than a reason to treat the column as categorical.
@@ -48,6 +49,7 @@ class DataSummary:
   split_rows: Dict[str, int] = dataclasses.field(default_factory=dict)
   task: str = 'classification'
   task_reason: str = ''
+  stripped_fields: int = 0  # fields with whitespace around them (stripped, as ExampleGen does)
 
 
 def csv_files(data_dir: str, span_window: Optional[int] = None) -> List[str]:
@@ -85,10 +87,11 @@ def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
   header: Optional[List[str]] = None
   stats: Dict[str, _ColumnStats] = {}
   by_split: List[Counter] = [Counter() for _ in splits.DEFAULT_SPLITS]
-  rows = 0
+  rows = stripped = 0
   for path in files:
-    file_header, labels = _check_file(path, label, header, schema_types, stats)
+    file_header, labels, file_stripped = _check_file(path, label, header, schema_types, stats)
     header = header or file_header
+    stripped += file_stripped
     rows += len(labels)
     for split, value in zip(splits.assign(len(labels), os.path.basename(path), seed), labels):
       by_split[split][value] += 1
@@ -107,7 +110,8 @@ def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
   text = [c for c in header if c != label and c not in numeric]
   split_rows = {name: sum(counter.values())
                 for (name, _), counter in zip(splits.DEFAULT_SPLITS, by_split)}
-  return DataSummary(files, header, rows, classes, numeric, text, split_rows, task, reason)
+  return DataSummary(files, header, rows, classes, numeric, text, split_rows, task, reason,
+                     stripped)
 
 
 def resolve_task(task: str, values: List[str], schema_type: Optional[str] = None
@@ -191,8 +195,9 @@ class _ColumnStats:
 
 def _check_file(path: str, label: str, expected_header: Optional[List[str]],
                 schema_types: Dict[str, str], stats: Dict[str, _ColumnStats]
-                ) -> Tuple[List[str], List[str]]:
-  """Checks one file; returns its header and the label of each row, in order."""
+                ) -> Tuple[List[str], List[str], int]:
+  """Checks one file; returns its header, the label of each row in order, and how many
+  fields had whitespace around them."""
   try:
     return _read_file(path, label, expected_header, schema_types, stats)
   except UnicodeDecodeError as e:
@@ -204,32 +209,30 @@ def _check_file(path: str, label: str, expected_header: Optional[List[str]],
 
 def _read_file(path: str, label: str, expected_header: Optional[List[str]],
                schema_types: Dict[str, str], stats: Dict[str, _ColumnStats]
-               ) -> Tuple[List[str], List[str]]:
-  with open(path, newline='', encoding='utf-8') as f:
-    reader = csv.reader(f)
-    header = next(reader, None)
-    if not header or not any(h.strip() for h in header):
+               ) -> Tuple[List[str], List[str], int]:
+  with open(path, 'rb') as binary, csv_table.text_stream(binary) as f:
+    header, records = csv_table.read(f)
+    if not any(header):
       raise DataError(f'{path}: empty file (expected a header line of column names)')
     _check_header(path, header, label, expected_header, schema_types)
     label_index = header.index(label)
     for name in header:
       stats.setdefault(name, _ColumnStats())
     labels: List[str] = []
-    for row in reader:
-      if not row:
-        continue
-      line = reader.line_num
+    stripped = 0
+    for line, row, row_stripped in records:
       if len(row) != len(header):
         raise DataError(f'{path} line {line}: {len(row)} fields, but the header has '
                         f'{len(header)}')
-      if not row[label_index].strip():
+      if not row[label_index]:
         raise DataError(f'{path} line {line}: label column {label!r} is empty')
-      labels.append(row[label_index].strip())
+      labels.append(row[label_index])
+      stripped += row_stripped
       for name, value in zip(header, row):
-        _observe(stats[name], value, f'{path} line {line}')
+        _observe(stats[name], value, f'{path} line {line}', name)
   if not labels:
     raise DataError(f'{path}: no data rows after the header')
-  return header, labels
+  return header, labels, stripped
 
 
 def _check_header(path: str, header: List[str], label: str,
@@ -245,10 +248,12 @@ def _check_header(path: str, header: List[str], label: str,
                     f'({_abbreviate(header)} vs {_abbreviate(expected)})')
 
 
-def _observe(stats: _ColumnStats, value: str, where: str) -> None:
-  value = value.strip()
+def _observe(stats: _ColumnStats, value: str, where: str, column: str) -> None:
   if not value:
-    return  # a missing value: Transform fills it in
+    return  # a missing value (empty, or NaN, NA, null): Transform fills it in
+  if csv_table.is_infinite(value):
+    raise DataError(f'{where}: column {column!r}: {value!r} is not a finite number; remove or '
+                    f'clip infinities (missing values may be empty, NaN or NA)')
   if _parses_as_number(value):
     stats.numbers += 1
   else:

@@ -48,7 +48,7 @@ CODE_OF = {
     'tuner': ('components/tuner',),
     'schema_gate': ('components/validation.py',),
     'example_gen': ('components/example_gen.py', 'components/splits.py',
-                    'components/spans.py'),
+                    'components/spans.py', 'components/csv_table.py'),
     'evaluator': ('components/evaluator.py',),
 }
 NOT_FINGERPRINTED = ('components/tuner/report.py',)
