@@ -26,7 +26,7 @@ import warnings
 from typing import Any, Dict, List, Optional
 
 from tfx_hypertune.pipeline import config as config_lib
-from tfx_hypertune.hypertune import data_check, interrupts
+from tfx_hypertune.hypertune import data_check, interrupts, run_lock
 
 EXIT_BAD_INPUT = 2
 EXIT_PIPELINE_STOPPED = 1
@@ -61,6 +61,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     code = args.handler(args)
   except KeyboardInterrupt:
     return interrupts.report(_failed_component())
+  except run_lock.RunFolderBusy as e:
+    print(f'hypertune: busy: {e}', file=sys.stderr)
+    return run_lock.EXIT_BUSY
   except (config_lib.ConfigError, data_check.DataError, FileNotFoundError) as e:
     print(f'hypertune: error: {e}', file=sys.stderr)
     return EXIT_BAD_INPUT
@@ -262,6 +265,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                   config.data.window_size, seed=config.seed,
                                   task=config.data.task)
   config = config_lib.with_task(config, summary.task)
+  # Held until this function returns (the process ending releases it too).
+  lock = run_lock.acquire(config.run_dir)  # pylint: disable=unused-variable
   span_note = ''
   if config.data.window_size:
     span_note = f' (spans: {", ".join(sorted({os.path.basename(os.path.dirname(f)) for f in summary.files}))})'

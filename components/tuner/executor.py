@@ -22,6 +22,7 @@ import hashlib
 import inspect
 import json
 import posixpath
+import time
 from typing import Any, Dict, List, Tuple
 
 from tfx import types
@@ -88,6 +89,7 @@ class Executor(base_executor.BaseExecutor):
       # run` started the pool already).
       parallel.prewarm(exec_properties.get(standard_component_specs.TUNER_FN_KEY))
     working_dir = fn_args.working_dir = spec.join(state_root, key)
+    set_aside = set_aside_unreadable_state(working_dir)
     resumed = spec.has_search_under(working_dir)
     tuner, fit_kwargs = instrument.build_tuner(exec_properties, fn_args)
     finished_before = _completed_ids(tuner.oracle)
@@ -126,8 +128,31 @@ class Executor(base_executor.BaseExecutor):
         'parallel_trials': workers,
         'parallel_trials_requested': requested,
         'worker_failures': failures,
+        'unreadable_state_set_aside': set_aside,
         'report': html_path,
     }
+
+
+def set_aside_unreadable_state(working_dir: str) -> List[str]:
+  """Keras Tuner cannot reload a project whose state files are cut short (a kill mid-write
+  before they were written atomically, a full disk): every later run would fail the same
+  way. Such a project is renamed aside, kept for inspection, and the search starts afresh.
+  Returns the folders set aside."""
+  moved = []
+  for oracle_file in fileio.glob(spec.join(working_dir, '*', spec.ORACLE_FILE)):
+    project = posixpath.dirname(oracle_file)
+    broken = spec.unreadable_json(spec.project_state_files(project))
+    if broken is None:
+      continue
+    # One level deeper, so that nothing looking for a project (*/oracle.json) finds it.
+    aside = spec.join(working_dir, f'unreadable-{time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())}',
+                      posixpath.basename(project))
+    fileio.makedirs(posixpath.dirname(aside))
+    fileio.rename(project, aside)
+    print(f'  [Tuner] search state {broken[0]} is unreadable ({broken[1][:120]}): set aside '
+          f'as {aside}; searching afresh', flush=True)
+    moved.append(aside)
+  return moved
 
 
 def requested_workers(exec_properties: Dict[str, Any]) -> int:

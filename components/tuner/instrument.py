@@ -274,7 +274,16 @@ def _takes_argument(method, name: str) -> bool:
 class QueueFirst:
   """Mixed into an oracle: a fresh trial (not a Hyperband promotion) takes the next queued
   configuration instead of the one the algorithm drew. The queue is part of the oracle's saved
-  state, so a search that dies during warm start resumes with the rest of it."""
+  state, so a search that dies during warm start resumes with the rest of it; and that state
+  is written to a temporary file and renamed into place, so a kill never leaves a truncated
+  oracle.json (Keras Tuner writes it in place)."""
+
+  @keras_tuner.synchronized
+  def save(self):
+    path = getattr(self, 'state_file', None)
+    if path is None:  # not instrumented yet (the tuner is being built): Keras Tuner's own
+      return super().save()
+    spec.write_json(path, self.get_state())
 
   def enqueue(self, configurations: List[Dict[str, Any]]) -> None:
     self.queued = [dict(values) for values in configurations]
@@ -313,6 +322,8 @@ def instrument(tuner) -> None:
     # The tuner reloaded its oracle before the mixin was there: restore the saved queue.
     saved = spec.join(tuner.project_dir, spec.ORACLE_FILE)
     oracle.queued = list(spec.read_json(saved, default={}).get('hypertune_queued', []))
+  if isinstance(oracle, QueueFirst):
+    oracle.state_file = spec.join(tuner.project_dir, spec.ORACLE_FILE)
 
 
 def build_tuner(exec_properties: Dict[str, Any], fn_args) -> Tuple[Any, Dict[str, Any]]:

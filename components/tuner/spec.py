@@ -21,8 +21,9 @@ local folder.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
-from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
 from tfx.dsl.io import fileio
 from tfx.types import standard_component_specs
@@ -111,9 +112,30 @@ def read_json(path: str, default: Any = None) -> Any:
 
 
 def write_json(path: str, value: Any) -> None:
+  """Writes a temporary file beside `path` and renames it into place: a kill mid-write
+  leaves the old file or the new one, never a truncated one."""
   fileio.makedirs(posixpath.dirname(path))
-  with fileio.open(path, 'w') as f:
+  partial = f'{path}.partial-{os.getpid()}'
+  with fileio.open(partial, 'w') as f:
     f.write(json.dumps(value, indent=1))
+  fileio.rename(partial, path, overwrite=True)
+
+
+def unreadable_json(paths: Iterable[str]) -> Optional[Tuple[str, str]]:
+  """(path, why) of the first file that is not valid JSON (cut short by a kill, say)."""
+  for path in paths:
+    try:
+      read_json(path)
+    except (ValueError, UnicodeDecodeError) as e:
+      return path, ' '.join(str(e).split())
+  return None
+
+
+def project_state_files(project_dir: str) -> List[str]:
+  """The files Keras Tuner reloads a project from: oracle.json, its tuner's file, and every
+  trial.json."""
+  return sorted(fileio.glob(join(project_dir, '*.json'))) + [
+      join(trial_dir, TRIAL_FILE) for trial_dir in trial_dirs(project_dir)]
 
 
 def update_json(path: str, values: Dict[str, Any]) -> None:

@@ -132,5 +132,24 @@ def test_a_stock_random_search_resumes_after_sigkill(tmp_path):
   assert len([r for r in rows if r['status'] == 'COMPLETED']) == 6
 
 
+def test_an_unreadable_search_state_is_set_aside_and_searched_afresh(tmp_path):
+  """An oracle.json cut short (a kill mid-write, a full disk) used to fail every later run
+  with a JSONDecodeError; now it is kept aside and the search starts again."""
+  out = str(tmp_path)
+  config = {'trials': 2, 'epochs': 1}
+  _do(out, f'{FNS}.random_tuner_fn', config)
+  (oracle,) = glob.glob(os.path.join(out, 'state', '*', 'kinds', 'oracle.json'))
+  open(oracle, 'w').close()
+  _do(out, f'{FNS}.random_tuner_fn', config)
+  _, _, info, rows = _outputs(out)
+  (aside,) = info['unreadable_state_set_aside']
+  assert os.path.basename(os.path.dirname(aside)).startswith('unreadable-')
+  assert os.path.getsize(os.path.join(aside, 'oracle.json')) == 0  # kept as it was
+  assert len(glob.glob(os.path.join(aside, 'trial_*', 'trial.json'))) == 2
+  assert info['resumed'] is False and info['trials_completed'] == 2
+  with open(oracle) as f:
+    json.load(f)
+
+
 if __name__ == '__main__':
   _do(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))

@@ -76,6 +76,22 @@ def test_default_search_state_sits_beside_the_node_outputs():
       's3://b/root/Tuner/TunerState')
 
 
+def test_a_json_write_cut_short_leaves_the_old_file(tmp_path, monkeypatch):
+  path = str(tmp_path / 'oracle.json')
+  spec.write_json(path, {'trials': 1})
+
+  def cut_short(*args, **kwargs):
+    raise KeyboardInterrupt
+  monkeypatch.setattr(json, 'dumps', cut_short)
+  with pytest.raises(KeyboardInterrupt):
+    spec.write_json(path, {'trials': 2})
+  monkeypatch.undo()
+  assert spec.read_json(path) == {'trials': 1}
+  assert spec.unreadable_json([path]) is None
+  open(path, 'w').close()
+  assert spec.unreadable_json([path])[0] == path
+
+
 # --- trial files: rows, best values, best first ------------------------------------------------
 
 def _write_trial(project, trial_id, score, values, status='COMPLETED', stats=None,
