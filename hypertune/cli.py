@@ -123,6 +123,23 @@ def _quiet_noise() -> None:
   warnings.filterwarnings('ignore', message='Skipping variable loading for optimizer')
 
 
+def import_tensorflow_quietly() -> None:
+  """Imports TensorFlow with the process's stderr on /dev/null: on a machine without a GPU
+  its XLA plugins print three lines at import ("Unable to register cuFFT factory ...", and
+  cuDNN, cuBLAS) below any log level. A failing import still raises, with its message."""
+  if 'tensorflow' in sys.modules:
+    return
+  sys.stderr.flush()
+  saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+  try:
+    os.dup2(devnull, 2)
+    import tensorflow  # pylint: disable=import-outside-toplevel,unused-import
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
+    os.close(devnull)
+
+
 def _find_anomalies_error(error: BaseException) -> Optional[str]:
   """The DataAnomaliesError inside whatever the orchestrator wrapped it in, if any. Matched
   by name: importing components.validation would load TFX before input is checked."""
@@ -282,6 +299,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f'max_epochs={config.search.max_epochs}, '
         f'factor={config.search.factor}, seed={config.seed}, tuning={config.tuning}; '
         f'orchestrator: {config.orchestrator}', flush=True)
+  import_tensorflow_quietly()
   from tfx_hypertune.hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
   if config.search.parallel_trials > 1:
     # Parallel trial workers import TensorFlow and TFX while the data components run.
@@ -352,6 +370,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+  import_tensorflow_quietly()
   from tfx_hypertune.kubeflow import runner  # pylint: disable=import-outside-toplevel
   config = config_from_args(args)
   remote_data = config.data.path if '://' in config.data.path else None
