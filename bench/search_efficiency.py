@@ -82,7 +82,11 @@ def splits(x, y, seed):
                                                       random_state=seed)
   x_eval, x_test, y_eval, y_test = train_test_split(x_rest, y_rest, test_size=0.5,
                                                     stratify=y_rest, random_state=seed)
-  mean, std = x_train.mean(0), x_train.std(0) + 1e-6  # what our Transform does: z-score
+  # What our Transform does (tft.scale_to_z_score): z-score, and a column that is constant in
+  # the training split is only centred (dividing by std + 1e-6 made such a pixel about 1e6 in
+  # validation rows, validation loss ran into the thousands and early stopping cut trials).
+  mean, std = x_train.mean(0), x_train.std(0)
+  std = np.where(std > 0, std, 1.0)
   as_input = lambda a: {features.NUMERIC_KEY: (a - mean) / std}  # noqa: E731
   inputs = features.ModelInputs(numeric_width=x.shape[1], categorical=(),
                                 num_classes=int(y.max()) + 1,

@@ -41,8 +41,9 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 # The code each component's results depend on, beyond TFX's own. Its hash goes into the
 # component's parameters, which TFX fingerprints, so a change re-runs exactly the components
 # that run that code (TFX fingerprints a user function's dotted path, not its code:
-# tensorflow/tfx#2247). The report is left out: it is rebuilt from the trial files
-# (`hypertune report --rebuild`) without re-running anything.
+# tensorflow/tfx#2247). The report is part of the Tuner's code: warm start chooses the
+# configurations it carries over with report.trial_rows, so a change there can change what the
+# Tuner outputs.
 CODE_OF = {
     'model': ('model',),  # Transform, Tuner, Trainer
     'tuner': ('components/tuner',),
@@ -51,7 +52,6 @@ CODE_OF = {
                     'components/spans.py', 'components/csv_table.py'),
     'evaluator': ('components/evaluator.py',),
 }
-NOT_FINGERPRINTED = ('components/tuner/report.py',)
 
 
 def code_version(layer: str = 'model') -> str:
@@ -61,8 +61,6 @@ def code_version(layer: str = 'model') -> str:
     base = REPO_DIR / root
     for path in sorted([base] if base.is_file() else base.rglob('*.py')):
       relative = path.relative_to(REPO_DIR).as_posix()
-      if relative in NOT_FINGERPRINTED:
-        continue
       digest.update(relative.encode())
       digest.update(path.read_bytes())
   return digest.hexdigest()[:16]
