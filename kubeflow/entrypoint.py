@@ -31,7 +31,6 @@ import sys
 import traceback
 from typing import Any, Dict, List, Tuple
 
-TFX_ENTRYPOINT = 'tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor'
 INVOCATION_FLAG = '--json_serialized_invocation_args'
 INPUTS_SPEC_FLAG = '--json_serialized_inputs_spec_args'
 MINIO = 'minio://'

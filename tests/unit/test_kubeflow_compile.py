@@ -14,7 +14,6 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx_hypertune.kubeflow import runner
 from tests.conftest import KFP_IMAGE as IMAGE
 
-TFX_ENTRYPOINT = 'tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor'
 
 
 @pytest.fixture(scope='module')
@@ -70,8 +69,6 @@ def test_every_task_is_a_container_of_our_image_and_executors(compiled, target):
     # TFX's v2 entrypoint behind our shim for the open-source backend.
     assert container['command'] == ['python', '-m', 'tfx_hypertune.kubeflow.entrypoint']
     assert '--json_serialized_inputs_spec_args' in container['args']
-  from tfx_hypertune.kubeflow import entrypoint
-  assert entrypoint.TFX_ENTRYPOINT == TFX_ENTRYPOINT
   class_path = lambda name: containers[name]['args'][  # noqa: E731
       containers[name]['args'].index('--executor_class_path') + 1]
   assert class_path('Tuner_executor') == 'tfx_hypertune.components.tuner.executor.Executor'
