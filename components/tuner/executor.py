@@ -35,6 +35,8 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils
 
 from tfx_hypertune.components import filesystems
+# First, so that tf.keras is Keras 3 here too, whatever imports tf.Transform later (keras3.py).
+from tfx_hypertune.components.tuner import keras3  # pylint: disable=unused-import
 from tfx_hypertune.components.tuner import instrument, parallel, report, spec, tuning, warm_start
 
 
@@ -279,14 +281,13 @@ def data_fingerprint(patterns: List[str]) -> str:
 
 
 def _completed_ids(oracle) -> List[str]:
-  return [t.trial_id for t in oracle.trials.values() if t.status == 'COMPLETED']
+  return [t.trial_id for t in oracle.completed_trials()]
 
 
 def completed_trials(oracle) -> List[Any]:
   """Every completed trial, best first (all of them, whatever max_trials says)."""
-  done = [t for t in oracle.trials.values() if t.status == 'COMPLETED']
-  return spec.best_first(done, oracle.objective.direction, score=lambda t: t.score,
-                         trial_id=lambda t: t.trial_id)
+  return spec.best_first(oracle.completed_trials(), oracle.objective.direction,
+                         score=lambda t: t.score, trial_id=lambda t: t.trial_id)
 
 
 def write_results(oracle, budget: Dict[str, Any], hp_dir: str, results_dir: str) -> None:

@@ -12,7 +12,7 @@ hooks only:
 - `on_search_begin`: gc.freeze (Keras clears its session, with a full collection, per trial);
 - `pre_create_trial`: a pause after an IDLE answer (a parallel worker asks in a busy loop).
 
-The oracle gets `QueueFirst` the same way (warm start: queued configurations first, kept in
+The oracle gets `OracleExtras` the same way (warm start: queued configurations first, kept in
 the oracle's saved state). The search budget the Tuner component was given (`max_epochs`,
 `max_trials`, runtime parameters on Kubeflow) is applied here too, where Keras Tuner makes it
 public: `oracle.max_trials`, and the `epochs` of `fit_kwargs`.
@@ -271,12 +271,34 @@ def _takes_argument(method, name: str) -> bool:
   return any(p.name == name or p.kind == p.VAR_KEYWORD for p in parameters)
 
 
-class QueueFirst:
-  """Mixed into an oracle: a fresh trial (not a Hyperband promotion) takes the next queued
-  configuration instead of the one the algorithm drew. The queue is part of the oracle's saved
-  state, so a search that dies during warm start resumes with the rest of it; and that state
-  is written to a temporary file and renamed into place, so a kill never leaves a truncated
-  oracle.json (Keras Tuner writes it in place)."""
+class OracleExtras:
+  """Mixed into an oracle:
+  - warm start: a fresh trial (not a Hyperband promotion) takes the next queued configuration
+    instead of the one the algorithm drew (not for grid search, which serves every
+    configuration anyway). The queue is part of the oracle's saved state, so a search that dies
+    during warm start resumes with the rest of it;
+  - that state is written to a temporary file and renamed into place, so a kill never leaves
+    a truncated oracle.json (Keras Tuner writes it in place);
+  - reads and changes from outside Keras Tuner's gRPC servicer (parallel.py's watcher thread)
+    take the oracle's own lock (keras_tuner.synchronized), as its servicer's calls do."""
+
+  @property
+  def accepts_queue(self) -> bool:
+    return not isinstance(self, keras_tuner.oracles.GridSearchOracle)
+
+  @keras_tuner.synchronized
+  def completed_trials(self) -> List[Any]:
+    return [t for t in self.trials.values() if t.status == 'COMPLETED']
+
+  @keras_tuner.synchronized
+  def end_trial_of_dead_worker(self, tuner_id: str, message: str) -> None:
+    """Ends a dead worker's ongoing trial as FAILED and forgets the worker."""
+    trial = self.ongoing_trials.get(tuner_id)
+    if trial is not None:
+      trial.status = 'FAILED'
+      trial.message = message
+      self.end_trial(trial)
+    self.tuner_ids.discard(tuner_id)
 
   @keras_tuner.synchronized
   def save(self):
@@ -286,7 +308,8 @@ class QueueFirst:
     spec.write_json(path, self.get_state())
 
   def enqueue(self, configurations: List[Dict[str, Any]]) -> None:
-    self.queued = [dict(values) for values in configurations]
+    if self.accepts_queue:
+      self.queued = [dict(values) for values in configurations]
 
   def populate_space(self, trial_id):
     response = super().populate_space(trial_id)
@@ -315,14 +338,12 @@ def mix_into(obj, mixin) -> None:
 def instrument(tuner) -> None:
   mix_into(tuner, Instrumented)
   oracle = tuner.oracle
-  # Grid search serves every configuration anyway: nothing to queue first.
-  if isinstance(oracle, keras_tuner.Oracle) and not isinstance(
-      oracle, keras_tuner.oracles.GridSearchOracle) and not isinstance(oracle, QueueFirst):
-    mix_into(oracle, QueueFirst)
+  if isinstance(oracle, keras_tuner.Oracle) and not isinstance(oracle, OracleExtras):
+    mix_into(oracle, OracleExtras)
     # The tuner reloaded its oracle before the mixin was there: restore the saved queue.
     saved = spec.join(tuner.project_dir, spec.ORACLE_FILE)
     oracle.queued = list(spec.read_json(saved, default={}).get('hypertune_queued', []))
-  if isinstance(oracle, QueueFirst):
+  if isinstance(oracle, OracleExtras):
     oracle.state_file = spec.join(tuner.project_dir, spec.ORACLE_FILE)
 
 

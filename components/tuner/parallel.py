@@ -43,7 +43,9 @@ WORKER_PIDS_FILE = 'worker_pids.json'  # in the search directory: {tuner_id: pid
 
 # What every worker imports; '__main__' (the `hypertune` script, a bench script) so that a
 # forked worker does not import it again. The tuner_fn's module is added by the caller.
-WARM_MODULES = ('__main__', 'tensorflow', 'keras', 'keras_tuner', 'tensorflow_transform',
+# keras3 before tensorflow_transform: tf.keras must be resolved as Keras 3 first (keras3.py).
+WARM_MODULES = ('__main__', 'tensorflow', 'keras', 'tfx_hypertune.components.tuner.keras3',
+                'keras_tuner', 'tensorflow_transform',
                 'tfx.components.trainer.fn_args_utils', 'tfx.components.util.udf_utils',
                 'tfx_hypertune.components.tuner.worker')
 
@@ -128,7 +130,7 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
   """Runs the search with `workers` worker processes (each builds its own datasets through
   tuner_fn); returns one line per failed worker. Worker logs end up in `working_dir`."""
   oracle = tuner.oracle
-  oracle._display.verbose = 0  # pylint: disable=protected-access  (we print our own lines)
+  oracle.verbose = 0  # we print our own lines
   port = free_port()
   server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers + 1))
   protos.get_service_grpc().add_OracleServicer_to_server(
@@ -174,7 +176,7 @@ def _start_worker(tuner_id: str, port: int, args_path: str, log_dir: str):
 def _watch(oracle, processes: Dict[str, multiprocessing.Process], working_dir: str,
            planned: int) -> List[str]:
   started = time.monotonic()
-  reported = {t.trial_id for t in oracle.trials.values() if t.status == 'COMPLETED'}
+  reported = {t.trial_id for t in oracle.completed_trials()}
   failures: List[str] = []
   running = dict(processes)
   while running:
@@ -190,25 +192,16 @@ def _watch(oracle, processes: Dict[str, multiprocessing.Process], working_dir: s
                    f'{spec.join(working_dir, tuner_id + ".log")}')
         failures.append(message)
         print(f'  [Tuner] {message}; the search goes on without it', flush=True)
-        _fail_ongoing_trial(oracle, tuner_id)
+        oracle.end_trial_of_dead_worker(tuner_id, f'worker {tuner_id} died')
   _print_new_trials(oracle, reported, started, planned)
   return failures
 
 
-def _fail_ongoing_trial(oracle, tuner_id: str) -> None:
-  trial = oracle.ongoing_trials.get(tuner_id)
-  if trial is not None:
-    trial.status = 'FAILED'
-    trial.message = f'worker {tuner_id} died'
-    oracle.end_trial(trial)
-  oracle.tuner_ids.discard(tuner_id)
-
-
 def _print_new_trials(oracle, reported, started: float, planned: int):
-  new = {t.trial_id for t in oracle.trials.values()
-         if t.status == 'COMPLETED' and t.trial_id not in reported}
+  completed = {t.trial_id: t for t in oracle.completed_trials()}
+  new = {trial_id for trial_id in completed if trial_id not in reported}
   for trial_id in sorted(new):
-    trial = oracle.trials[trial_id]
+    trial = completed[trial_id]
     done = len(reported) + len([n for n in sorted(new) if n <= trial_id])
     of = f' of ~{planned}' if planned else ''
     print(f'  [Tuner {time.monotonic() - started:6.1f}s] trial {done}{of}: '

@@ -12,9 +12,9 @@ This is the one module of the platform that the model code imports. It offers
 `search` is the config's search section as a dict (algorithm, objective, max_epochs, factor,
 hyperband_iterations, max_trials, early_stopping_patience, ...).
 
-Keras Tuner is extended only through its public hooks: `Tuner.run_trial` and the trial and
-search callbacks (trial stats, progress lines), and `Oracle.populate_space` (configurations
-queued by warm start are served first).
+Keras Tuner is extended through its public hooks (instrument.py: `Tuner.run_trial`, the trial
+and search callbacks, `Oracle.populate_space`, `get_state` / `set_state`, `save`), and where
+there is none through keras_tuner_private.py, which names each private part it uses.
 """
 
 from __future__ import annotations
@@ -23,17 +23,12 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import keras
 import keras_tuner
-from keras_tuner.src.engine import conditions as conditions_module
 
-from tfx_hypertune.components.tuner import instrument, spec
+from tfx_hypertune.components.tuner import instrument, keras_tuner_private, spec
 from tfx_hypertune.components.tuner.instrument import (  # pylint: disable=unused-import
     HyperbandRound, active_values, hyperband_plan)
 
-# keras-tuner 1.4.8 left a debug `print(self.values[0])` in conditions.Parent.to_proto, which
-# a parallel search's chief and workers call for every message about a conditional space:
-# thousands of bare digits in the pipeline's log. A module-level `print` shadows the builtin
-# for that module only.
-conditions_module.print = lambda *args, **kwargs: None
+keras_tuner_private.silence_parent_to_proto_print()
 
 # ---------------------------------------------------------------------------------------------
 # The plan: how many trials a search runs.
@@ -91,11 +86,11 @@ def best_epochs(hyperparameters_config: Mapping[str, Any]) -> Optional[int]:
 # Oracles: Keras Tuner's four, able to serve queued configurations first (warm start).
 
 
-class HyperbandOracle(instrument.QueueFirst, keras_tuner.oracles.HyperbandOracle):
+class HyperbandOracle(instrument.OracleExtras, keras_tuner.oracles.HyperbandOracle):
   pass
 
 
-class LongestFirstHyperbandOracle(HyperbandOracle):
+class LongestFirstHyperbandOracle(keras_tuner_private.MirroredBrackets, HyperbandOracle):
   """Hyperband with its brackets in the opposite order: the bracket of full-length trials
   first, the most aggressive one (many short trials, successive halving) last.
 
@@ -106,44 +101,20 @@ class LongestFirstHyperbandOracle(HyperbandOracle):
   models appear, not which trials run: the same brackets, rounds, sizes and epochs.
 
   Done by mirroring Keras Tuner's bracket number (it counts down from the most aggressive
-  bracket): its bracket b runs the plan of bracket (brackets - 1 - b). `tuner/bracket` in a
-  trial's values is the real one (0: full-length trials).
+  bracket), through its private bracket methods (keras_tuner_private.MirroredBrackets).
   """
 
-  def _mirror(self, bracket_num):
-    return self._get_num_brackets() - 1 - bracket_num
 
-  def _get_size(self, bracket_num, round_num):
-    return super()._get_size(self._mirror(bracket_num), round_num)
-
-  def _get_epochs(self, bracket_num, round_num):
-    return super()._get_epochs(self._mirror(bracket_num), round_num)
-
-  def _get_num_rounds(self, bracket_num):
-    return super()._get_num_rounds(self._mirror(bracket_num))
-
-  def populate_space(self, trial_id):
-    response = super().populate_space(trial_id)
-    values = response.get('values')
-    if values and 'tuner/bracket' in values:
-      response = {**response, 'values': {
-          **values, 'tuner/bracket': self._mirror(values['tuner/bracket'])}}
-    return response
-
-
-class RandomSearchOracle(instrument.QueueFirst, keras_tuner.oracles.RandomSearchOracle):
+class RandomSearchOracle(instrument.OracleExtras, keras_tuner.oracles.RandomSearchOracle):
   pass
 
 
-class BayesianOptimizationOracle(instrument.QueueFirst, keras_tuner.oracles.BayesianOptimizationOracle):
+class BayesianOptimizationOracle(instrument.OracleExtras, keras_tuner.oracles.BayesianOptimizationOracle):
   pass
 
 
-class GridSearchOracle(keras_tuner.oracles.GridSearchOracle):
-  """Grid search tries every configuration anyway: nothing to queue."""
-
-  def enqueue(self, configurations: List[Dict[str, Any]]) -> None:
-    del configurations
+class GridSearchOracle(instrument.OracleExtras, keras_tuner.oracles.GridSearchOracle):
+  """Grid search tries every configuration anyway: it takes no queue (accepts_queue)."""
 
 
 def make_oracle(search: Mapping[str, Any], seed: int) -> keras_tuner.Oracle:
@@ -174,7 +145,7 @@ class SearchTuner(instrument.Instrumented, keras_tuner.Hyperband):
 
   def __init__(self, oracle: keras_tuner.Oracle, hypermodel, **kwargs):
     # keras_tuner.Hyperband.__init__ only builds a HyperbandOracle; ours comes built.
-    keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+    keras_tuner_private.init_hyperband_tuner_with(self, oracle, hypermodel, **kwargs)
 
 
 def make_tuner(search: Mapping[str, Any], hypermodel, directory: str, seed: int) -> SearchTuner:

@@ -51,7 +51,7 @@ def best_values(project_dir: str, count: int, direction: str) -> List[Dict[str, 
 def enqueue_previous_best(oracle, state_root: str, key: str, count: int) -> List[Dict[str, Any]]:
   """Queues the previous search's `count` best configurations; returns what was carried."""
   previous = previous_search(state_root, key)
-  if not previous:
+  if not previous or not oracle.accepts_queue:  # grid search tries everything anyway
     return []
   carried = best_values(previous, count, oracle.objective.direction)
   for item in carried:

@@ -17,13 +17,15 @@ from typing import Dict
 
 def main(args_path: str) -> None:
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import spec  # pylint: disable=import-outside-toplevel
+  filesystems.support(args_path)
+  args = spec.read_json(args_path)
+  from tfx_hypertune.components.tuner import keras3  # pylint: disable=import-outside-toplevel,unused-import
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
   from tfx.types import artifact_utils  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import instrument, spec  # pylint: disable=import-outside-toplevel
-  filesystems.support(args_path)
-  args = spec.read_json(args_path)
+  from tfx_hypertune.components.tuner import instrument  # pylint: disable=import-outside-toplevel
   # Share the cores: N workers with all threads each would only contend.
   threads = max(1, (os.cpu_count() or 1) // int(args['workers']))
   tf.config.threading.set_intra_op_parallelism_threads(threads)

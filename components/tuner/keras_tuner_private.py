@@ -1,0 +1,65 @@
+"""Every use of a private part of Keras Tuner, in one place, for the version it was written for.
+
+Everything else in this package extends Keras Tuner through its public hooks (instrument.py).
+What is here has no public route in keras-tuner 1.4.8:
+
+- `Parent.to_proto` (engine/conditions.py) has a stray debug `print(self.values[0])`, which a
+  parallel search's chief and workers call for every message about a conditional space:
+  thousands of bare digits in the pipeline's log. A module-level `print` shadows the builtin
+  for that module only.
+- `hyperband_longest_first` mirrors HyperbandOracle's bracket arithmetic (`_get_size`,
+  `_get_epochs`, `_get_num_rounds`, `_get_num_brackets`), which has no public form.
+- `keras_tuner.Hyperband.__init__` builds its own HyperbandOracle; our tuner is Keras Tuner's
+  Hyperband tuner (rounds train to `tuner/epochs` from their parent's checkpoint) over an
+  oracle we build, so it runs `keras_tuner.Tuner.__init__` instead.
+
+tests/unit/test_keras_tuner_private.py fails when any of these parts changes, and importing
+this module warns when the installed Keras Tuner is not WRITTEN_FOR.
+"""
+
+import warnings
+
+import keras_tuner
+from keras_tuner.src.engine import conditions as conditions_module
+
+WRITTEN_FOR = '1.4.8'
+if keras_tuner.__version__ != WRITTEN_FOR:
+  warnings.warn(f'tfx-hypertune extends private parts of keras-tuner {WRITTEN_FOR}; '
+                f'{keras_tuner.__version__} is installed (components/tuner/keras_tuner_private.py)')
+
+HYPERBAND_BRACKET_METHODS = ('_get_size', '_get_epochs', '_get_num_rounds', '_get_num_brackets')
+
+
+def silence_parent_to_proto_print() -> None:
+  conditions_module.print = lambda *args, **kwargs: None
+
+
+class MirroredBrackets:
+  """Mixed in front of a HyperbandOracle: its bracket b runs the plan of bracket
+  (brackets - 1 - b), so the full-length bracket comes first; `tuner/bracket` in a trial's
+  values is the real one (0: full-length trials)."""
+
+  def _mirror(self, bracket_num):
+    return self._get_num_brackets() - 1 - bracket_num
+
+  def _get_size(self, bracket_num, round_num):
+    return super()._get_size(self._mirror(bracket_num), round_num)
+
+  def _get_epochs(self, bracket_num, round_num):
+    return super()._get_epochs(self._mirror(bracket_num), round_num)
+
+  def _get_num_rounds(self, bracket_num):
+    return super()._get_num_rounds(self._mirror(bracket_num))
+
+  def populate_space(self, trial_id):
+    response = super().populate_space(trial_id)
+    values = response.get('values')
+    if values and 'tuner/bracket' in values:
+      response = {**response, 'values': {
+          **values, 'tuner/bracket': self._mirror(values['tuner/bracket'])}}
+    return response
+
+
+def init_hyperband_tuner_with(tuner, oracle, hypermodel, **kwargs) -> None:
+  """keras_tuner.Hyperband's tuner over an oracle built elsewhere."""
+  keras_tuner.Tuner.__init__(tuner, oracle=oracle, hypermodel=hypermodel, **kwargs)

@@ -1,0 +1,34 @@
+"""The private parts of Keras Tuner that keras_tuner_private.py relies on are still there, as
+they were in the version it was written for. When an upgrade changes one of them, this fails
+and says which."""
+
+import inspect
+
+import keras_tuner
+from keras_tuner.src.engine import conditions
+
+from tfx_hypertune.components.tuner import keras_tuner_private
+
+
+def test_the_installed_keras_tuner_is_the_one_it_was_written_for():
+  assert keras_tuner.__version__ == keras_tuner_private.WRITTEN_FOR
+
+
+def test_hyperband_still_has_its_private_bracket_arithmetic():
+  expected = {'_get_size': ['self', 'bracket_num', 'round_num'],
+              '_get_epochs': ['self', 'bracket_num', 'round_num'],
+              '_get_num_rounds': ['self', 'bracket_num'],
+              '_get_num_brackets': ['self']}
+  assert set(expected) == set(keras_tuner_private.HYPERBAND_BRACKET_METHODS)
+  for name, parameters in expected.items():
+    method = getattr(keras_tuner.oracles.HyperbandOracle, name)
+    assert list(inspect.signature(method).parameters) == parameters, name
+
+
+def test_parent_to_proto_still_prints_so_the_silencing_is_still_needed():
+  assert 'print(' in inspect.getsource(conditions.Parent.to_proto)
+
+
+def test_the_hyperband_tuner_still_builds_its_own_oracle():
+  # If keras_tuner.Hyperband learns to take an oracle, init_hyperband_tuner_with can go.
+  assert 'oracle' not in inspect.signature(keras_tuner.Hyperband.__init__).parameters
