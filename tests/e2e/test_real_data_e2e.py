@@ -149,11 +149,11 @@ def test_an_error_inside_a_component_is_one_line_and_a_log(workdir, pets_run):
   """The SchemaGate's anomaly reader replaced by one that raises, in a process of its own.
   (Not a user function: TFX reloads those modules before it calls them.)"""
   script = '\n'.join([
-      'import sys, components.validation',
+      'import sys, tfx_hypertune.components.validation',
       'def broken(uri):',
       '  raise ArithmeticError("injected by the test")',
       'tfx_hypertune.components.validation.read_anomalies = broken',
-      'from hypertune import cli',
+      'from tfx_hypertune.hypertune import cli',
       'sys.exit(cli.main(sys.argv[1:]))'])
   done = subprocess.run(
       [sys.executable, '-c', script, 'run', '--data', str(pets_run['data_dir']), '--label',

@@ -89,8 +89,9 @@ def test_resume_after_sigkill_then_warm_start(tmp_path):
   with open(os.path.join(results_dir, 'tuner_results.json')) as f:
     ranked = json.load(f)  # best first
   previous_best = []  # distinct configurations (Hyperband re-runs a configuration per round)
-  for trial in ranked:
-    values = {k: v for k, v in trial.items() if k not in ('trial_id', 'score')}
+  for trial in ranked:  # the stock records: trial_id, score and every value, tuner/... too
+    values = {k: v for k, v in trial.items()
+              if k not in ('trial_id', 'score') and not k.startswith('tuner/')}
     if values not in [v for _, v in previous_best]:
       previous_best.append((trial['trial_id'], values))
   _digits_folder(data_dir, None)
