@@ -48,8 +48,19 @@ def penguin_run(tmp_path_factory):
         enable_transform_input_cache=False)
   finally:
     tfx.components.Tuner = stock_tuner
+    _forget_the_examples_flags()
   tfx.orchestration.LocalDagRunner().run(pipeline)
   return root, pipeline
+
+
+def _forget_the_examples_flags():
+  """penguin_pipeline_local defines absl flags at import, `runner` among them (an enum without
+  PortableRunner); TFX's Beam components parse their beam_pipeline_args through absl, so a
+  later test's `--runner=PortableRunner` would be refused."""
+  from absl import flags
+  for name in ('runner', 'model_framework'):
+    if name in flags.FLAGS:
+      delattr(flags.FLAGS, name)
 
 
 def _latest_uri(root, node, output):
