@@ -192,27 +192,32 @@ def with_budget(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
   return custom_config
 
 
-# What of exec_properties says which search this is. The others (parallel trials, warm start,
-# the retune policy, the state directory, an imported file) change how a run gets its values,
-# not what the search is.
-SEARCH_PROPERTIES = (standard_component_specs.CUSTOM_CONFIG_KEY,
-                     standard_component_specs.TRAIN_ARGS_KEY,
-                     standard_component_specs.EVAL_ARGS_KEY,
-                     standard_component_specs.TUNER_FN_KEY,
-                     standard_component_specs.MODULE_FILE_KEY,
-                     standard_component_specs.MODULE_PATH_KEY)
-
-
 def search_key(exec_properties: Dict[str, Any], dataset: str, data_hash: str) -> str:
   """<settings hash>-<data hash>: the same search on the same data gets the same directory;
   the settings part alone finds earlier searches of the same settings (warm start). The
   settings are the tuner_fn (its name and its source file's contents: trials of older code
-  are not resumed), its custom_config, the train and eval args, and the dataset."""
-  settings = {key: exec_properties.get(key) for key in SEARCH_PROPERTIES}
-  settings['tuner_fn_source'] = tuner_fn_source_hash(exec_properties)
-  settings['dataset'] = dataset
+  are not resumed), its custom_config (parsed, so formatting does not count; without the
+  budget parameters, so that a larger budget continues the same search), the train and eval
+  steps, and the dataset. Which splits it trains on is data: the data hash has it."""
+  custom_config = json_utils.loads(
+      exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or 'null') or {}
+  settings = {
+      'custom_config': {k: v for k, v in custom_config.items()
+                        if k not in instrument.BUDGET_KEYS},
+      'steps': [_steps(exec_properties.get(key)) for key in (
+          standard_component_specs.TRAIN_ARGS_KEY, standard_component_specs.EVAL_ARGS_KEY)],
+      'tuner_fn': [exec_properties.get(key) for key in (
+          standard_component_specs.TUNER_FN_KEY, standard_component_specs.MODULE_FILE_KEY,
+          standard_component_specs.MODULE_PATH_KEY)],
+      'tuner_fn_source': tuner_fn_source_hash(exec_properties),
+      'dataset': dataset}
   settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
   return f'{settings_hash[:10]}-{data_hash[:10]}'
+
+
+def _steps(args_json: Any) -> Any:
+  return (json.loads(args_json) if args_json else {}).get('num_steps', 0) or 0 if isinstance(
+      args_json, (str, type(None))) else args_json
 
 
 def tuner_fn_source_hash(exec_properties: Dict[str, Any]) -> str:

@@ -34,17 +34,21 @@ def test_search_key_is_settings_then_data():
 
 @pytest.mark.parametrize('change', [
     {'custom_config': json.dumps({**CUSTOM, 'seed': 2})},
-    {'train_args': '{"splits": ["other"]}'},
+    {'train_args': '{"splits": ["train"], "num_steps": 100}'},
     {'tuner_fn': 'tfx_hypertune.model.trainer.run_fn'},  # another function, another file
     {'module_file': os.path.join(REPO, 'model', 'tuner_fn.py'), 'tuner_fn': None}])
 def test_search_key_settings_part_follows_each_setting(change):
   before = executor.search_key(PROPERTIES, 'dataset1', 'd' * 16).split('-')[0]
   assert executor.search_key({**PROPERTIES, **change}, 'dataset1', 'd' * 16).split('-')[0] != (
       before)
-  # The dataset is part of the settings; the parallel trials, warm start and policy are not.
+  # The dataset is part of the settings; the parallel trials, warm start, policy, budget
+  # parameters, the splits (data) and the JSON's formatting are not.
   assert executor.search_key(PROPERTIES, 'dataset2', 'd' * 16).split('-')[0] != before
   assert executor.search_key({**PROPERTIES, 'parallel_trials': 2, 'warm_start_trials': 0,
                               'tuning': 'never'}, 'dataset1', 'd' * 16).split('-')[0] == before
+  same = {**PROPERTIES, 'train_args': '{"splits":["eval"]}',
+          'custom_config': json.dumps({**CUSTOM, 'max_epochs': 3}, indent=2)}
+  assert executor.search_key(same, 'dataset1', 'd' * 16).split('-')[0] == before
 
 
 def test_budget_parameters_reach_tuner_fn_beside_its_custom_config():
