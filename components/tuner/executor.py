@@ -215,9 +215,9 @@ def search_key(exec_properties: Dict[str, Any], dataset: str, data_hash: str) ->
   return f'{settings_hash[:10]}-{data_hash[:10]}'
 
 
-def _steps(args_json: Any) -> Any:
-  return (json.loads(args_json) if args_json else {}).get('num_steps', 0) or 0 if isinstance(
-      args_json, (str, type(None))) else args_json
+def _steps(args_json: str) -> int:
+  """num_steps of a TrainArgs / EvalArgs JSON (0: not set)."""
+  return int(json.loads(args_json or '{}').get('num_steps') or 0)
 
 
 def tuner_fn_source_hash(exec_properties: Dict[str, Any]) -> str:
