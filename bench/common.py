@@ -11,8 +11,9 @@ from typing import Any, Dict, List, Optional
 
 import psutil
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from tfx_hypertune.pipeline import config as config_lib  # noqa: E402  (installed by make)
+
+REPO = str(config_lib.REPO_ROOT)
 
 
 def log(message: str) -> None:

@@ -34,8 +34,6 @@ import tempfile
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 import keras  # noqa: E402
 import keras_tuner  # noqa: E402
 import numpy as np  # noqa: E402
@@ -47,7 +45,6 @@ from tfx_hypertune.model import features, network, space as model_space  # noqa:
 from tfx_hypertune.pipeline import config as config_lib  # noqa: E402
 from tfx_hypertune.pipeline.pipeline import user_function_config  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALGORITHMS = ('hyperband', 'hyperband_longest_first', 'random', 'bayesian')
 
 
@@ -60,7 +57,7 @@ def log(message):
 
 
 def digits():
-  with open(os.path.join(REPO, 'data', 'digits', 'digits.csv'), newline='') as f:
+  with open(os.path.join(config_lib.DEFAULT_DATA_DIR, 'digits.csv'), newline='') as f:
     rows = list(csv.reader(f))
   header, body = rows[0], np.array(rows[1:], dtype=np.float32)
   label = header.index('label')

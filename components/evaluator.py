@@ -11,12 +11,14 @@ error than always predicting the training split's mean label, under `rmse_thresh
 user sets one, and no more than max_rmse_increase (relative) above the baseline's.
 
 TFMA's threshold lives inside the eval_config proto, and a runtime parameter cannot sit inside
-a proto field, so `accuracy_threshold` is a plain parameter (a runtime parameter on Kubeflow);
-this executor writes the larger of the two floors into the eval config before the stock
-executor runs, and records which rule decided on the blessing artifact (`blessing_rule`).
+a proto field, so `accuracy_threshold` and `rmse_threshold` are plain parameters (runtime
+parameters on Kubeflow); this executor writes the stricter bound (the larger accuracy floor,
+or the smaller RMSE ceiling) into the eval config before the stock executor runs, and records
+which rule decided, with both numbers, on the blessing artifact (`blessing_rule`).
 
-The baseline is found by this executor, not by the orchestrator: it is the newest model in the
-Pusher's destination (`baseline_dir`) that was trained on the same data as the candidate (the
+The baseline is found by this executor, not by the orchestrator: it is the newest whole model
+(serving.py's rule; among the MAX_VERSIONS_EXAMINED newest versions) in the Pusher's
+destination (`baseline_dir`) that was trained on the same data as the candidate (the
 same raw request: features and their types, the label). The Pusher writes only blessed models,
 each into <baseline_dir>/<version> with a larger version each time, so that is the last blessed
 model of this dataset, on every orchestrator alike (open-source KFP has no resolver executors to
@@ -40,12 +42,15 @@ from tfx.types import artifact_utils, standard_artifacts, standard_component_spe
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import io_utils, json_utils, proto_utils
 
+from tfx_hypertune.components import serving
+
 ACCURACY_THRESHOLD_KEY = 'accuracy_threshold'
 LABEL_KEY = 'label'
 TASK_KEY = 'task'  # classification (default) | regression
 RMSE_THRESHOLD_KEY = 'rmse_threshold'  # regression: an optional ceiling on RMSE (0: none)
 RMSE_METRIC = 'RootMeanSquaredError'
 RMSE_KEY = 'root_mean_squared_error'  # its name in TFMA's results
+MAE_METRIC = 'MeanAbsoluteError'
 MAE_KEY = 'mean_absolute_error'
 CODE_VERSION_KEY = 'code_version'  # a hash of this code: a change re-runs the Evaluator
 BASELINE_DIR_KEY = 'baseline_dir'  # the Pusher's destination: where the baseline is found
@@ -56,6 +61,7 @@ BASELINE_FILE = 'baseline.json'  # in the evaluation: which pushed model was the
 MAX_VERSIONS_EXAMINED = 50
 ACCURACY_METRIC = 'SparseCategoricalAccuracy'
 ACCURACY_KEY = 'sparse_categorical_accuracy'  # its name in TFMA's results
+EXAMPLE_COUNT_METRIC = 'ExampleCount'
 RULE_PROPERTY = 'blessing_rule'  # on the blessing artifact: which rule decided, with numbers
 MIN_ERROR_CUT = 0.1
 # Where the Trainer's SavedModel records its raw request (model/network.py).
@@ -154,14 +160,8 @@ def same_data(candidate_uri: str, baseline_uri: str) -> bool:
 
 
 def pushed_versions(baseline_dir: str) -> List[str]:
-  """The pushed models under a push destination, newest first: <dir>/<version> folders whose
-  name is a number (the Pusher's timestamp) and that hold a whole SavedModel."""
-  if not baseline_dir or not fileio.isdir(baseline_dir):
-    return []
-  versions = sorted((name.strip('/') for name in fileio.listdir(baseline_dir)
-                     if name.strip('/').isdigit()), key=int, reverse=True)
-  return [posixpath.join(baseline_dir, v) for v in versions[:MAX_VERSIONS_EXAMINED]
-          if fileio.exists(posixpath.join(baseline_dir, v, 'saved_model.pb'))]
+  """The pushed models under a push destination, newest first (serving.py's rule)."""
+  return serving.model_versions(baseline_dir, limit=MAX_VERSIONS_EXAMINED)
 
 
 def find_baseline(candidate_uri: str, baseline_dir: str) -> Tuple[Optional[str], str]:
@@ -325,9 +325,11 @@ def describe_rule(blessed: bool, evaluation_uri: str, required: float, majority:
 
 
 class Evaluator(stock_component.Evaluator):
-  """tfx.components.Evaluator (the arguments this pipeline uses) plus accuracy_threshold (an
-  optional floor), label (for the majority-class rule) and baseline_dir (the Pusher's
-  destination, where the executor finds the baseline; no baseline_model channel)."""
+  """tfx.components.Evaluator (the arguments this pipeline uses) plus label (for the
+  majority-class and training-mean rules), task (classification or regression),
+  accuracy_threshold / rmse_threshold (an optional floor / ceiling of the user's), baseline_dir
+  (the Pusher's destination, where the executor finds the baseline; no baseline_model channel)
+  and code_version (a hash of this code, so a change re-runs the Evaluator)."""
 
   SPEC_CLASS = EvaluatorSpec
   EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)

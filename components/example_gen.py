@@ -46,10 +46,9 @@ class SpanWindowExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec)
 
 
 def window_files(input_base: str, window: int, newest: int) -> List[str]:
-  chosen = spans.window(spans.list_spans(input_base, fileio.listdir), window, newest)
-  files: List[str] = []
-  for span in chosen:
-    files += sorted(fileio.glob(f'{spans.span_folder(input_base, span)}/*.csv'))
+  by_span = spans.window_files(input_base, window, newest, fileio.listdir, fileio.glob)
+  chosen = list(by_span)
+  files = [path for span_files in by_span.values() for path in span_files]
   if not files:
     raise RuntimeError(f'{input_base}: no CSV files in spans {chosen}')
   print(f'  [CsvExampleGen] spans {chosen}: {len(files)} CSV file(s)', flush=True)

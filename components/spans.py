@@ -6,9 +6,10 @@ so the pre-flight data check uses it without importing TFX and executors use TFX
 (gs://, s3://).
 """
 
+import glob as glob_module
 import os
 import re
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 SPAN_PREFIX = 'span-'
 SPAN_PATTERN = SPAN_PREFIX + '{SPAN}/*.csv'  # ExampleGen's input pattern for span folders
@@ -32,3 +33,13 @@ def window(spans: List[int], size: int, newest: Optional[int] = None) -> List[in
 
 def span_folder(data_dir: str, span: int) -> str:
   return os.path.join(data_dir, f'{SPAN_PREFIX}{span}')
+
+
+def window_files(data_dir: str, size: int, newest: Optional[int] = None,
+                 listdir: Callable[[str], List[str]] = os.listdir,
+                 glob: Callable[[str], List[str]] = glob_module.glob) -> Dict[int, List[str]]:
+  """The CSV files a run reads from a rolling window of spans: {span: its *.csv files,
+  sorted}, the spans ascending. The one rule for the pre-flight data check (os) and
+  ExampleGen (TFX's fileio, for buckets)."""
+  return {span: sorted(glob(os.path.join(span_folder(data_dir, span), '*.csv')))
+          for span in window(list_spans(data_dir, listdir), size, newest)}

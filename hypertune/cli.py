@@ -4,9 +4,11 @@
     hypertune predict --model DIR --data CSV [--output FILE]           score CSV rows
     hypertune report [--config FILE] [--top N]                          the last run's trials
     hypertune freeze-schema [--config FILE] [--data DIR]                curate the inferred schema
-    hypertune compile --pipeline-root URI [--image IMAGE] [flags]       KFP v2 JSON + YAML
-    hypertune launch PIPELINE.json [--param NAME=VALUE]                 run a compiled pipeline here
+    hypertune compile [--target kfp|vertex] --image IMAGE [flags]       <name>.yaml (KFP spec) or,
+                                                                        with vertex, <name>.json
+    hypertune launch PIPELINE.yaml|.json [--param NAME=VALUE]           run a compiled spec here
     hypertune submit PIPELINE.yaml --host URL [--schedule CRON]         run/schedule it on KFP
+    hypertune submit PIPELINE.json --target vertex --project P --region R     ... on Vertex
 
 User errors (config, data, schema drift) end in one line on stderr and exit status 2 (bad
 input) or 1 (the pipeline stopped on anomalies); tracebacks are for bugs. Heavy imports
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import shutil
 import sys
 import threading
@@ -27,6 +30,7 @@ from typing import Any, Dict, List, Optional
 
 from tfx_hypertune.pipeline import config as config_lib
 from tfx_hypertune.hypertune import data_check, interrupts, run_lock
+from tfx_hypertune.kubeflow import targets
 
 EXIT_BAD_INPUT = 2
 EXIT_PIPELINE_STOPPED = 1
@@ -112,15 +116,23 @@ def _failed_component() -> Optional[str]:
   return getattr(local_runner, 'RUNNING', None) if local_runner else None
 
 
+# The warnings a run does not show (category, start of the message); the tests' conftest.py
+# ignores the same ones.
+IGNORED_WARNINGS = (
+    # google-cloud libraries warn about Python 3.10 on import; TFX 1.16 requires 3.10.
+    (FutureWarning, ''),
+    (DeprecationWarning, ''),
+    # Keras says this whenever a finite tf.data epoch ends; our datasets are finite on purpose.
+    (Warning, 'Your input ran out of data'),
+    # Hyperband resumes a trial from its parent's checkpoint before the optimizer is built.
+    (Warning, 'Skipping variable loading for optimizer'),
+)
+
+
 def _quiet_noise() -> None:
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  # google-cloud libraries warn about Python 3.10 on import; TFX 1.16 requires 3.10.
-  warnings.filterwarnings('ignore', category=FutureWarning)
-  warnings.filterwarnings('ignore', category=DeprecationWarning)
-  # Keras says this whenever a finite tf.data epoch ends; our datasets are finite on purpose.
-  warnings.filterwarnings('ignore', message='Your input ran out of data')
-  # Hyperband resumes a trial from its parent's checkpoint before the optimizer is built.
-  warnings.filterwarnings('ignore', message='Skipping variable loading for optimizer')
+  for category, message in IGNORED_WARNINGS:
+    warnings.filterwarnings('ignore', message=re.escape(message), category=category)
 
 
 def import_tensorflow_quietly() -> None:
@@ -186,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
       'compile', help='compile the pipeline for Kubeflow Pipelines 2.x (YAML) or Vertex AI '
                       'Pipelines (PipelineJob JSON)')
   _add_config_flags(compile_)
-  compile_.add_argument('--target', choices=('kfp', 'vertex'), default='kfp',
+  compile_.add_argument('--target', choices=targets.TARGETS, default=targets.KFP,
                         help='open-source Kubeflow Pipelines 2.x (default) or Vertex AI')
   compile_.add_argument('--image', default=None,
                         help='the image every task runs in (built from kubeflow/Dockerfile)')
@@ -211,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
       'submit', help='run or schedule a compiled pipeline on Kubeflow Pipelines or Vertex AI')
   submit.add_argument('package', help='the spec YAML (compile --target kfp) or the '
                                       'PipelineJob JSON (compile --target vertex)')
-  submit.add_argument('--target', choices=('kfp', 'vertex'),
+  submit.add_argument('--target', choices=targets.TARGETS,
                       help='where to submit (default: what the file was compiled for)')
   submit.add_argument('--host', help='kfp: the KFP API endpoint, e.g. http://localhost:8080')
   submit.add_argument('--project', help='vertex: the Google Cloud project')
@@ -393,7 +405,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
       config, image=args.image or runner.DEFAULT_IMAGE, pipeline_root=args.pipeline_root,
       output_dir=os.path.abspath(args.out), target=args.target)
   what = ('pipeline spec for open-source Kubeflow Pipelines: hypertune submit, or '
-          'kfp.Client.upload_pipeline' if args.target == 'kfp' else
+          'kfp.Client.upload_pipeline' if args.target == targets.KFP else
           'PipelineJob for Vertex AI Pipelines: hypertune submit --target vertex')
   print(f'compiled {config.pipeline_name}: {path} ({what})')
   return 0
@@ -413,7 +425,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
   from tfx_hypertune.kubeflow import launcher, submit  # pylint: disable=import-outside-toplevel
   target = args.target or launcher.load_job(args.package)['backend']
-  if target == 'vertex':
+  if target == targets.VERTEX:
     if not args.project:
       raise launcher.LaunchError('--project: required for Vertex AI (the Google Cloud project)')
     submit.submit_vertex(args.package, project=args.project, region=args.region,

@@ -21,7 +21,6 @@ from tfx_hypertune.components import csv_table, spans, splits
 # A column whose values are at least this share numbers is taken to be numeric, so a stray
 # text cell in it is an error rather than a reason to treat the column as categorical.
 NUMERIC_SHARE = 0.9
-MAX_LABEL_CLASSES_SHOWN = 5
 # The eval and test splits must each hold at least this many rows and two classes: fewer make
 # early stopping, the search objective and the Evaluator's accuracy noise.
 MIN_SPLIT_ROWS = 10
@@ -62,17 +61,13 @@ def csv_files(data_dir: str, span_window: Optional[int] = None) -> List[str]:
     if not files:
       raise DataError(f'data folder {data_dir}: no .csv files in it')
     return files
-  chosen = spans.window(spans.list_spans(data_dir), span_window)
-  if not chosen:
+  by_span = spans.window_files(data_dir, span_window)
+  if not by_span:
     raise DataError(f'data folder {data_dir}: no {spans.SPAN_PREFIX}<N> span folders in it')
-  files = []
-  for span in chosen:
-    folder = spans.span_folder(data_dir, span)
-    found = sorted(glob.glob(os.path.join(folder, '*.csv')))
+  for span, found in by_span.items():
     if not found:
-      raise DataError(f'span folder {folder}: no .csv files in it')
-    files += found
-  return files
+      raise DataError(f'span folder {spans.span_folder(data_dir, span)}: no .csv files in it')
+  return [path for found in by_span.values() for path in found]
 
 
 def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,

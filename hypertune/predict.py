@@ -11,6 +11,7 @@ import json
 import os
 from typing import Dict, Iterator, List, Optional, TextIO, Tuple
 
+from tfx_hypertune.components import serving
 from tfx_hypertune.hypertune.data_check import DataError
 
 BATCH_SIZE = 256
@@ -18,15 +19,14 @@ BATCH_SIZE = 256
 
 def resolve_model_dir(model_dir: str) -> str:
   """A SavedModel directory, or a serving directory of timestamped versions (newest wins)."""
-  if os.path.isfile(os.path.join(model_dir, 'saved_model.pb')):
+  if serving.is_saved_model(model_dir):
     return model_dir
   if not os.path.isdir(model_dir):
     raise DataError(f'model {model_dir}: not found')
-  versions = [d for d in os.listdir(model_dir)
-              if d.isdigit() and os.path.isfile(os.path.join(model_dir, d, 'saved_model.pb'))]
+  versions = serving.model_versions(model_dir)
   if not versions:
     raise DataError(f'model {model_dir}: neither a SavedModel nor a folder of model versions')
-  return os.path.join(model_dir, max(versions, key=int))
+  return versions[0]
 
 
 def predict_csv(model_dir: str, csv_path: str, out: TextIO) -> Dict[str, float]:

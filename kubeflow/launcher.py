@@ -36,11 +36,13 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import yaml
 
+from tfx_hypertune.kubeflow import targets
+from tfx_hypertune.pipeline import config as config_lib
+
 PLACEHOLDER_ALL = '{{$}}'
 OBJECT_STORE_SCHEMES = ('s3://', 'minio://')
-REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_DIR = str(config_lib.REPO_ROOT)
 IMAGE_APP_DIR = '/app'  # kubeflow/Dockerfile's WORKDIR: this repository inside the image
-BACKENDS = ('kfp', 'vertex')
 
 
 class LaunchError(ValueError):
@@ -94,8 +96,8 @@ def load_job(path: str) -> Dict[str, Any]:
   if not isinstance(loaded, dict) or not ('pipelineSpec' in loaded or 'root' in loaded):
     raise LaunchError(f'{path}: not a compiled pipeline (no pipelineSpec or root)')
   if 'pipelineSpec' in loaded:
-    return {**loaded, 'runtimeConfig': loaded.get('runtimeConfig', {}), 'backend': 'vertex'}
-  return {'pipelineSpec': loaded, 'runtimeConfig': {}, 'backend': 'kfp'}
+    return {**loaded, 'runtimeConfig': loaded.get('runtimeConfig', {}), 'backend': targets.VERTEX}
+  return {'pipelineSpec': loaded, 'runtimeConfig': {}, 'backend': targets.KFP}
 
 
 def pipeline_root_of(job: Dict[str, Any], override: Optional[str]) -> str:
@@ -243,7 +245,7 @@ class _TaskRunner:
             'artifacts', {}).items()}
     output_file = os.path.join(self.log_dir, 'executor_output.json')
     # Vertex sends each input's type; the open-source backend an empty schema.
-    with_type = self.backend == 'vertex'
+    with_type = self.backend == targets.VERTEX
     executor_input = {
         'inputs': {'artifacts': {k: {'artifacts': [a.runtime_artifact(with_type) for a in v]}
                                  for k, v in inputs.items()},
@@ -254,7 +256,7 @@ class _TaskRunner:
     }
     os.makedirs(self.log_dir, exist_ok=True)
     pre_cache_check = self.container.get('lifecycle', {}).get('preCacheCheck')
-    if pre_cache_check and self.backend == 'vertex':
+    if pre_cache_check and self.backend == targets.VERTEX:
       # ExampleGen's driver: resolves the span, writes output_file. As Vertex does, the
       # driver's view of the outputs (span, version, fingerprint) is what the executor gets.
       self._execute('driver', pre_cache_check['command'], pre_cache_check['args'],

@@ -21,6 +21,7 @@ from typing import Any, Dict, Optional
 import yaml
 
 from tfx_hypertune.kubeflow import launcher
+from tfx_hypertune.kubeflow import targets
 from tfx_hypertune.pipeline.config import Config
 
 DEFAULT_IMAGE = 'tfx-hypertune:latest'
@@ -49,7 +50,7 @@ def parameter_defaults(config: Config) -> Dict[str, Any]:
   return {name: value for name, value in values.items() if value is not None}
 
 
-TARGETS = ('kfp', 'vertex')
+TARGETS = targets.TARGETS
 # Where kubeflow/Dockerfile puts this repository (its WORKDIR): bundled data and curated
 # schemas are compiled in as paths inside the image, never as this machine's paths; the
 # launcher maps them back (launcher.in_this_repo).
@@ -59,7 +60,7 @@ IMAGE_APP_DIR, REPO_DIR = launcher.IMAGE_APP_DIR, launcher.REPO_DIR
 ENTRYPOINT_COMMAND = ['python', '-m', 'tfx_hypertune.kubeflow.entrypoint']
 # The artifact root of a default open-source KFP install (its MinIO bucket).
 DEFAULT_KFP_ROOT = 'minio://mlpipeline/v2/artifacts'
-ROOT_SCHEMES = {'kfp': ('minio://', 's3://', 'gs://'), 'vertex': ('gs://',)}
+ROOT_SCHEMES = {targets.KFP: ('minio://', 's3://', 'gs://'), targets.VERTEX: ('gs://',)}
 
 
 class CompileError(ValueError):
@@ -67,7 +68,7 @@ class CompileError(ValueError):
 
 
 def default_pipeline_root(target: str, pipeline_name: str) -> str:
-  if target == 'vertex':
+  if target == targets.VERTEX:
     raise CompileError('--pipeline-root: required for --target vertex (a gs:// folder, e.g. '
                        'gs://my-bucket/hypertune)')
   return f'{DEFAULT_KFP_ROOT}/{pipeline_name}'
@@ -109,7 +110,7 @@ def for_the_image(config: Config) -> Config:
 
 
 def compile_pipeline(config: Config, *, image: str, pipeline_root: Optional[str],
-                     output_dir: str, target: str = 'kfp') -> str:
+                     output_dir: str, target: str = targets.KFP) -> str:
   """Compiles for `target` and returns the file's path:
   - kfp: <output_dir>/<pipeline_name>.yaml, the pipeline spec `kfp.Client` uploads;
   - vertex: <output_dir>/<pipeline_name>.json, the PipelineJob `aiplatform.PipelineJob` takes.
@@ -147,12 +148,12 @@ def compile_pipeline(config: Config, *, image: str, pipeline_root: Optional[str]
       raise CompileError(f'compiled a non-container executor {sorted(executor)}: '
                          'open-source KFP cannot run it')
     container['command'] = list(ENTRYPOINT_COMMAND)
-    if target == 'kfp':
+    if target == targets.KFP:
       # The open-source backend never runs a lifecycle hook: the entrypoint runs ExampleGen's
       # driver instead. Vertex runs it, so the spec keeps it there.
       container.pop('lifecycle', None)
   os.makedirs(output_dir, exist_ok=True)
-  if target == 'kfp':
+  if target == targets.KFP:
     path = os.path.join(output_dir, f'{config.pipeline_name}.yaml')
     with open(path, 'w') as f:
       yaml.safe_dump(spec, f, sort_keys=False)

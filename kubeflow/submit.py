@@ -17,6 +17,7 @@ import time
 from typing import Any, Callable, Dict, Mapping, Optional
 
 from tfx_hypertune.kubeflow import launcher
+from tfx_hypertune.kubeflow import targets
 
 
 @dataclasses.dataclass
@@ -60,7 +61,7 @@ def checked_package(package_path: str, target: Optional[str]) -> Dict[str, Any]:
     raise launcher.LaunchError(
         f'{package_path}: compiled for {compiled_for} ('
         + ('a Vertex PipelineJob JSON, which the KFP server rejects: it takes the pipeline '
-           'spec' if compiled_for == 'vertex' else 'a Kubeflow pipeline spec')
+           'spec' if compiled_for == targets.VERTEX else 'a Kubeflow pipeline spec')
         + f'); run `hypertune compile --target {target}` and submit that file')
   return job
 
@@ -71,7 +72,7 @@ def submit(host: str, package_path: str, *, experiment: str,
            log: Callable[[str], None] = print) -> Submitted:
   """To open-source Kubeflow Pipelines at `host`."""
   import kfp  # pylint: disable=import-outside-toplevel
-  spec = checked_package(package_path, 'kfp')['pipelineSpec']
+  spec = checked_package(package_path, targets.KFP)['pipelineSpec']
   params = launcher.checked_overrides(spec, parameters)  # fail before any request
   cron = kfp_cron(schedule) if schedule else None
   name = spec['pipelineInfo']['name']
@@ -111,7 +112,7 @@ def vertex_job(package_path: str, *, project: str, region: str,
                run_name: Optional[str] = None, credentials=None):
   """The aiplatform.PipelineJob for a compiled PipelineJob JSON; no request is sent yet."""
   from google.cloud import aiplatform  # pylint: disable=import-outside-toplevel
-  job = checked_package(package_path, 'vertex')
+  job = checked_package(package_path, targets.VERTEX)
   params = launcher.checked_overrides(job['pipelineSpec'], parameters)
   if pipeline_root and not pipeline_root.startswith('gs://'):
     raise launcher.LaunchError(f'--pipeline-root {pipeline_root}: Vertex needs a gs:// URI')

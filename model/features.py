@@ -53,10 +53,6 @@ class ModelInputs:
   def is_regression(self) -> bool:
     return self.task == REGRESSION
 
-  @property
-  def input_dim(self) -> int:
-    return self.numeric_width + sum(size for _, size in self.categorical)
-
 
 def model_inputs(tf_transform_output) -> ModelInputs:
   """Reads the transformed schema: the numeric vector's width, each categorical feature's

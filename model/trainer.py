@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 
-import keras
 import keras_tuner
 import tensorflow as tf
 
@@ -24,9 +23,7 @@ def run_fn(fn_args) -> None:
   # The budget the Tuner really used (a Kubeflow run may set max_epochs at launch), not the
   # compiled config's.
   epochs = search_api.training_epochs(fn_args.hyperparameters, training['epochs'])
-  callbacks = [keras.callbacks.EarlyStopping(
-      monitor='val_loss', patience=search['early_stopping_patience'],
-      restore_best_weights=True)]
+  callbacks = [search_api.early_stopping(search, restore_best_weights=True)]
   if fit_on_eval_too:
     # The eval rows are training rows now: no early stopping on them; as many epochs as the
     # best trial needed to reach its best score.

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from tfx_hypertune.components import spans
+from tfx_hypertune.components.tuner import policies
 from tfx_hypertune.model import space as model_space
 
 # Where the repository's bundled data lives (the package is installed in editable mode from
@@ -37,9 +38,6 @@ FIT_ON = ('train', 'train_and_eval')
 TASKS = ('auto', 'classification', 'regression')
 OBJECTIVES = {'classification': ('val_accuracy', 'val_loss'),
               'regression': ('val_loss', 'val_mean_absolute_error')}
-# When a run searches: always; never (reuse the latest best hyperparameters, the first run
-# ever still tunes); if-data-changed (reuse them unless the training data differs).
-TUNING_POLICIES = ('always', 'never', 'if-data-changed')
 
 
 class ConfigError(ValueError):
@@ -234,9 +232,6 @@ class Config:
   def serving_dir(self) -> str:
     return os.path.join(self.run_dir, 'serving')
 
-  def to_json(self) -> str:
-    return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
-
 
 # ---------------------------------------------------------------------------------------------
 # Loading
@@ -398,8 +393,8 @@ def validate(config: Config) -> None:
          'must name the label column')
   _check(config.data.task in TASKS, 'data.task',
          f'{config.data.task!r}: choose one of {", ".join(TASKS)}')
-  _check(config.tuning in TUNING_POLICIES, 'tuning',
-         f'{config.tuning!r}: choose one of {", ".join(TUNING_POLICIES)}')
+  _check(config.tuning in policies.POLICIES, 'tuning',
+         f'{config.tuning!r}: choose one of {", ".join(policies.POLICIES)}')
   if config.hyperparameters and '://' not in config.hyperparameters:
     _check_hyperparameters_file(config.hyperparameters)
   if config.data.span_window is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import tensorflow_model_analysis as tfma
@@ -22,12 +21,13 @@ from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2, transform_pb2
 
 from tfx_hypertune.components import spans, splits
+from tfx_hypertune.components import evaluator as evaluator_lib
 from tfx_hypertune.components.evaluator import Evaluator
 from tfx_hypertune.components.example_gen import SpanWindowCsvExampleGen
 from tfx_hypertune import Tuner
 from tfx_hypertune.components.validation import SchemaGate
 from tfx_hypertune.model import features
-from tfx_hypertune.pipeline.config import Config
+from tfx_hypertune.pipeline.config import REPO_ROOT, Config
 
 # The shares of ExampleGen's split (by row position, components/splits.py): 70% train (fit),
 # 15% eval (early stopping and the Tuner's objective), 15% test (held out: only the Evaluator
@@ -36,8 +36,6 @@ SPLIT_BUCKETS = {name: round(share * 20) for name, share in splits.DEFAULT_SPLIT
 EVAL_SPLIT = 'test'
 CSV_PATTERN = '*.csv'
 TUNER_FN = 'tfx_hypertune.model.tuner_fn.tuner_fn'
-REPO_DIR = Path(__file__).resolve().parent.parent
-
 # The code each component's results depend on, beyond TFX's own. Its hash goes into the
 # component's parameters, which TFX fingerprints, so a change re-runs exactly the components
 # that run that code (TFX fingerprints a user function's dotted path, not its code:
@@ -50,7 +48,7 @@ CODE_OF = {
     'schema_gate': ('components/validation.py',),
     'example_gen': ('components/example_gen.py', 'components/splits.py',
                     'components/spans.py', 'components/csv_table.py'),
-    'evaluator': ('components/evaluator.py',),
+    'evaluator': ('components/evaluator.py', 'components/serving.py'),
 }
 
 
@@ -58,9 +56,9 @@ def code_version(layer: str = 'model') -> str:
   """A hash of the source files behind `layer` (a CODE_OF key)."""
   digest = hashlib.sha256()
   for root in CODE_OF[layer]:
-    base = REPO_DIR / root
+    base = REPO_ROOT / root
     for path in sorted([base] if base.is_file() else base.rglob('*.py')):
-      relative = path.relative_to(REPO_DIR).as_posix()
+      relative = path.relative_to(REPO_ROOT).as_posix()
       digest.update(relative.encode())
       digest.update(path.read_bytes())
   return digest.hexdigest()[:16]
@@ -225,8 +223,8 @@ def eval_config(config: Config) -> tfma.EvalConfig:
             direction=tfma.MetricDirection.LOWER_IS_BETTER,
             relative={'value': config.evaluation.max_rmse_increase + 1e-10}))
     return _evaluated_on_test(features.LABEL_VALUE_KEY, 'predicted_value', [
-        tfma.MetricConfig(class_name='RootMeanSquaredError', threshold=threshold),
-        tfma.MetricConfig(class_name='MeanAbsoluteError')])
+        tfma.MetricConfig(class_name=evaluator_lib.RMSE_METRIC, threshold=threshold),
+        tfma.MetricConfig(class_name=evaluator_lib.MAE_METRIC)])
   threshold = tfma.MetricThreshold(
       value_threshold=tfma.GenericValueThreshold(
           lower_bound={'value': config.evaluation.accuracy_threshold or 0.0}),
@@ -234,7 +232,7 @@ def eval_config(config: Config) -> tfma.EvalConfig:
           direction=tfma.MetricDirection.HIGHER_IS_BETTER,
           absolute={'value': -config.evaluation.max_accuracy_drop - 1e-10}))
   return _evaluated_on_test(features.LABEL_KEY, 'probabilities', [
-      tfma.MetricConfig(class_name='SparseCategoricalAccuracy', threshold=threshold)])
+      tfma.MetricConfig(class_name=evaluator_lib.ACCURACY_METRIC, threshold=threshold)])
 
 
 def _evaluated_on_test(label_key: str, prediction_key: str,
@@ -248,4 +246,4 @@ def _evaluated_on_test(label_key: str, prediction_key: str,
           label_key=label_key, prediction_key=prediction_key)],
       slicing_specs=[tfma.SlicingSpec()],
       metrics_specs=[tfma.MetricsSpec(metrics=[
-          *metrics, tfma.MetricConfig(class_name='ExampleCount')])])
+          *metrics, tfma.MetricConfig(class_name=evaluator_lib.EXAMPLE_COUNT_METRIC)])])

@@ -3,15 +3,26 @@
 import csv
 import os
 import random
+import re
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DIGITS_DIR = os.path.join(REPO, 'data', 'digits')
+from tfx_hypertune.pipeline import config as config_lib  # noqa: E402
+
+REPO = str(config_lib.REPO_ROOT)
+DIGITS_DIR = str(config_lib.DEFAULT_DATA_DIR)
 DIGITS_CSV = os.path.join(DIGITS_DIR, 'digits.csv')
+
+
+def pytest_configure(config):
+  """The warnings a run hides are hidden in the tests too: one list, in the command."""
+  from tfx_hypertune.hypertune import cli  # pylint: disable=import-outside-toplevel
+  for category, message in cli.IGNORED_WARNINGS:
+    config.addinivalue_line('filterwarnings',
+                            f'ignore:{re.escape(message)}:{category.__name__}')
 
 
 @pytest.fixture(autouse=True)

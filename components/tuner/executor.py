@@ -37,7 +37,8 @@ from tfx.utils import json_utils
 from tfx_hypertune.components import filesystems
 # First, so that tf.keras is Keras 3 here too, whatever imports tf.Transform later (keras3.py).
 from tfx_hypertune.components.tuner import keras3  # pylint: disable=unused-import
-from tfx_hypertune.components.tuner import instrument, parallel, report, spec, tuning, warm_start
+from tfx_hypertune.components.tuner import (instrument, parallel, policies, report, spec, tuning,
+                                            warm_start)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -64,7 +65,7 @@ class Executor(base_executor.BaseExecutor):
     # must come from data of the same columns and types.
     dataset = dataset_signature(fn_args)
     hp_artifact.set_string_custom_property(spec.DATASET_PROPERTY, dataset)
-    policy = exec_properties.get(spec.TUNING_POLICY_KEY) or 'always'
+    policy = exec_properties.get(spec.TUNING_POLICY_KEY) or policies.ALWAYS
     reuse = tuning.decide(policy, exec_properties.get(spec.HYPERPARAMETERS_FILE_KEY) or None,
                           state_root, dataset, data_hash)
     print(f'  [Tuner] tuning {policy}: {reuse.reason}', flush=True)

@@ -9,6 +9,10 @@ What is here has no public route in keras-tuner 1.4.8:
   for that module only.
 - `hyperband_longest_first` mirrors HyperbandOracle's bracket arithmetic (`_get_size`,
   `_get_epochs`, `_get_num_rounds`, `_get_num_brackets`), which has no public form.
+- The chief of a parallel search serves its oracle over gRPC with Keras Tuner's own servicer
+  (`distribute/oracle_chief.OracleServicer` and the generated `protos` service), without Keras
+  Tuner's blocking `start_server` loop, which waits forever for a dead worker's trial
+  (parallel.py watches the workers instead).
 - `keras_tuner.Hyperband.__init__` builds its own HyperbandOracle; our tuner is Keras Tuner's
   Hyperband tuner (rounds train to `tuner/epochs` from their parent's checkpoint) over an
   oracle we build, so it runs `keras_tuner.Tuner.__init__` instead.
@@ -20,6 +24,8 @@ this module warns when the installed Keras Tuner is not WRITTEN_FOR.
 import warnings
 
 import keras_tuner
+from keras_tuner.src import protos
+from keras_tuner.src.distribute import oracle_chief
 from keras_tuner.src.engine import conditions as conditions_module
 
 WRITTEN_FOR = '1.4.8'
@@ -58,6 +64,13 @@ class MirroredBrackets:
       response = {**response, 'values': {
           **values, 'tuner/bracket': self._mirror(values['tuner/bracket'])}}
     return response
+
+
+def add_oracle_servicer(oracle, server) -> None:
+  """Serves `oracle` on the gRPC `server` as Keras Tuner's chief does (workers find it
+  through KERASTUNER_ORACLE_IP/PORT)."""
+  protos.get_service_grpc().add_OracleServicer_to_server(oracle_chief.OracleServicer(oracle),
+                                                         server)
 
 
 def init_hyperband_tuner_with(tuner, oracle, hypermodel, **kwargs) -> None:

@@ -30,13 +30,11 @@ from multiprocessing import forkserver
 from typing import Any, Dict, List, Optional
 
 import grpc
-from keras_tuner.src import protos
-from keras_tuner.src.distribute import oracle_chief
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import json_utils
 
-from tfx_hypertune.components.tuner import instrument, spec, worker
+from tfx_hypertune.components.tuner import instrument, keras_tuner_private, spec, worker
 
 WORKER_ARGS_FILE = 'worker_args.json'  # in the search directory: what each worker rebuilds from
 WORKER_PIDS_FILE = 'worker_pids.json'  # in the search directory: {tuner_id: pid} while it runs
@@ -133,8 +131,7 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
   oracle.verbose = 0  # we print our own lines
   port = free_port()
   server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers + 1))
-  protos.get_service_grpc().add_OracleServicer_to_server(
-      oracle_chief.OracleServicer(oracle), server)
+  keras_tuner_private.add_oracle_servicer(oracle, server)
   server.add_insecure_port(f'127.0.0.1:{port}')
   server.start()
   args_path = spec.join(working_dir, WORKER_ARGS_FILE)
@@ -203,7 +200,6 @@ def _print_new_trials(oracle, reported, started: float, planned: int):
   for trial_id in sorted(new):
     trial = completed[trial_id]
     done = len(reported) + len([n for n in sorted(new) if n <= trial_id])
-    of = f' of ~{planned}' if planned else ''
-    print(f'  [Tuner {time.monotonic() - started:6.1f}s] trial {done}{of}: '
-          f'{oracle.objective.name}={trial.score:.4f} (trial {trial_id})', flush=True)
+    print(instrument.progress_line(done, planned, oracle.objective.name, trial,
+                                   time.monotonic() - started), flush=True)
   return new

@@ -141,11 +141,8 @@ def hidden_units(row: Dict[str, Any]) -> int:
   return int(row.get('hidden_units') or 0)
 
 
-def epochs_to_target(item: Dict[str, Any], target: float,
-                     metric: Optional[Metric] = None) -> Optional[int]:
-  """First (absolute) epoch at which the trial's validation metric (default: accuracy)
-  reached the target."""
-  metric = metric or metric_of('val_accuracy', 'max')
+def epochs_to_target(item: Dict[str, Any], target: float, metric: Metric) -> Optional[int]:
+  """First (absolute) epoch at which the trial's objective reached the target."""
   stats = item['stats']
   for epoch, value in zip(stats.get('epochs') or [], stats.get(metric.column) or []):
     if value is not None and metric.reached(value, target):
@@ -153,9 +150,10 @@ def epochs_to_target(item: Dict[str, Any], target: float,
   return None
 
 
-def write_report(search_dir: str, out_dir: str, carried_over: Optional[List[Dict]] = None,
-                 objective: str = 'val_accuracy', direction: str = 'max') -> str:
-  """Writes trials.csv, the plots, report.html and TensorBoard logs; returns the HTML path."""
+def write_report(search_dir: str, out_dir: str, carried_over: Optional[List[Dict]],
+                 objective: str, direction: str) -> str:
+  """Writes trials.csv, the plots, report.html and TensorBoard logs; returns the HTML path.
+  `objective` and `direction` are the oracle's (oracle.objective), never assumed."""
   trials = load_trials(search_dir)
   rows = trial_rows(trials, objective)
   spec.write_text(spec.join(out_dir, TRIALS_CSV), csv_text(rows))

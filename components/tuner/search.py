@@ -118,8 +118,10 @@ class GridSearchOracle(instrument.OracleExtras, keras_tuner.oracles.GridSearchOr
 
 
 def make_oracle(search: Mapping[str, Any], seed: int) -> keras_tuner.Oracle:
-  objective = keras_tuner.Objective(search['objective'],
-                                    spec.objective_direction(search['objective']))
+  # The objective's name only: Keras Tuner infers its direction (val_accuracy up, val_loss and
+  # val_mean_absolute_error down), the one rule the executor, report and warm start then read
+  # back from oracle.objective.
+  objective = search['objective']
   if search['algorithm'] in HYPERBAND_ALGORITHMS:
     oracle_class = (HyperbandOracle if search['algorithm'] == 'hyperband'
                     else LongestFirstHyperbandOracle)
@@ -153,9 +155,18 @@ def make_tuner(search: Mapping[str, Any], hypermodel, directory: str, seed: int)
   return SearchTuner(make_oracle(search, seed), hypermodel, directory=directory, project_name=spec.TRIALS_PROJECT, overwrite=False)
 
 
+def early_stopping(search: Mapping[str, Any],
+                   restore_best_weights: bool = False) -> keras.callbacks.Callback:
+  """The one stopping rule of trials and of the final training: no better val_loss for
+  `early_stopping_patience` epochs. The Trainer restores the best epoch's weights; a trial
+  keeps its last (Keras Tuner scores it by its best epoch anyway)."""
+  return keras.callbacks.EarlyStopping(monitor='val_loss',
+                                       patience=search['early_stopping_patience'],
+                                       restore_best_weights=restore_best_weights)
+
+
 def search_callbacks(search: Mapping[str, Any]) -> List[keras.callbacks.Callback]:
-  return [keras.callbacks.EarlyStopping(
-      monitor='val_loss', patience=search['early_stopping_patience'])]
+  return [early_stopping(search)]
 
 
 def fit_kwargs(search: Mapping[str, Any], train, validation) -> Dict[str, Any]:

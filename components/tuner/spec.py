@@ -90,10 +90,6 @@ def trial_dirs(project_dir: str) -> List[str]:
                                                                   TRIAL_FILE)))
 
 
-def has_search(project_dir: str) -> bool:
-  return fileio.exists(join(project_dir, ORACLE_FILE))
-
-
 def has_search_under(working_dir: str) -> bool:
   """Whether a Keras Tuner project (any project_name a tuner_fn chose) began under the
   tuner's working directory."""
@@ -182,11 +178,6 @@ def best_first(items: Iterable[Item], direction: str, score: Callable[[Item], fl
   scored = [item for item in items if score(item) is not None]
   sign = -1 if direction == 'max' else 1
   return sorted(scored, key=lambda item: (sign * float(score(item)), trial_id(item)))
-
-
-def objective_direction(objective: str) -> str:
-  """Keras Tuner's direction for our objectives: accuracy up, losses and errors down."""
-  return 'max' if 'accuracy' in objective else 'min'
 
 
 def search_dir_of(tuner_results_uri: str) -> str:

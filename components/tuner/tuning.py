@@ -29,8 +29,8 @@ from tfx import types
 from tfx.dsl.io import fileio
 
 from tfx_hypertune.components.tuner import spec
+from tfx_hypertune.components.tuner.policies import ALWAYS, IF_DATA_CHANGED, POLICIES
 
-POLICIES = ('always', 'never', 'if-data-changed')
 LATEST_DIR = 'latest'
 LATEST_FILE = 'latest.json'
 
@@ -90,8 +90,11 @@ def other_datasets_searched(state_root: Optional[str], dataset: str) -> bool:
 def decide(policy: Optional[str], imported_file: Optional[str], state_root: str,
            dataset: str, data_hash: str) -> Decision:
   """reuse_decision, reading the remembered search only when the policy may reuse it (the
-  default `always` touches no file)."""
-  if (policy or 'always') == 'always' or imported_file:
+  default `always` touches no file). An unknown policy stops the run, naming the parameter."""
+  if (policy or ALWAYS) not in POLICIES:
+    raise ValueError(f'Tuner parameter {spec.TUNING_POLICY_KEY}={policy!r}: choose one of '
+                     f'{", ".join(POLICIES)}')
+  if (policy or ALWAYS) == ALWAYS or imported_file:
     return reuse_decision(policy, imported_file, None, data_hash)
   previous = previous_search(state_root, dataset)
   return reuse_decision(
@@ -104,8 +107,8 @@ def reuse_decision(policy: Optional[str], imported_file: Optional[str],
                    other_datasets: bool = False) -> Decision:
   """Search or reuse. `previous` is the latest search on this dataset (same columns, types
   and label); `other_datasets` says whether searches on other datasets exist, for the reason."""
-  policy = policy or 'always'
-  if policy == 'always':
+  policy = policy or ALWAYS
+  if policy == ALWAYS:
     return Decision('searching')
   if imported_file:
     return Decision(f'reusing the imported file {imported_file}', source_file=imported_file)
@@ -114,7 +117,7 @@ def reuse_decision(policy: Optional[str], imported_file: Optional[str],
       return Decision('searching: the earlier best hyperparameters were tuned on another '
                       'dataset (other columns or label)')
     return Decision('searching: no earlier search on this dataset (first run)')
-  if policy == 'if-data-changed' and previous.tuned_on != data_hash:
+  if policy == IF_DATA_CHANGED and previous.tuned_on != data_hash:
     return Decision('searching: the training data changed since the last search')
   return Decision(f'reusing the best hyperparameters of an earlier search '
                   f'({previous.hyperparameters_file}, from {previous.results})',

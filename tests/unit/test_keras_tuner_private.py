@@ -29,6 +29,14 @@ def test_parent_to_proto_still_prints_so_the_silencing_is_still_needed():
   assert 'print(' in inspect.getsource(conditions.Parent.to_proto)
 
 
+def test_the_chief_servicer_still_takes_the_oracle_and_the_service_still_registers_it():
+  from keras_tuner.src import protos  # pylint: disable=import-outside-toplevel
+  from keras_tuner.src.distribute import oracle_chief  # pylint: disable=import-outside-toplevel
+  assert list(inspect.signature(oracle_chief.OracleServicer.__init__).parameters) == [
+      'self', 'oracle']
+  assert callable(protos.get_service_grpc().add_OracleServicer_to_server)
+
+
 def test_the_hyperband_tuner_still_builds_its_own_oracle():
   # If keras_tuner.Hyperband learns to take an oracle, init_hyperband_tuner_with can go.
   assert 'oracle' not in inspect.signature(keras_tuner.Hyperband.__init__).parameters

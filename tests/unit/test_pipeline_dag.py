@@ -92,7 +92,7 @@ def _fake_repo(tmp_path):
 def test_code_version_per_layer(tmp_path, monkeypatch, changed, changes):
   from tfx_hypertune.pipeline import pipeline as pipeline_module
   _fake_repo(tmp_path)
-  monkeypatch.setattr(pipeline_module, 'REPO_DIR', tmp_path)
+  monkeypatch.setattr(pipeline_module, 'REPO_ROOT', tmp_path)
   before = {layer: pipeline_module.code_version(layer) for layer in pipeline_module.CODE_OF}
   (tmp_path / changed).write_text('x = 2\n')
   after = {layer: pipeline_module.code_version(layer) for layer in pipeline_module.CODE_OF}

@@ -97,3 +97,13 @@ def test_decide_reads_the_remembered_search_for_a_reusing_policy_only(tmp_path):
   assert other.source_file is None and 'another dataset' in other.reason
   first = tuning.decide('never', None, str(tmp_path / 'empty'), 'digits', 'a')
   assert first.reason == 'searching: no earlier search on this dataset (first run)'
+
+
+def test_an_unknown_policy_stops_the_tuner_naming_the_parameter(tmp_path):
+  """A drop-in user's Tuner(tuning='sometimes') must not be read as 'reuse' (the config
+  checks its own value; the component's parameter is checked here)."""
+  with pytest.raises(ValueError, match=r"tuning='sometimes': choose one of always, never, "
+                                       r"if-data-changed"):
+    tuning.decide('sometimes', None, str(tmp_path / 'TunerState'), 'digits', 'a')
+  assert tuning.decide(None, None, str(tmp_path / 'TunerState'), 'digits', 'a').reason == (
+      'searching')
