@@ -1,8 +1,14 @@
-"""Ctrl-C and SIGTERM during the search: one line, exit 130, the search state intact, and the
-same command resumes. The child starts with SIGINT at its default (a background job of a
-non-interactive shell, CI included, would inherit it ignored) in a session of its own, so the
-test can signal its process group as a terminal does."""
+"""Ctrl-C and SIGTERM during the search: one line, exit 130, the search state intact; the same
+command then resumes and finishes the search without running a finished trial again; and new
+data warm-starts a new search from the finished one's best configurations. One pipeline,
+interrupted twice, finished, then run on new rows (this replaced a separate SIGKILL-resume and
+warm-start test: a SIGKILLed search resuming is test_tuner_kinds_e2e.py's, on a stock tuner).
 
+The child starts with SIGINT at its default (a background job of a non-interactive shell, CI
+included, would inherit it ignored) in a session of its own, so the test can signal its process
+group as a terminal does."""
+
+import csv
 import glob
 import json
 import os
@@ -25,15 +31,23 @@ def _start(args):
       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def _completed(state_root):
-  done = 0
+def _completed_trials(state_root):
+  """{trial.json path: its trial_stats.json bytes} of every COMPLETED trial of every search."""
+  done = {}
   for path in glob.glob(os.path.join(state_root, '*', 'trials', 'trial_*', 'trial.json')):
     try:
       with open(path) as f:
-        done += json.load(f)['status'] == 'COMPLETED'
-    except ValueError:  # being written as we look
+        completed = json.load(f)['status'] == 'COMPLETED'
+      if completed:
+        with open(os.path.join(os.path.dirname(path), 'trial_stats.json'), 'rb') as f:
+          done[path] = f.read()
+    except (OSError, ValueError):  # being written as we look
       pass
   return done
+
+
+def _completed(state_root):
+  return len(_completed_trials(state_root))
 
 
 def _interrupt_after(child, state_root, trials, send):
@@ -55,9 +69,30 @@ def _oracles_readable(state_root):
       json.load(f)
 
 
-def test_ctrl_c_then_sigterm_stop_the_search_in_one_line_and_it_resumes(tmp_path):
-  header, rows = read_digits_rows(500)
-  write_csv(tmp_path / 'data' / 'digits.csv', header, rows)
+def _search_info(run_dir):
+  from tfx_hypertune.hypertune import results  # pylint: disable=import-outside-toplevel
+  tuner = results.latest_run(os.path.join(run_dir, 'metadata.sqlite'))['Tuner']
+  with open(os.path.join(tuner.uri('tuner_results'), 'search_info.json')) as f:
+    return json.load(f), tuner.uri('tuner_results')
+
+
+def _previous_best(results_dir, count):
+  """The `count` best distinct configurations of a search, from its stock tuner_results.json
+  (best first; Hyperband re-runs a configuration per round, tuner/ values set apart)."""
+  with open(os.path.join(results_dir, 'tuner_results.json')) as f:
+    ranked = json.load(f)
+  distinct = []
+  for trial in ranked:
+    values = {k: v for k, v in trial.items()
+              if k not in ('trial_id', 'score') and not k.startswith('tuner/')}
+    if values not in distinct:
+      distinct.append(values)
+  return distinct[:count]
+
+
+def test_interrupted_twice_then_resumed_then_warm_started_on_new_data(tmp_path):
+  header, rows = read_digits_rows(1000)
+  write_csv(tmp_path / 'data' / 'digits.csv', header, rows[:500])
   args = ['run', '--data', str(tmp_path / 'data'), '--label', 'label', '--output-dir',
           str(tmp_path / 'runs'), '--max-epochs', '9', '--seed', '4']
   state_root = str(tmp_path / 'runs' / 'hypertune-data' / 'pipeline_root' / 'TunerState')
@@ -83,3 +118,37 @@ def test_ctrl_c_then_sigterm_stop_the_search_in_one_line_and_it_resumes(tmp_path
       'hypertune: interrupted (SIGTERM) during Tuner; the search state is kept')
   assert 'Traceback' not in out + err
   _oracles_readable(state_root)
+  interrupted = _completed_trials(state_root)
+
+  # The same command again, left alone: it finishes the search, running no finished trial again.
+  from tfx_hypertune.components.tuner import search  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import cli  # pylint: disable=import-outside-toplevel
+  run_dir = str(tmp_path / 'runs' / 'hypertune-data')
+  assert cli.main(args) == 0
+  info, results_dir = _search_info(run_dir)
+  assert info['resumed'] is True
+  assert len(info['trials_finished_before_this_run']) == len(interrupted)
+  planned = search.planned_trials({'algorithm': 'hyperband', 'max_epochs': 9, 'factor': 3,
+                                   'hyperband_iterations': 1})
+  finished = _completed_trials(state_root)
+  assert len(finished) == planned == 23  # the whole Hyperband plan, once
+  for path, stats in interrupted.items():
+    assert finished[path] == stats, f'{path} was run again'
+  with open(os.path.join(results_dir, 'trials.csv')) as f:
+    assert len(list(csv.DictReader(f))) == planned
+
+  # New rows arrive: a new search of the same settings, which tries the finished search's 3
+  # best configurations first.
+  previous_best = _previous_best(results_dir, 3)
+  write_csv(tmp_path / 'data' / 'digits.csv', header, rows[500:])
+  assert cli.main(args) == 0
+  info, results_dir = _search_info(run_dir)
+  assert info['resumed'] is False
+  assert [c['values'] for c in info['carried_over']] == previous_best
+  with open(os.path.join(results_dir, 'trials.csv')) as f:
+    first_trials = list(csv.DictReader(f))[:3]
+  for row, item in zip(first_trials, info['carried_over']):
+    for name, value in item['values'].items():
+      assert float(row[name]) == pytest.approx(float(value)), (name, row, item)
+  with open(os.path.join(results_dir, 'report.html')) as f:
+    assert 'carried over from the previous search' in f.read()

@@ -1,5 +1,6 @@
-"""Our Tuner component in the real pipeline: resume after SIGKILL, warm start on new data,
-parallel workers (one killed), and every algorithm through the executor."""
+"""Our Tuner component in the real pipeline: parallel workers (one killed), every algorithm
+through the executor, and the whole pipeline on a bucket root. (Resume and warm start:
+test_interrupts_e2e.py.)"""
 
 import csv
 import glob
@@ -34,80 +35,10 @@ def _digits_folder(path, rows_limit):
   return path
 
 
-def _completed_trials(state_root):
-  done = {}
-  for path in glob.glob(os.path.join(state_root, '*', 'trials', 'trial_*', 'trial.json')):
-    try:
-      with open(path) as f:
-        completed = json.load(f)['status'] == 'COMPLETED'
-    except ValueError:  # being written as we look (or cut short by the kill): not finished
-      continue
-    if completed:
-      done[path] = open(os.path.join(os.path.dirname(path), 'trial_stats.json'), 'rb').read()
-  return done
-
-
 def _search_info(run_dir):
   tuner = results.latest_run(os.path.join(run_dir, 'metadata.sqlite'))['Tuner']
   with open(os.path.join(tuner.uri('tuner_results'), spec.SEARCH_INFO_FILE)) as f:
     return json.load(f), tuner.uri('tuner_results')
-
-
-def test_resume_after_sigkill_then_warm_start(tmp_path):
-  data_dir = _digits_folder(tmp_path / 'data', 1500)
-  args = ['run', '--data', str(data_dir), '--output-dir', str(tmp_path / 'runs'), *BUDGET]
-  run_dir = str(tmp_path / 'runs' / 'hypertune-data')  # named after the data folder
-  state_root = os.path.join(run_dir, 'pipeline_root', 'TunerState')
-
-  # 1. Start the pipeline in its own process; SIGKILL it once two trials have finished.
-  process = subprocess.Popen([sys.executable, '-m', 'tfx_hypertune.hypertune.cli', *args], cwd=REPO,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-  deadline = time.monotonic() + 300
-  while len(_completed_trials(state_root)) < 2:
-    assert process.poll() is None, 'the pipeline ended before it could be killed'
-    assert time.monotonic() < deadline, 'no trial finished in time'
-    time.sleep(0.2)
-  os.killpg(process.pid, signal.SIGKILL)
-  process.wait()
-  finished = _completed_trials(state_root)
-  assert 2 <= len(finished) < 6
-
-  # 2. Run again: the search continues from the finished trials.
-  assert cli.main(args) == 0
-  info, results_dir = _search_info(run_dir)
-  assert info['resumed'] is True
-  assert len(info['trials_finished_before_this_run']) == len(finished)
-  after = _completed_trials(state_root)
-  assert len(after) == 6  # the whole Hyperband plan, once
-  for path, stats in finished.items():
-    assert after[path] == stats, f'{path} was run again'
-  with open(os.path.join(results_dir, 'trials.csv')) as f:
-    assert len(list(csv.DictReader(f))) == 6
-
-  # 3. New data arrives: a new search, which tries the previous best configurations first.
-  with open(os.path.join(results_dir, 'tuner_results.json')) as f:
-    ranked = json.load(f)  # best first
-  previous_best = []  # distinct configurations (Hyperband re-runs a configuration per round)
-  for trial in ranked:  # the stock records: trial_id, score and every value, tuner/... too
-    values = {k: v for k, v in trial.items()
-              if k not in ('trial_id', 'score') and not k.startswith('tuner/')}
-    if values not in [v for _, v in previous_best]:
-      previous_best.append((trial['trial_id'], values))
-  _digits_folder(data_dir, None)
-  assert cli.main(args) == 0
-  info, results_dir = _search_info(run_dir)
-  assert info['resumed'] is False
-  carried = info['carried_over']
-  assert len(carried) == 3
-  assert [c['values'] for c in carried] == [values for _, values in previous_best[:3]]
-  with open(os.path.join(results_dir, 'trials.csv')) as f:
-    first_trials = list(csv.DictReader(f))[:3]
-  for row, item in zip(first_trials, carried):
-    for name, value in item['values'].items():
-      assert float(row[name]) == pytest.approx(float(value)), (name, row, item)
-  with open(os.path.join(results_dir, 'report.html')) as f:
-    assert 'carried over from the previous search' in f.read()
 
 
 def _worker_pid(state_root, tuner_id):
