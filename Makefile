@@ -1,6 +1,6 @@
 # The README's commands. `make run` and `make test` create .venv on first use.
 #   make run     the pipeline on the bundled digits data (default config: hypertune.yaml)
-#   make test    the whole test suite
+#   make test    the whole test suite (two processes; TEST_WORKERS=1 for one)
 #   make lock    re-resolve requirements.lock from requirements.in (needs the registry)
 #   make bench   the quick benchmarks (about 15 min; makes a run first if needed); see BENCHMARKS.md
 #   make image   build the Kubeflow image (needs a Docker engine): IMAGE=registry/name:tag
@@ -19,8 +19,11 @@ IMAGE ?= tfx-hypertune:latest
 run: $(STAMP)
 	$(VENV)/bin/hypertune run --config hypertune.yaml $(ARGS)
 
+# Two test processes, each test file whole in one of them (its module fixtures run once), the
+# longest files first (tests/conftest.py orders them): see README "Tests".
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)

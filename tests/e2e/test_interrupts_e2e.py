@@ -94,7 +94,7 @@ def test_interrupted_twice_then_resumed_then_warm_started_on_new_data(tmp_path):
   header, rows = read_digits_rows(1000)
   write_csv(tmp_path / 'data' / 'digits.csv', header, rows[:500])
   args = ['run', '--data', str(tmp_path / 'data'), '--label', 'label', '--output-dir',
-          str(tmp_path / 'runs'), '--max-epochs', '9', '--seed', '4']
+          str(tmp_path / 'runs'), '--max-epochs', '4', '--seed', '4']
   state_root = str(tmp_path / 'runs' / 'hypertune-data' / 'pipeline_root' / 'TunerState')
 
   # Ctrl-C: the terminal signals the whole process group.
@@ -128,10 +128,10 @@ def test_interrupted_twice_then_resumed_then_warm_started_on_new_data(tmp_path):
   info, results_dir = _search_info(run_dir)
   assert info['resumed'] is True
   assert len(info['trials_finished_before_this_run']) == len(interrupted)
-  planned = search.planned_trials({'algorithm': 'hyperband', 'max_epochs': 9, 'factor': 3,
+  planned = search.planned_trials({'algorithm': 'hyperband', 'max_epochs': 4, 'factor': 3,
                                    'hyperband_iterations': 1})
   finished = _completed_trials(state_root)
-  assert len(finished) == planned == 23  # the whole Hyperband plan, once
+  assert len(finished) == planned == 10  # the whole Hyperband plan, once
   for path, stats in interrupted.items():
     assert finished[path] == stats, f'{path} was run again'
   with open(os.path.join(results_dir, 'trials.csv')) as f:

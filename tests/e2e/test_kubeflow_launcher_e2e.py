@@ -5,9 +5,13 @@ against an S3-compatible server on 127.0.0.1 (moto) standing in for MinIO. The l
 the open-source backend: every task gets its ExecutorInput with minio:// artifact URIs and
 upstream artifacts with an empty type schema, no preCacheCheck runs, and each task's container
 command from the spec runs as a subprocess (this interpreter instead of the image). Run 1
-searches with two parallel trial workers and pushes a model into the bucket; run 2, on new
-rows, reuses run 1's hyperparameters (tuning: never) and compares its model with run 1's pushed
-model, which the Evaluator found in the push destination, not through a resolver.
+searches with two parallel trial workers, keeps its search state, worker logs and report in the
+bucket and pushes a model there; run 2, on new rows, warm-starts its search from run 1's best
+configurations (read back from the bucket's TunerState/) and compares its model with run 1's
+pushed model, which the Evaluator found in the push destination, not through a resolver.
+This is also the test of a pipeline root in a bucket (it replaced a LocalDagRunner run on an S3
+root: the executors' bucket I/O is the same under either orchestrator). The retune policy's
+reuse (tuning: never) is test_spans_retune_e2e.py's.
 (No cluster and no image: see kubeflow/README.md.)
 """
 
@@ -43,8 +47,7 @@ def launched(tmp_path_factory):
   from tfx_hypertune.hypertune import cli
   # The bundled data and the default budget are compiled in; the runs override both.
   assert cli.main(['compile', '--target', 'kfp', '--pipeline-root', ROOT,
-                   '--set', 'tuning=never', '--set', 'search.parallel_trials=2',
-                   '--out', str(work / 'compiled')]) == 0
+                   '--set', 'search.parallel_trials=2', '--out', str(work / 'compiled')]) == 0
   spec_path = str(work / 'compiled' / 'hypertune-digits.yaml')
   from tfx_hypertune.kubeflow import launcher
   with helpers.moto_s3_server(BUCKET) as (env, client):
@@ -105,14 +108,32 @@ def test_every_artifact_is_in_the_object_store(launched):
   for result in (launched['first'], launched['second']):
     assert not [p for p in glob.glob(os.path.join(result.log_dir, '**'), recursive=True)
                 if os.path.basename(p) in ('minio:', 's3:')]
+  # The search state and the report are in the bucket too: one trial_stats.json per trial
+  # of both searches, each worker's log, trials.csv with a row per trial.
+  infos = [_search_info(launched, result) for result in (launched['first'], launched['second'])]
+  trial_stats = [k for k in keys if k.startswith(_key(ROOT) + '/TunerState/')
+                 and k.endswith('/trial_stats.json')]
+  assert len(trial_stats) == sum(info['trials_completed'] for info in infos)
+  assert any(k.endswith('/tuner1.log') for k in keys)
+  results_uri = _only(launched['first'], 'Tuner', 'tuner_results').uri
+  for name in ('trials.csv', 'report.html', 'accuracy_by_trial.png', 'tuner_results.json'):
+    assert f'{_key(results_uri)}/{name}' in keys, name
+  csv_rows = launched['read'](f'{results_uri}/trials.csv').strip().splitlines()
+  assert len(csv_rows) == 1 + infos[0]['trials_completed']
+
+
+def _search_info(launched, result):
+  return json.loads(launched['read'](_only(result, 'Tuner', 'tuner_results').uri
+                                     + '/search_info.json'))
 
 
 def test_run_one_searched_in_parallel_and_pushed_into_the_bucket(launched):
   first, read = launched['first'], launched['read']
-  info = json.loads(read(_only(first, 'Tuner', 'tuner_results').uri + '/search_info.json'))
+  info = _search_info(launched, first)
   assert info['parallel_trials'] == 2 and info['worker_failures'] == []
+  assert _key(info['search_state_dir']).startswith(_key(ROOT) + '/TunerState/')
   assert info['trials_completed'] >= 2
-  assert info['tuning_decision'] == 'searching: no earlier search on this dataset (first run)'
+  assert info['tuning_decision'] == 'searching'  # tuning: always (the default)
   budget = json.loads(read(_only(first, 'Tuner', 'best_hyperparameters').uri
                            + '/best_hyperparameters.txt'))['search_budget']
   assert budget['max_epochs'] == 2  # the runtime parameter, not the compiled 10
@@ -125,18 +146,20 @@ def test_run_one_searched_in_parallel_and_pushed_into_the_bucket(launched):
   assert _key(pushed['pushed_destination']) + '/saved_model.pb' in launched['keys']
 
 
-def test_run_two_reused_run_ones_hyperparameters(launched):
-  first, second, read = launched['first'], launched['second'], launched['read']
-  info = json.loads(read(_only(second, 'Tuner', 'tuner_results').uri + '/search_info.json'))
-  assert info['trials_run'] == 0
-  # Read from where run 1's Tuner kept its best values, in the bucket under the root.
-  assert _key(info['reused_file']).startswith(_key(ROOT) + '/TunerState/latest/')
-  assert info['reused_file'].endswith('/best_hyperparameters.txt')
-  reused = json.loads(read(_only(second, 'Tuner', 'best_hyperparameters').uri
-                           + '/best_hyperparameters.txt'))
-  searched = json.loads(read(_only(first, 'Tuner', 'best_hyperparameters').uri
-                             + '/best_hyperparameters.txt'))
-  assert reused == searched
+def test_run_two_warm_started_from_run_ones_search_in_the_bucket(launched):
+  first, second = launched['first'], launched['second']
+  before, info = _search_info(launched, first), _search_info(launched, second)
+  assert info['resumed'] is False  # other rows: another search of the same settings
+  assert info['search_state_dir'] != before['search_state_dir']
+  carried = info['carried_over']
+  assert carried and len(carried) <= 3
+  assert {c['from_search'] for c in carried} == {before['search_state_dir'].rsplit('/', 1)[-1]}
+  # The carried configurations are run 1's best, read back from its trials in the bucket.
+  ranked = json.loads(launched['read'](_only(first, 'Tuner', 'tuner_results').uri
+                                       + '/tuner_results.json'))
+  best_values = {k: v for k, v in ranked[0].items()
+                 if k not in ('trial_id', 'score') and not k.startswith('tuner/')}
+  assert carried[0]['values'] == best_values
 
 
 def test_run_two_was_compared_with_run_ones_pushed_model(launched):

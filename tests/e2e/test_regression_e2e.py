@@ -1,5 +1,5 @@
 """Regression through the same pipeline: the bundled diabetes example (examples/diabetes.yaml)
-with LocalDagRunner, and the same config compiled for Kubeflow and launched here.
+with LocalDagRunner. (Its compiled Kubeflow spec: tests/unit/test_kubeflow_compile.py.)
 
 The pushed model is checked the way a user would: `hypertune predict` on the held-out rows
 (the test split, by position) against always predicting the training rows' mean.
@@ -109,21 +109,3 @@ def test_the_report_ranks_and_plots_by_the_loss(run):
     with open(os.path.join(results_dir, name), 'rb') as f:
       image = tf.io.decode_png(f.read())
     assert image.shape[0] > 100 and image.shape[1] > 100
-
-
-def test_the_compiled_spec_runs_a_regression_to_a_pushed_model(tmp_path):
-  """The same example config compiled for open-source KFP and launched here (local root)."""
-  from tfx_hypertune.hypertune import cli
-  from tfx_hypertune.kubeflow import launcher
-  assert cli.main(['compile', '--config', EXAMPLE, '--pipeline-root', str(tmp_path / 'root'),
-                   '--out', str(tmp_path / 'compiled')]) == 0
-  result = launcher.launch(str(tmp_path / 'compiled' / 'hypertune-diabetes.yaml'),
-                           parameters={'max_epochs': '5'})
-  blessing = result.outputs['Evaluator']['blessing'][0].metadata
-  assert blessing['blessed'] == 1, blessing['blessing_rule']
-  assert blessing['blessing_rule'].startswith('yes: RMSE')
-  assert 'training mean' in blessing['blessing_rule']
-  pushed = result.outputs['Pusher']['pushed_model'][0].metadata['pushed_destination']
-  assert os.path.isfile(os.path.join(pushed, 'saved_model.pb'))
-  with open(os.path.join(result.log_dir, 'Evaluator', 'executor.log')) as f:
-    assert 'RMSE to stay under' in f.read()

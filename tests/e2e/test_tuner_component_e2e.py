@@ -1,15 +1,12 @@
-"""Our Tuner component in the real pipeline: parallel workers (one killed), every algorithm
-through the executor, and the whole pipeline on a bucket root. (Resume and warm start:
-test_interrupts_e2e.py.)"""
+"""Our Tuner component in the real pipeline: parallel workers (one killed), and every algorithm
+through the executor. (Resume and warm start: test_interrupts_e2e.py; a bucket root:
+test_kubeflow_launcher_e2e.py.)"""
 
 import csv
 import glob
 import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -20,19 +17,9 @@ from tfx.utils import json_utils
 from tfx_hypertune.components.tuner import executor as tuner_executor
 from tfx_hypertune.components.tuner import parallel, search, spec
 from tfx_hypertune.hypertune import cli, results
-from tests.conftest import DIGITS_DIR, REPO, read_digits_rows, write_csv
 from tests.e2e import helpers
 
 pytestmark = pytest.mark.e2e
-
-BUDGET = ['--max-epochs', '3', '--seed', '3']
-
-
-def _digits_folder(path, rows_limit):
-  header, rows = read_digits_rows(rows_limit)
-  write_csv(path / 'digits.csv', header, rows)
-  shutil.copy(os.path.join(DIGITS_DIR, 'schema.pbtxt'), path / 'schema.pbtxt')
-  return path
 
 
 def _search_info(run_dir):
@@ -161,52 +148,3 @@ def test_each_algorithm_through_the_executor(parallel_run, tmp_path, algorithm):
         ('1', '1') if algorithm == 'hyperband' else ('0', '2'))
     promoted = [r for r in rows if r['initial_epoch'] not in ('0', '')]
     assert len(promoted) == 1 and promoted[0]['bracket'] == '1'
-
-
-@pytest.fixture
-def s3_bucket():
-  with helpers.moto_s3_server() as server:
-    yield server
-
-
-def test_whole_pipeline_on_a_bucket_root(s3_bucket, tmp_path):
-  """The pipeline with its root and push destination in an S3 bucket (moto on 127.0.0.1),
-  parallel trials and the report included; then a second search of other data in the same
-  bucket warm-starts from the first. Nothing may go through os/open on the root (which would
-  fail, or quietly write a local folder named 's3:'), and every artifact must be in the
-  bucket."""
-  env, client = s3_bucket
-  data_dir = _digits_folder(tmp_path / 'digits', 900)
-  done = subprocess.run(
-      [sys.executable, '-m', 'tests.s3.run_pipeline_on_bucket', 's3://mlpipeline',
-       str(data_dir), str(tmp_path / 'runs')],
-      cwd=tmp_path, env={**env, 'PYTHONPATH': REPO}, capture_output=True, text=True,
-      timeout=900, check=False)
-  assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-  report = json.loads(done.stdout.strip().splitlines()[-1])
-  first, again = report['pipeline'], report['again']
-  assert first['parallel_trials'] == 2 and first['worker_failures'] == []
-  assert first['trials_completed'] == 6  # Hyperband, max_epochs 3: the plan's 6 trials
-  assert first['search_state_dir'].startswith('s3://mlpipeline/root/TunerState/')
-  assert again['carried_over'] and again['carried_over'][0]['from_search'] == (
-      first['search_state_dir'].rsplit('/', 1)[-1])
-  # Every artifact of every component is in the bucket.
-  for node, outputs in report['uris'].items():
-    for key, uris in outputs.items():
-      assert all(uri.startswith('s3://mlpipeline/root/') for uri in uris), (node, key, uris)
-  assert report['pushed'].startswith('s3://mlpipeline/serving/')
-  keys = helpers.bucket_keys(client)
-  results_prefix = report['uris']['Tuner']['tuner_results'][0][len('s3://mlpipeline/'):]
-  assert {f'{results_prefix}/{name}' for name in (
-      'trials.csv', 'report.html', 'accuracy_by_trial.png', 'search_info.json',
-      'tuner_results.json')} <= keys
-  pushed_prefix = report['pushed'][len('s3://mlpipeline/'):]
-  assert f'{pushed_prefix}/saved_model.pb' in keys
-  assert any(k.endswith('/tuner1.log') for k in keys)  # worker logs land in the bucket
-  trial_stats = [k for k in keys if k.startswith('root/TunerState/')
-                 and k.endswith('trial_stats.json')]
-  assert len(trial_stats) == 6 + again['trials_completed']
-  csv_text = client.get_object(Bucket='mlpipeline', Key=f'{results_prefix}/trials.csv')[
-      'Body'].read().decode()
-  assert len(csv_text.strip().splitlines()) == 1 + 6
-  assert not list(tmp_path.glob('s3:*')), 'something wrote a local folder named s3:'
