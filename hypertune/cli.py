@@ -371,7 +371,7 @@ def cmd_report(args: argparse.Namespace) -> int:
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))
   # Best first by the objective of that run's search, whatever the config says now.
-  completed = spec.best_first([r for r in rows if r.get('status') == 'COMPLETED'],
+  completed = spec.best_first([r for r in rows if spec.is_completed(r.get('status'))],
                               info['direction'], score=lambda r: r['score'] or None,
                               trial_id=lambda r: r['trial_id'])
   top = [{k: v for k, v in r.items() if k != 'status'} for r in completed[:args.top]]

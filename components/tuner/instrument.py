@@ -215,8 +215,8 @@ class Instrumented:
     gc.freeze()
     self._search_started = time.monotonic()
     # A parallel worker's oracle is an OracleClient, which has no trials: it counts its own.
-    trials = self.oracle.trials if isinstance(self.oracle, keras_tuner.Oracle) else {}
-    self._finished = sum(1 for t in trials.values() if t.status == 'COMPLETED')
+    oracle = self.oracle
+    self._finished = len(oracle.completed_trials()) if isinstance(oracle, OracleExtras) else 0
 
   def pre_create_trial(self):
     super().pre_create_trial()
@@ -288,7 +288,7 @@ class OracleExtras:
 
   @keras_tuner.synchronized
   def completed_trials(self) -> List[Any]:
-    return [t for t in self.trials.values() if t.status == 'COMPLETED']
+    return [t for t in self.trials.values() if spec.is_completed(t.status)]
 
   @keras_tuner.synchronized
   def end_trial_of_dead_worker(self, tuner_id: str, message: str) -> None:

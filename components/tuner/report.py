@@ -159,7 +159,7 @@ def write_report(search_dir: str, out_dir: str, carried_over: Optional[List[Dict
   spec.write_text(spec.join(out_dir, TRIALS_CSV), csv_text(rows))
   metric = metric_of(objective, direction)
   completed = [(item, row) for item, row in zip(trials, rows)
-               if row['status'] == 'COMPLETED' and row[metric.column] is not None]
+               if spec.is_completed(row['status']) and row[metric.column] is not None]
   values = [row[metric.column] for _, row in completed]
   target = round(metric.target(metric.best(values)), 4) if values else 0.0
   _plot_all(out_dir, completed, target, metric)

@@ -79,6 +79,16 @@ BUDGET_FIELD = 'search_budget'
 BEST_EPOCHS_KEY = 'best_epochs'  # in BUDGET_FIELD: epochs the best trial needed for its best
 
 
+# Keras Tuner's status of a finished trial (TrialStatus.COMPLETED), as trial.json and trials.csv
+# spell it. A trial counts once it has this status: every filter of finished trials goes
+# through is_completed.
+COMPLETED = 'COMPLETED'
+
+
+def is_completed(status: Optional[str]) -> bool:
+  return status == COMPLETED
+
+
 def join(*parts: str) -> str:
   """Path join for local paths and bucket URIs alike (always '/')."""
   return posixpath.join(*parts)

@@ -36,7 +36,7 @@ def search_name(project_dir: str) -> str:
 def best_values(project_dir: str, count: int, direction: str) -> List[Dict[str, Any]]:
   """The `count` best distinct configurations of a Keras Tuner project, best first."""
   rows = [r for r in report.trial_rows(report.load_trials(project_dir))
-          if r['status'] == 'COMPLETED']
+          if spec.is_completed(r['status'])]
   carried: List[Dict[str, Any]] = []
   for row in spec.best_first(rows, direction, score=lambda r: r['score'],
                              trial_id=lambda r: r['trial_id']):
