@@ -50,6 +50,7 @@ RUN_FLAGS = {
     'factor': 'search.factor',
     'iterations': 'search.hyperband_iterations',
     'max_trials': 'search.max_trials',
+    'max_minutes': 'search.max_minutes',
     'seed': 'seed',
     'accuracy_threshold': 'evaluation.accuracy_threshold',
 }
@@ -263,6 +264,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   parser.add_argument('--factor', type=int)
   parser.add_argument('--iterations', type=int, help='Hyperband iterations')
   parser.add_argument('--max-trials', type=int, help='trial cap for random/bayesian/grid')
+  parser.add_argument('--max-minutes', type=float,
+                      help='a clock for the search: no trial starts that would end after it')
   parser.add_argument('--seed', type=int)
   parser.add_argument('--accuracy-threshold', type=float)
   parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',

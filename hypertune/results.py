@@ -107,6 +107,7 @@ class RunSummary:
   blessing_rule: Optional[str] = None
   rmse: Optional[float] = None  # regression only
   mae: Optional[float] = None
+  clock: Optional[str] = None  # what the search's clock did, when it had one
 
   @property
   def task(self) -> str:
@@ -126,6 +127,7 @@ class RunSummary:
         f'best hyperparameters: {json.dumps(readable(hp))}',
         f'hyperparameters from: {self.hyperparameters_source or "search"}',
         f'trials run:           {self.trials}',
+    ] + ([f'search clock:         {self.clock}'] if self.clock else []) + [
         quality,
         f'blessed:              {self.blessing_rule or ("yes" if self.blessed else "no")}',
         f'pushed model:         {self.pushed_to or "not pushed"}',
@@ -157,5 +159,18 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
       hyperparameters_source=tuner.custom('best_hyperparameters', spec.SOURCE_PROPERTY),
       span=nodes['CsvExampleGen'].custom('examples', 'span'),
       blessing_rule=evaluator.custom('blessing', 'blessing_rule'),
+      clock=clock_line(spec.read_search_info(tuner.uri('tuner_results'))),
       **evaluation_errors(evaluator.uri('evaluation')),
   )
+
+
+def clock_line(search_info: Dict[str, Any]) -> Optional[str]:
+  """What the search's clock (search.max_minutes) did, in words; None without a clock."""
+  minutes = search_info.get('max_minutes')
+  if not minutes:
+    return None
+  if not search_info.get('stopped_by_clock'):
+    return f'{minutes:g} minutes; the search finished within it'
+  return (f'{minutes:g} minutes: the clock ended the search; '
+          f'{search_info.get("planned_trials_not_run") or "some"} planned trial(s) did not run '
+          f'(a later run with more minutes resumes it)')

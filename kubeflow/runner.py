@@ -29,7 +29,7 @@ DEFAULT_IMAGE = 'tfx-hypertune:latest'
 
 # Runtime parameters: the values a run (or a recurring run) may set without recompiling,
 # by these names (`hypertune submit --param max_epochs=5`); defaults come from the config.
-PARAMETER_TYPES = {'data_uri': str, 'max_epochs': int, 'max_trials': int,
+PARAMETER_TYPES = {'data_uri': str, 'max_epochs': int, 'max_trials': int, 'max_minutes': float,
                    'accuracy_threshold': float, 'span_window': int}
 
 

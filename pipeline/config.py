@@ -170,6 +170,9 @@ class SearchConfig:
   parallel_trials: int = 1
   # On new data, try this many of the previous search's best configurations first (0: off).
   warm_start_trials: int = 3
+  # A clock for scheduled runs (None: none): no trial starts that would end after this many
+  # minutes of search, going by the longest trial so far; the search ends with what completed.
+  max_minutes: Optional[float] = None
   space: Tuple[HyperparameterSpec, ...] = ()
 
 
@@ -452,6 +455,9 @@ def _validate_search(search: SearchConfig, task: str = 'auto') -> None:
          f'{search.factor!r}: Hyperband needs an integer factor of at least 2')
   _check_positive_int(search.hyperband_iterations, 'search.hyperband_iterations')
   _check_positive_int(search.max_trials, 'search.max_trials')
+  if search.max_minutes is not None:
+    _check(is_number(search.max_minutes) and search.max_minutes > 0, 'search.max_minutes',
+           f'{search.max_minutes!r}: must be a positive number of minutes (null: no limit)')
   if search.batch_size is not None:
     _check_positive_int(search.batch_size, 'search.batch_size')
   _check_positive_int(search.parallel_trials, 'search.parallel_trials')

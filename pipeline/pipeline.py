@@ -72,6 +72,7 @@ class RunValues:
   data_uri: Any
   max_epochs: Any
   max_trials: Any
+  max_minutes: Any
   accuracy_threshold: Any
   span_window: Any
 
@@ -81,12 +82,14 @@ class RunValues:
     # parameter needs a value).
     return cls(data_uri=config.data.path, max_epochs=config.search.max_epochs,
                max_trials=config.search.max_trials,
+               # 0.0 stands for "no clock" (a runtime parameter needs a value).
+               max_minutes=float(config.search.max_minutes or 0.0),
                accuracy_threshold=float(config.evaluation.accuracy_threshold or 0.0),
                span_window=config.data.window_size)
 
 
 # Search settings the Tuner component takes as parameters of its own, not model code's business.
-TUNER_PARAMETER_SETTINGS = ('parallel_trials', 'warm_start_trials')
+TUNER_PARAMETER_SETTINGS = ('parallel_trials', 'warm_start_trials', 'max_minutes')
 
 
 def user_function_config(config: Config, version: str) -> Dict[str, Any]:
@@ -157,6 +160,7 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
   serving = serving_dir or config.serving_dir
   tuner = Tuner(tuner_fn=TUNER_FN, custom_config=tuner_config,
                 max_epochs=values.max_epochs, max_trials=values.max_trials,
+                max_minutes=values.max_minutes,
                 tuning=config.tuning, hyperparameters_file=config.hyperparameters,
                 parallel_trials=config.search.parallel_trials,
                 warm_start_trials=config.search.warm_start_trials,

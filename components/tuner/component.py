@@ -44,6 +44,10 @@ class Tuner(base_component.BaseComponent):
     `max_trials` and the search's `epochs`, and passed to tuner_fn in
     `fn_args.custom_config['max_epochs' | 'max_trials']` (Hyperband's max_epochs must be given
     to its constructor).
+  - A clock. `max_minutes` (may be a RuntimeParameter; 0 or None: none): no trial starts that
+    would end after it if it took as long as the longest trial so far; running trials finish
+    and the search ends with what completed (search_info.json says so). It is not part of what
+    makes two searches the same, so a later run with more minutes resumes the search.
   - Report. A progress line per trial, and in `tuner_results`: trials.csv, report.html with
     plots (objective by trial, against trainable parameters, against each hyperparameter),
     TensorBoard HParams logs, search_info.json (resumed? carried over? worker failures) and a
@@ -74,7 +78,8 @@ class Tuner(base_component.BaseComponent):
                tuning: Optional[str] = None,
                hyperparameters_file: Optional[str] = None,
                max_epochs: Optional[Any] = None,
-               max_trials: Optional[Any] = None):
+               max_trials: Optional[Any] = None,
+               max_minutes: Optional[Any] = None):
     if bool(module_file) == bool(tuner_fn):
       raise ValueError("Exactly one of 'module_file' or 'tuner_fn' must be supplied")
     component_spec = spec.TunerSpec(
@@ -86,7 +91,7 @@ class Tuner(base_component.BaseComponent):
         search_state_dir=search_state_dir, parallel_trials=parallel_trials,
         warm_start_trials=warm_start_trials, tuning=tuning,
         hyperparameters_file=hyperparameters_file, max_epochs=max_epochs,
-        max_trials=max_trials,
+        max_trials=max_trials, max_minutes=max_minutes,
         best_hyperparameters=types.Channel(type=standard_artifacts.HyperParameters),
         tuner_results=types.Channel(type=standard_artifacts.TunerResults))
     super().__init__(spec=component_spec)

@@ -23,7 +23,7 @@ import inspect
 import json
 import posixpath
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from tfx import types
 from tfx.components.trainer import fn_args_utils
@@ -95,6 +95,7 @@ class Executor(base_executor.BaseExecutor):
     set_aside = set_aside_unreadable_state(working_dir)
     resumed = spec.has_search_under(working_dir)
     tuner, fit_kwargs = instrument.build_tuner(exec_properties, fn_args)
+    max_minutes = start_clock(tuner.oracle, exec_properties)
     finished_before = _completed_ids(tuner.oracle)
     print(f'  [Tuner] search state: {working_dir}'
           f'{f" (resuming: {len(finished_before)} trials already finished)" if resumed else ""}',
@@ -112,6 +113,7 @@ class Executor(base_executor.BaseExecutor):
       failures = parallel.search(tuner, workers, input_dict, exec_properties, working_dir)
     else:
       tuner.search(**fit_kwargs)
+    clock = clock_outcome(tuner.oracle, max_minutes)
     objective = tuner.oracle.objective
     write_results(tuner.oracle, instrument.budget_of(tuner.oracle, fit_kwargs), hp_dir,
                   results_dir)
@@ -131,6 +133,7 @@ class Executor(base_executor.BaseExecutor):
         'parallel_trials': workers,
         'parallel_trials_requested': requested,
         'worker_failures': failures,
+        **clock,
         'unreadable_state_set_aside': set_aside,
         'report': html_path,
     }
@@ -177,6 +180,41 @@ def default_state_root(results_dir: str) -> str:
   <pipeline_root>/<node id>/tuner_results/<execution id>, that is <pipeline_root>/<node id>/
   TunerState), so the next execution of the same node finds it."""
   return spec.join(posixpath.dirname(posixpath.dirname(results_dir.rstrip('/'))), 'TunerState')
+
+
+def start_clock(oracle, exec_properties: Dict[str, Any]) -> Optional[float]:
+  """Gives the oracle its deadline, `max_minutes` from now (None or 0: no clock)."""
+  value = exec_properties.get(spec.MAX_MINUTES_KEY)
+  max_minutes = float(value) if value not in (None, '') else 0.0
+  if max_minutes < 0:
+    raise ValueError(f'{spec.MAX_MINUTES_KEY}: {value}: must be positive (0: no time limit)')
+  if not max_minutes:
+    return None
+  if not isinstance(oracle, instrument.OracleExtras):
+    raise ValueError(f'{spec.MAX_MINUTES_KEY}: {type(oracle).__name__} cannot be stopped by a '
+                     f'clock (only a keras_tuner.Oracle can)')
+  oracle.clock_started = time.time()
+  oracle.set_deadline(oracle.clock_started + 60 * max_minutes)
+  print(f'  [Tuner] clock: {max_minutes:g} minutes; no trial starts that would end after it, '
+        f'going by the longest trial so far', flush=True)
+  return max_minutes
+
+
+def clock_outcome(oracle, max_minutes: Optional[float]) -> Dict[str, Any]:
+  """What search_info.json records about the clock; prints a line if it ended the search."""
+  if max_minutes is None:
+    return {'max_minutes': None, 'stopped_by_clock': False}
+  stopped = bool(getattr(oracle, 'stopped_by_clock', False))
+  planned = instrument.planned_trials(oracle)
+  not_run = max(planned - len(_completed_ids(oracle)), 0) if stopped and planned else 0
+  if stopped:
+    print(f'  [Tuner] the clock ended the search ({max_minutes:g} minutes): '
+          f'{not_run or "some"} planned trial(s) did not run; a later run with a larger '
+          f'{spec.MAX_MINUTES_KEY} resumes the search', flush=True)
+  return {'max_minutes': max_minutes, 'stopped_by_clock': stopped,
+          'planned_trials_not_run': not_run,
+          'search_seconds': round(time.time() - oracle.clock_started, 1),
+          'longest_trial_seconds': oracle.expected_trial_seconds()}
 
 
 def with_budget(exec_properties: Dict[str, Any]) -> Dict[str, Any]:

@@ -280,7 +280,12 @@ class OracleExtras:
   - that state is written to a temporary file and renamed into place, so a kill never leaves
     a truncated oracle.json (Keras Tuner writes it in place);
   - reads and changes from outside Keras Tuner's gRPC servicer (parallel.py's watcher thread)
-    take the oracle's own lock (keras_tuner.synchronized), as its servicer's calls do."""
+    take the oracle's own lock (keras_tuner.synchronized), as its servicer's calls do;
+  - a clock (the Tuner's `max_minutes`): no trial starts that would end after the deadline if
+    it took as long as the longest trial so far (the first trial always starts); running
+    trials finish, and the search then ends with what completed. Each completed trial's wall
+    time (create_trial to end_trial) is kept in the saved state, so a resumed search judges by
+    the durations of its earlier runs too."""
 
   @property
   def accepts_queue(self) -> bool:
@@ -311,7 +316,41 @@ class OracleExtras:
     if self.accepts_queue:
       self.queued = [dict(values) for values in configurations]
 
+  def set_deadline(self, deadline: Optional[float]) -> None:
+    """No trial starts that is expected to end after `deadline` (time.time()); None: no clock."""
+    self.deadline = deadline
+    self.stopped_by_clock = False
+
+  def expected_trial_seconds(self) -> float:
+    """The longest completed trial's wall time so far (0 before any trial completed)."""
+    return max(getattr(self, 'trial_seconds', {}).values(), default=0.0)
+
+  def _clock_forbids_a_new_trial(self) -> bool:
+    deadline = getattr(self, 'deadline', None)
+    return deadline is not None and time.time() + self.expected_trial_seconds() > deadline
+
+  @keras_tuner.synchronized
+  def create_trial(self, tuner_id):
+    trial = super().create_trial(tuner_id)
+    if trial.status == 'RUNNING':
+      self.trial_started = getattr(self, 'trial_started', {})
+      self.trial_started.setdefault(trial.trial_id, time.time())
+    return trial
+
+  @keras_tuner.synchronized
+  def end_trial(self, trial):
+    started = getattr(self, 'trial_started', {}).pop(trial.trial_id, None)
+    if started is not None and spec.is_completed(trial.status):
+      self.trial_seconds = getattr(self, 'trial_seconds', {})
+      self.trial_seconds[trial.trial_id] = round(time.time() - started, 3)
+    super().end_trial(trial)
+
   def populate_space(self, trial_id):
+    if self._clock_forbids_a_new_trial():
+      # Asked before Keras Tuner's algorithm draws anything, so a stopped search leaves no
+      # half-planned trial behind (a later run with more time resumes it cleanly).
+      self.stopped_by_clock = True
+      return {'status': 'STOPPED', 'values': None}
     response = super().populate_space(trial_id)
     queued = getattr(self, 'queued', None)
     values = response.get('values')
@@ -321,11 +360,17 @@ class OracleExtras:
     return response
 
   def get_state(self):
-    return {**super().get_state(), 'hypertune_queued': list(getattr(self, 'queued', []))}
+    return {**super().get_state(), 'hypertune_queued': list(getattr(self, 'queued', [])),
+            'hypertune_trial_seconds': dict(getattr(self, 'trial_seconds', {}))}
 
   def set_state(self, state):
     super().set_state(state)
+    self.restore_extras(state)
+
+  def restore_extras(self, state: Mapping[str, Any]) -> None:
+    """What this mixin keeps in the oracle's state: the warm-start queue, trial durations."""
     self.queued = list(state.get('hypertune_queued', []))
+    self.trial_seconds = dict(state.get('hypertune_trial_seconds', {}))
 
 
 def mix_into(obj, mixin) -> None:
@@ -340,9 +385,9 @@ def instrument(tuner) -> None:
   oracle = tuner.oracle
   if isinstance(oracle, keras_tuner.Oracle) and not isinstance(oracle, OracleExtras):
     mix_into(oracle, OracleExtras)
-    # The tuner reloaded its oracle before the mixin was there: restore the saved queue.
+    # The tuner reloaded its oracle before the mixin was there: restore what it saved.
     saved = spec.join(tuner.project_dir, spec.ORACLE_FILE)
-    oracle.queued = list(spec.read_json(saved, default={}).get('hypertune_queued', []))
+    oracle.restore_extras(spec.read_json(saved, default={}))
   if isinstance(oracle, OracleExtras):
     oracle.state_file = spec.join(tuner.project_dir, spec.ORACLE_FILE)
 

@@ -39,6 +39,7 @@ HYPERPARAMETERS_FILE_KEY = 'hyperparameters_file'  # an imported best_hyperparam
 PARALLEL_TRIALS_KEY = 'parallel_trials'  # Keras Tuner worker processes (parallel.py)
 WARM_START_TRIALS_KEY = 'warm_start_trials'  # previous best configurations tried first
 SEARCH_STATE_DIR_KEY = 'search_state_dir'  # where search state outlives executions
+MAX_MINUTES_KEY = 'max_minutes'  # the search's clock (a runtime parameter on Kubeflow; 0: none)
 
 
 class TunerSpec(standard_component_specs.TunerSpec):
@@ -51,6 +52,7 @@ class TunerSpec(standard_component_specs.TunerSpec):
       PARALLEL_TRIALS_KEY: ExecutionParameter(type=int, optional=True),
       WARM_START_TRIALS_KEY: ExecutionParameter(type=int, optional=True),
       SEARCH_STATE_DIR_KEY: ExecutionParameter(type=str, optional=True),
+      MAX_MINUTES_KEY: ExecutionParameter(type=float, optional=True),
   }
 
 

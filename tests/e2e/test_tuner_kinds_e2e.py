@@ -151,5 +151,30 @@ def test_an_unreadable_search_state_is_set_aside_and_searched_afresh(tmp_path):
     json.load(f)
 
 
+def test_the_clock_ends_a_search_within_its_minutes_and_more_minutes_resume_it(tmp_path):
+  """max_minutes on a stock RandomSearch of 6 planned trials (of 8 possible configurations):
+  the search stops starting
+  trials once the longest so far would overrun, ends within the minutes plus one trial, and
+  hands on the best completed trial; the same search run again without a clock resumes and
+  finishes the plan."""
+  out = str(tmp_path)
+  config = {'trials': 6, 'epochs': 8}
+  _do(out, f'{FNS}.random_tuner_fn', config, max_minutes=0.1)
+  best, _, info, rows = _outputs(out)
+  completed = [r for r in rows if r['status'] == 'COMPLETED']
+  assert info['stopped_by_clock'] is True and 1 <= len(completed) < 6
+  assert info['planned_trials_not_run'] == 6 - len(completed)
+  assert info['search_seconds'] <= 0.1 * 60 + info['longest_trial_seconds'] + 1
+  best_row = max(completed, key=lambda r: (float(r['score']), -int(r['trial_id'])))
+  assert best['values']['units'] == int(best_row['units'])
+  assert best['values']['learning_rate'] == pytest.approx(float(best_row['learning_rate']))
+  finished = {r['trial_id'] for r in completed}
+
+  _do(out, f'{FNS}.random_tuner_fn', config)  # no clock this time: the same search resumes
+  _, _, info, rows = _outputs(out)
+  assert info['resumed'] is True and set(info['trials_finished_before_this_run']) == finished
+  assert info['stopped_by_clock'] is False and info['trials_completed'] == 6
+
+
 if __name__ == '__main__':
   _do(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))

@@ -48,6 +48,8 @@ def test_bare_value_fixes_a_hyperparameter():
      "search.space.units.kind: 'integer': unknown hyperparameter kind"),
     ({'search': {'factor': 1}}, 'search.factor: 1: Hyperband needs an integer factor'),
     ({'search': {'max_epochs': 0}}, 'search.max_epochs: 0: must be a positive integer'),
+    ({'search': {'max_minutes': -5}}, 'search.max_minutes: -5: must be a positive number'),
+    ({'search': {'max_minutes': 'soon'}}, "search.max_minutes: 'soon': must be a positive"),
     ({'search': {'algorithm': 'genetic'}}, "search.algorithm: 'genetic': choose one of"),
     ({'search': {'space': {'width': {'kind': 'int', 'min': 1, 'max': 2}}}},
      'search.space.width: unknown hyperparameter'),

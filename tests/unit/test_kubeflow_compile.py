@@ -90,7 +90,7 @@ def test_kfps_own_loader_reads_the_spec(compiled_kfp):
   # The kinds the open-source backend's workflow compiler implements: container, importer.
   assert {kind for e in executors.values() for kind in e} <= {'container', 'importer'}
   assert set(component.component_spec.inputs) == {'data_uri', 'max_epochs', 'max_trials',
-                                                  'accuracy_threshold'}
+                                                  'max_minutes', 'accuracy_threshold'}
 
 
 def test_kfps_local_runner_cannot_run_a_pipeline(compiled_kfp):
@@ -101,7 +101,8 @@ def test_kfps_local_runner_cannot_run_a_pipeline(compiled_kfp):
   local.init(runner=local.SubprocessRunner(use_venv=False))
   component = kfp.components.load_component_from_file(compiled_kfp[1])
   with pytest.raises(NotImplementedError, match='Local pipeline execution is not currently'):
-    component(data_uri='x', max_epochs=1, max_trials=1, accuracy_threshold=0.0)
+    component(data_uri='x', max_epochs=1, max_trials=1, max_minutes=0.0,
+              accuracy_threshold=0.0)
 
 
 def test_user_functions_and_settings_travel_as_parameters(compiled):
@@ -122,17 +123,20 @@ def test_run_values_are_runtime_parameters(compiled):
   tasks = vertex.root.dag.tasks
   wired = {(task, name): tasks[task].inputs.parameters[name].component_input_parameter
            for task, name in [('CsvExampleGen', 'input_base'), ('Tuner', 'max_epochs'),
-                              ('Tuner', 'max_trials'), ('Evaluator', 'accuracy_threshold')]}
+                              ('Tuner', 'max_trials'), ('Tuner', 'max_minutes'),
+                              ('Evaluator', 'accuracy_threshold')]}
   assert wired == {('CsvExampleGen', 'input_base'): 'data_uri',
                    ('Tuner', 'max_epochs'): 'max_epochs',
                    ('Tuner', 'max_trials'): 'max_trials',
+                   ('Tuner', 'max_minutes'): 'max_minutes',
                    ('Evaluator', 'accuracy_threshold'): 'accuracy_threshold'}
   types = {name: pipeline_spec_pb2.ParameterType.ParameterTypeEnum.Name(d.parameter_type)
            for name, d in vertex.root.input_definitions.parameters.items()}
   assert types == {'data_uri': 'STRING', 'max_epochs': 'NUMBER_INTEGER',
-                   'max_trials': 'NUMBER_INTEGER', 'accuracy_threshold': 'NUMBER_DOUBLE'}
+                   'max_trials': 'NUMBER_INTEGER', 'max_minutes': 'NUMBER_DOUBLE',
+                   'accuracy_threshold': 'NUMBER_DOUBLE'}
   assert job['runtimeConfig']['parameterValues'] == {
-      'data_uri': 'gs://bucket/data', 'max_epochs': 4, 'max_trials': 20,
+      'data_uri': 'gs://bucket/data', 'max_epochs': 4, 'max_trials': 20, 'max_minutes': 0.0,
       'accuracy_threshold': 0.0}
   assert kfp_spec.root.input_definitions.parameters['max_epochs'].default_value.number_value == 4
 

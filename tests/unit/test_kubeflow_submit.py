@@ -67,7 +67,7 @@ def test_runtime_parameters_have_the_config_defaults(compiled_kfp):
     spec = yaml.safe_load(f)
   definitions = launcher.parameter_definitions(spec)
   assert {name: d['defaultValue'] for name, d in definitions.items()} == {
-      'data_uri': 'gs://bucket/data', 'max_epochs': 4, 'max_trials': 20,
+      'data_uri': 'gs://bucket/data', 'max_epochs': 4, 'max_trials': 20, 'max_minutes': 0.0,
       'accuracy_threshold': 0.0}
   assert submit.kfp_cron('*/15 * * * *') == '0 */15 * * * *'
 

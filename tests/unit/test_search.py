@@ -210,3 +210,46 @@ def test_conditional_spaces_go_to_proto_without_printing(capsys):
   from keras_tuner.src.engine import conditions
   conditions.Parent('num_layers', [2, 3]).to_proto()
   assert capsys.readouterr().out == ''
+
+
+def test_the_clock_stops_new_trials_and_leaves_the_plan_resumable(tmp_path, monkeypatch):
+  """The oracle mixin's clock on a real Hyperband oracle with a fake wall clock: a trial
+  starts only while the longest trial so far would end before the deadline; a stopped
+  search has no half-planned trial, and the same oracle with a later deadline goes on with
+  Hyperband's plan, the durations kept through its saved state."""
+  now = [1000.0]
+  monkeypatch.setattr(instrument.time, 'time', lambda: now[0])
+  oracle = _hyperband_oracle(search.HyperbandOracle, 3, 3, 1, str(tmp_path))
+
+  def run_one(seconds):
+    trial = oracle.create_trial('tuner0')
+    if trial.status != 'RUNNING':
+      return trial.status
+    now[0] += seconds
+    oracle.update_trial(trial.trial_id, {'score': float(trial.hyperparameters.values['units'])})
+    trial.status = 'COMPLETED'
+    oracle.end_trial(trial)
+    return trial.status
+
+  oracle.set_deadline(now[0] + 100)
+  assert run_one(30) == 'COMPLETED'   # 70 s left, the longest so far 30 s
+  assert run_one(50) == 'COMPLETED'   # 40 s left: 30 s fits
+  assert run_one(10) == 'STOPPED'     # 30 s left, the longest so far 50 s: it would overrun
+  assert oracle.stopped_by_clock and len(oracle.trials) == 2
+  assert sorted(oracle.get_state()['hypertune_trial_seconds'].values()) == [30.0, 50.0]
+
+  again = _hyperband_oracle(search.HyperbandOracle, 3, 3, 1, str(tmp_path))
+  again.reload()  # a later run: the saved state, durations included
+  assert again.expected_trial_seconds() == 50.0
+  oracle = again
+  oracle.set_deadline(None)
+  statuses = [run_one(1) for _ in range(10)]
+  # The rest of the plan, exactly as Keras Tuner's own Hyperband goes on after a reload at the
+  # same point with no clock at all (it re-plans the bracket in progress).
+  order = []
+  _oracle_rounds(3, 3, 1, str(tmp_path / 'no-clock'), oracle_class=search.HyperbandOracle,
+                 order=order, stop_after=2)
+  resumed, _ = _oracle_rounds(3, 3, 1, str(tmp_path / 'no-clock'),
+                              oracle_class=search.HyperbandOracle, order=order)
+  rest = sum(resumed.values())
+  assert statuses == ['COMPLETED'] * rest + ['STOPPED'] * (10 - rest)
