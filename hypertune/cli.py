@@ -51,6 +51,8 @@ RUN_FLAGS = {
     'iterations': 'search.hyperband_iterations',
     'max_trials': 'search.max_trials',
     'max_minutes': 'search.max_minutes',
+    'select': 'search.select',
+    'select_tolerance': 'search.select_tolerance',
     'seed': 'seed',
     'accuracy_threshold': 'evaluation.accuracy_threshold',
 }
@@ -266,6 +268,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   parser.add_argument('--max-trials', type=int, help='trial cap for random/bayesian/grid')
   parser.add_argument('--max-minutes', type=float,
                       help='a clock for the search: no trial starts that would end after it')
+  parser.add_argument('--select', help='best | smallest_within | fastest_within: the trial '
+                      'the Trainer gets (with --select-tolerance)')
+  parser.add_argument('--select-tolerance', type=float,
+                      help='how far below the best objective a chosen trial may be')
   parser.add_argument('--seed', type=int)
   parser.add_argument('--accuracy-threshold', type=float)
   parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
@@ -369,7 +375,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
   if args.rebuild:
     report.write_report(spec.search_dir_of(results_uri), results_uri, info.get('carried_over'),
-                        objective=info['objective'], direction=info['direction'])
+                        objective=info['objective'], direction=info['direction'],
+                        chosen=info.get(spec.SELECTION_FIELD))
   path = spec.join(results_uri, spec.TRIALS_CSV)
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))

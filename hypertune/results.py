@@ -108,6 +108,7 @@ class RunSummary:
   rmse: Optional[float] = None  # regression only
   mae: Optional[float] = None
   clock: Optional[str] = None  # what the search's clock did, when it had one
+  selection: Optional[str] = None  # why the Trainer got another trial than the best
 
   @property
   def task(self) -> str:
@@ -127,7 +128,8 @@ class RunSummary:
         f'best hyperparameters: {json.dumps(readable(hp))}',
         f'hyperparameters from: {self.hyperparameters_source or "search"}',
         f'trials run:           {self.trials}',
-    ] + ([f'search clock:         {self.clock}'] if self.clock else []) + [
+    ] + ([f'search clock:         {self.clock}'] if self.clock else []) + (
+        [f'chosen trial:         {self.selection}'] if self.selection else []) + [
         quality,
         f'blessed:              {self.blessing_rule or ("yes" if self.blessed else "no")}',
         f'pushed model:         {self.pushed_to or "not pushed"}',
@@ -160,8 +162,15 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
       span=nodes['CsvExampleGen'].custom('examples', 'span'),
       blessing_rule=evaluator.custom('blessing', 'blessing_rule'),
       clock=clock_line(spec.read_search_info(tuner.uri('tuner_results'))),
+      selection=selection_line(spec.read_search_info(tuner.uri('tuner_results'))),
       **evaluation_errors(evaluator.uri('evaluation')),
   )
+
+
+def selection_line(search_info: Dict[str, Any]) -> Optional[str]:
+  """Why the Trainer got the trial it got, when the rule was not simply the best."""
+  choice = search_info.get(spec.SELECTION_FIELD) or {}
+  return choice.get('reason') if choice.get('rule', 'best') != 'best' else None
 
 
 def clock_line(search_info: Dict[str, Any]) -> Optional[str]:

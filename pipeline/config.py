@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from tfx_hypertune.components import spans
-from tfx_hypertune.components.tuner import policies
+from tfx_hypertune.components.tuner import policies, selection
 from tfx_hypertune.model import space as model_space
 
 # Where the repository's bundled data lives (the package is installed in editable mode from
@@ -173,6 +173,10 @@ class SearchConfig:
   # A clock for scheduled runs (None: none): no trial starts that would end after this many
   # minutes of search, going by the longest trial so far; the search ends with what completed.
   max_minutes: Optional[float] = None
+  # Which trial the Trainer gets: best, or the smallest / fastest whose objective is within
+  # select_tolerance (the objective's units) of the best (components/tuner/selection.py).
+  select: str = 'best'
+  select_tolerance: float = 0.0
   space: Tuple[HyperparameterSpec, ...] = ()
 
 
@@ -455,6 +459,11 @@ def _validate_search(search: SearchConfig, task: str = 'auto') -> None:
          f'{search.factor!r}: Hyperband needs an integer factor of at least 2')
   _check_positive_int(search.hyperband_iterations, 'search.hyperband_iterations')
   _check_positive_int(search.max_trials, 'search.max_trials')
+  _check(search.select in selection.RULES, 'search.select',
+         f'{search.select!r}: choose one of {", ".join(selection.RULES)}')
+  _check(is_number(search.select_tolerance) and search.select_tolerance >= 0,
+         'search.select_tolerance',
+         f'{search.select_tolerance!r}: must be 0 or more, in the objective\'s units')
   if search.max_minutes is not None:
     _check(is_number(search.max_minutes) and search.max_minutes > 0, 'search.max_minutes',
            f'{search.max_minutes!r}: must be a positive number of minutes (null: no limit)')

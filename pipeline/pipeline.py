@@ -89,7 +89,8 @@ class RunValues:
 
 
 # Search settings the Tuner component takes as parameters of its own, not model code's business.
-TUNER_PARAMETER_SETTINGS = ('parallel_trials', 'warm_start_trials', 'max_minutes')
+TUNER_PARAMETER_SETTINGS = ('parallel_trials', 'warm_start_trials', 'max_minutes', 'select',
+                            'select_tolerance')
 
 
 def user_function_config(config: Config, version: str) -> Dict[str, Any]:
@@ -160,7 +161,8 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
   serving = serving_dir or config.serving_dir
   tuner = Tuner(tuner_fn=TUNER_FN, custom_config=tuner_config,
                 max_epochs=values.max_epochs, max_trials=values.max_trials,
-                max_minutes=values.max_minutes,
+                max_minutes=values.max_minutes, select=config.search.select,
+                select_tolerance=float(config.search.select_tolerance),
                 tuning=config.tuning, hyperparameters_file=config.hyperparameters,
                 parallel_trials=config.search.parallel_trials,
                 warm_start_trials=config.search.warm_start_trials,

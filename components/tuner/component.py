@@ -44,6 +44,10 @@ class Tuner(base_component.BaseComponent):
     `max_trials` and the search's `epochs`, and passed to tuner_fn in
     `fn_args.custom_config['max_epochs' | 'max_trials']` (Hyperband's max_epochs must be given
     to its constructor).
+  - A choice. `select='smallest_within' | 'fastest_within'` with `select_tolerance=T` gives
+    the Trainer the trial with the fewest trainable parameters (or seconds per epoch) whose
+    objective is within T of the best, among trials trained to the final epoch count
+    (selection.py); best_hyperparameters.txt and search_info.json say which and why.
   - A clock. `max_minutes` (may be a RuntimeParameter; 0 or None: none): no trial starts that
     would end after it if it took as long as the longest trial so far; running trials finish
     and the search ends with what completed (search_info.json says so). It is not part of what
@@ -79,7 +83,9 @@ class Tuner(base_component.BaseComponent):
                hyperparameters_file: Optional[str] = None,
                max_epochs: Optional[Any] = None,
                max_trials: Optional[Any] = None,
-               max_minutes: Optional[Any] = None):
+               max_minutes: Optional[Any] = None,
+               select: Optional[str] = None,
+               select_tolerance: Optional[float] = None):
     if bool(module_file) == bool(tuner_fn):
       raise ValueError("Exactly one of 'module_file' or 'tuner_fn' must be supplied")
     component_spec = spec.TunerSpec(
@@ -91,7 +97,8 @@ class Tuner(base_component.BaseComponent):
         search_state_dir=search_state_dir, parallel_trials=parallel_trials,
         warm_start_trials=warm_start_trials, tuning=tuning,
         hyperparameters_file=hyperparameters_file, max_epochs=max_epochs,
-        max_trials=max_trials, max_minutes=max_minutes,
+        max_trials=max_trials, max_minutes=max_minutes, select=select,
+        select_tolerance=select_tolerance,
         best_hyperparameters=types.Channel(type=standard_artifacts.HyperParameters),
         tuner_results=types.Channel(type=standard_artifacts.TunerResults))
     super().__init__(spec=component_spec)

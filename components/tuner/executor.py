@@ -23,7 +23,7 @@ import inspect
 import json
 import posixpath
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from tfx import types
 from tfx.components.trainer import fn_args_utils
@@ -37,8 +37,8 @@ from tfx.utils import json_utils
 from tfx_hypertune.components import filesystems
 # First, so that tf.keras is Keras 3 here too, whatever imports tf.Transform later (keras3.py).
 from tfx_hypertune.components.tuner import keras3  # pylint: disable=unused-import
-from tfx_hypertune.components.tuner import (instrument, parallel, policies, report, spec, tuning,
-                                            warm_start)
+from tfx_hypertune.components.tuner import (instrument, parallel, policies, report, selection,
+                                            spec, tuning, warm_start)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -115,11 +115,13 @@ class Executor(base_executor.BaseExecutor):
       tuner.search(**fit_kwargs)
     clock = clock_outcome(tuner.oracle, max_minutes)
     objective = tuner.oracle.objective
+    choice = select_trial(tuner.oracle, tuner.project_dir, exec_properties)
     write_results(tuner.oracle, instrument.budget_of(tuner.oracle, fit_kwargs), hp_dir,
-                  results_dir)
+                  results_dir, choice)
     _copy_trial_files(tuner.project_dir, spec.search_dir_of(results_dir))
     html_path = report.write_report(tuner.project_dir, results_dir, carried_over,
-                                    objective=objective.name, direction=objective.direction)
+                                    objective=objective.name, direction=objective.direction,
+                                    chosen=choice.record())
     print(f'  [Tuner] report: {html_path}', flush=True)
     return {
         'search_state_dir': working_dir,
@@ -134,6 +136,7 @@ class Executor(base_executor.BaseExecutor):
         'parallel_trials_requested': requested,
         'worker_failures': failures,
         **clock,
+        spec.SELECTION_FIELD: choice.record(),
         'unreadable_state_set_aside': set_aside,
         'report': html_path,
     }
@@ -334,17 +337,43 @@ def completed_trials(oracle) -> List[Any]:
                          score=lambda t: t.score, trial_id=lambda t: t.trial_id)
 
 
-def write_results(oracle, budget: Dict[str, Any], hp_dir: str, results_dir: str) -> None:
-  """The stock outputs: best_hyperparameters.txt (HyperParameters.get_config() of the best
-  trial, plus the budget the search ran with) and tuner_results.json (the stock records:
-  trial_id, score and every value, best first, for every completed trial)."""
+def select_trial(oracle, project_dir: str, exec_properties: Dict[str, Any]) -> selection.Choice:
+  """The trial the Trainer gets: the best, or the cheapest nearly as good (selection.py)."""
+  rule = exec_properties.get(spec.SELECT_KEY) or selection.BEST
+  tolerance = float(exec_properties.get(spec.SELECT_TOLERANCE_KEY) or 0.0)
+  selection.check(rule, tolerance)
   trials = completed_trials(oracle)
   if not trials:
     raise RuntimeError('Tuner: no trial completed; see the trial errors above')
+  stats = {row['trial_id']: row for row in report.trial_rows(report.load_trials(project_dir))}
+  final_epochs = instrument.final_epochs(oracle)
+  candidates = [selection.Candidate(
+      trial_id=t.trial_id, score=float(t.score),
+      final_length=final_epochs is None or t.hyperparameters.values.get(
+          'tuner/epochs', final_epochs) >= final_epochs,
+      trainable_parameters=stats.get(t.trial_id, {}).get('trainable_parameters'),
+      seconds_per_epoch=stats.get(t.trial_id, {}).get('seconds_per_epoch')) for t in trials]
+  choice = selection.choose(candidates, oracle.objective.direction, rule, tolerance)
+  if rule != selection.BEST:
+    print(f'  [Tuner] {rule} {tolerance:g}: {choice.reason}', flush=True)
+  return choice
+
+
+def write_results(oracle, budget: Dict[str, Any], hp_dir: str, results_dir: str,
+                  choice: Optional[selection.Choice] = None) -> None:
+  """The stock outputs: best_hyperparameters.txt (HyperParameters.get_config() of the best
+  trial, or of the chosen one, plus the budget the search ran with and the choice) and
+  tuner_results.json (the stock records: trial_id, score and every value, best first, for
+  every completed trial)."""
+  trials = completed_trials(oracle)
+  if not trials:
+    raise RuntimeError('Tuner: no trial completed; see the trial errors above')
+  chosen = next((t for t in trials if choice and t.trial_id == choice.trial_id), trials[0])
   spec.write_best_hyperparameters(hp_dir, {
-      **trials[0].hyperparameters.get_config(),
-      # The epoch at which the best trial scored best (1-based).
-      spec.BUDGET_FIELD: {**budget, spec.BEST_EPOCHS_KEY: int(trials[0].best_step or 0) + 1}})
+      **chosen.hyperparameters.get_config(),
+      # The epoch at which the chosen trial scored best (1-based).
+      spec.BUDGET_FIELD: {**budget, spec.BEST_EPOCHS_KEY: int(chosen.best_step or 0) + 1},
+      **({spec.SELECTION_FIELD: choice.record()} if choice else {})})
   spec.write_json(spec.join(results_dir, spec.TUNER_RESULTS_FILE), [
       {'trial_id': t.trial_id, 'score': t.score, **t.hyperparameters.values}
       for t in trials if t.hyperparameters.values])

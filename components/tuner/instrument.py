@@ -93,6 +93,15 @@ def planned_trials(oracle) -> Optional[int]:
   return getattr(oracle, 'max_trials', None)
 
 
+def final_epochs(oracle) -> Optional[int]:
+  """The most epochs a trial of this oracle trains, when trials differ in length (Hyperband:
+  `max_epochs`; a trial's own count is its `tuner/epochs`); None when every trial trains as
+  long as the others."""
+  if isinstance(oracle, keras_tuner.oracles.HyperbandOracle):
+    return int(oracle.max_epochs)
+  return None
+
+
 def budget_of(oracle, fit_kwargs: Mapping[str, Any]) -> Dict[str, Optional[int]]:
   """The budget a search really ran with, for the Trainer (best_hyperparameters.txt)."""
   max_epochs = (oracle.max_epochs if isinstance(oracle, keras_tuner.oracles.HyperbandOracle)

@@ -151,7 +151,7 @@ def epochs_to_target(item: Dict[str, Any], target: float, metric: Metric) -> Opt
 
 
 def write_report(search_dir: str, out_dir: str, carried_over: Optional[List[Dict]],
-                 objective: str, direction: str) -> str:
+                 objective: str, direction: str, chosen: Optional[Dict[str, Any]] = None) -> str:
   """Writes trials.csv, the plots, report.html and TensorBoard logs; returns the HTML path.
   `objective` and `direction` are the oracle's (oracle.objective), never assumed."""
   trials = load_trials(search_dir)
@@ -165,7 +165,8 @@ def write_report(search_dir: str, out_dir: str, carried_over: Optional[List[Dict
   _plot_all(out_dir, completed, target, metric)
   write_tensorboard(spec.join(out_dir, spec.TENSORBOARD_DIR), trials, rows, objective)
   path = spec.join(out_dir, REPORT_HTML)
-  spec.write_text(path, _html(rows, completed, target, metric, carried_over or []))
+  spec.write_text(path, _html(rows, completed, target, metric, carried_over or [],
+                              chosen or {}))
   return path
 
 
@@ -342,7 +343,8 @@ def write_tensorboard(log_dir: str, trials, rows, objective: Optional[str] = Non
 # HTML
 
 
-def _html(rows, completed, target: float, metric: Metric, carried_over: List[Dict]) -> str:
+def _html(rows, completed, target: float, metric: Metric, carried_over: List[Dict],
+          chosen: Dict[str, Any]) -> str:
   # Best first by the search's own objective and direction.
   ranked = spec.best_first((row for _, row in completed),
                            'max' if metric.higher_is_better else 'min',
@@ -360,6 +362,8 @@ def _html(rows, completed, target: float, metric: Metric, carried_over: List[Dic
       f'(within {1 - TARGET_FRACTION:.0%} of the best; {metric.axis}).</p>',
       '<ul>' + ''.join(f'<li>{html.escape(f)}</li>' for f in findings) + '</ul>',
   ]
+  if chosen.get('rule', 'best') != 'best':
+    parts.append(f'<h2>The trial the Trainer gets</h2><p>{html.escape(chosen["reason"])}</p>')
   if carried_over:
     parts.append('<h2>Warm start</h2><p>Tried first, carried over from the previous search: '
                  + '; '.join(html.escape(json.dumps({**c, 'values': _rounded(c['values'])}))

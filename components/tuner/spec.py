@@ -40,6 +40,8 @@ PARALLEL_TRIALS_KEY = 'parallel_trials'  # Keras Tuner worker processes (paralle
 WARM_START_TRIALS_KEY = 'warm_start_trials'  # previous best configurations tried first
 SEARCH_STATE_DIR_KEY = 'search_state_dir'  # where search state outlives executions
 MAX_MINUTES_KEY = 'max_minutes'  # the search's clock (a runtime parameter on Kubeflow; 0: none)
+SELECT_KEY = 'select'            # best | smallest_within | fastest_within (selection.py)
+SELECT_TOLERANCE_KEY = 'select_tolerance'  # how far below the best, in the objective's units
 
 
 class TunerSpec(standard_component_specs.TunerSpec):
@@ -53,6 +55,8 @@ class TunerSpec(standard_component_specs.TunerSpec):
       WARM_START_TRIALS_KEY: ExecutionParameter(type=int, optional=True),
       SEARCH_STATE_DIR_KEY: ExecutionParameter(type=str, optional=True),
       MAX_MINUTES_KEY: ExecutionParameter(type=float, optional=True),
+      SELECT_KEY: ExecutionParameter(type=str, optional=True),
+      SELECT_TOLERANCE_KEY: ExecutionParameter(type=float, optional=True),
   }
 
 
@@ -79,6 +83,8 @@ TENSORBOARD_DIR = 'tensorboard'
 # (on Kubeflow max_epochs may be a runtime parameter), which the Trainer trains within.
 BUDGET_FIELD = 'search_budget'
 BEST_EPOCHS_KEY = 'best_epochs'  # in BUDGET_FIELD: epochs the best trial needed for its best
+# In best_hyperparameters.txt and search_info.json: which trial was chosen and why (selection.py).
+SELECTION_FIELD = 'selection'
 
 
 # Keras Tuner's status of a finished trial (TrialStatus.COMPLETED), as trial.json and trials.csv

@@ -176,5 +176,29 @@ def test_the_clock_ends_a_search_within_its_minutes_and_more_minutes_resume_it(t
   assert info['stopped_by_clock'] is False and info['trials_completed'] == 6
 
 
+def test_smallest_within_hands_on_the_smallest_full_length_trial(tmp_path):
+  """select='smallest_within' on a stock Hyperband (trials of 1 and 3 epochs): with a
+  tolerance that admits every trial, the Trainer gets the full-length (3-epoch) trial with the
+  fewest trainable parameters, never a shorter one, and the files say which and why."""
+  out = str(tmp_path)
+  _do(out, f'{FNS}.hyperband_tuner_fn', {'epochs': 3}, select='smallest_within',
+      select_tolerance=1.0)
+  best, _, info, rows = _outputs(out)
+  size = {r['trial_id']: int(r['trainable_parameters']) for r in rows}
+  trials = {t['trial_id']: t for t in _trial_files(out)['COMPLETED']}
+  full_length = [i for i, t in trials.items()
+                 if t['hyperparameters']['values']['tuner/epochs'] == 3]
+  assert len(full_length) < len(trials)  # Hyperband ran shorter trials too
+  chosen = info['selection']['trial_id']
+  assert chosen in full_length
+  assert size[chosen] == min(size[i] for i in full_length)
+  assert best['values'] == trials[chosen]['hyperparameters']['values']
+  assert best['selection'] == info['selection']
+  assert info['selection']['rule'] == 'smallest_within'
+  assert info['selection']['reason'].startswith(f'trial {chosen}')
+  with open(os.path.join(out, 'results', 'report.html')) as f:
+    assert 'The trial the Trainer gets' in f.read()
+
+
 if __name__ == '__main__':
   _do(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))
