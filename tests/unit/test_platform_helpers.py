@@ -272,6 +272,25 @@ def test_baseline_is_the_newest_pushed_model_of_the_same_data(tmp_path):
   assert found is None and 'trained on other data' in note
 
 
+def test_a_push_cut_short_is_never_taken_for_a_model(tmp_path):
+  """A kill during the Pusher: TFX's Pusher copies saved_model.pb last (checked in its source,
+  so an upgrade that changes it fails here), and every reader of serving/ (components/
+  serving.py: the Evaluator's baseline above, `hypertune predict` here) takes a version only
+  once that file is there."""
+  import inspect
+  from tfx.components.pusher import executor as pusher_executor
+  from tfx_hypertune.hypertune import predict
+  source = inspect.getsource(pusher_executor.Executor)
+  assert "deny_regex_patterns=[r'saved_model\\.pb']" in source
+  assert source.index('deny_regex_patterns') < source.index("os.path.join(serving_path, "
+                                                            "'saved_model.pb')")
+  serving = tmp_path / 'serving'
+  request = {'features': {'a': 'float'}, 'label': 'y'}
+  _saved_model(serving / '100', request)
+  _saved_model(serving / '200', request, whole=False)  # the kill came before the last file
+  assert predict.resolve_model_dir(str(serving)) == str(serving / '100')
+
+
 def test_the_stock_executor_gets_a_copy_it_can_read(tmp_path):
   pushed = _saved_model(tmp_path / 'serving' / '7', {'label': 'y'})
   model = evaluator.staged_baseline(pushed, str(tmp_path / 'tmp'))
