@@ -33,6 +33,7 @@ PLOTS = {
     'epochs_to_target.png': 'Epochs needed to reach the target {metric}, against hidden units',
     'hyperband_brackets.png': 'Hyperband: configurations each round kept',
     'hyperparameter_effects.png': '{Metric} against each hyperparameter',
+    'pareto_front.png': 'Trade-offs: {metric} against size and against time per epoch',
 }
 # At most this many hyperparameters get a panel in hyperparameter_effects.png.
 MAX_EFFECT_PANELS = 9
@@ -162,7 +163,7 @@ def write_report(search_dir: str, out_dir: str, carried_over: Optional[List[Dict
                if spec.is_completed(row['status']) and row[metric.column] is not None]
   values = [row[metric.column] for _, row in completed]
   target = round(metric.target(metric.best(values)), 4) if values else 0.0
-  _plot_all(out_dir, completed, target, metric)
+  _plot_all(out_dir, completed, target, metric, (chosen or {}).get('trial_id'))
   write_tensorboard(spec.join(out_dir, spec.TENSORBOARD_DIR), trials, rows, objective)
   path = spec.join(out_dir, REPORT_HTML)
   spec.write_text(path, _html(rows, completed, target, metric, carried_over or [],
@@ -191,7 +192,46 @@ def plot_titles(metric: Metric) -> Dict[str, str]:
           for name, title in PLOTS.items()}
 
 
-def _plot_all(out_dir: str, completed, target: float, metric: Metric) -> None:
+def pareto_front(rows: List[Dict[str, Any]], cost: str, metric: Metric) -> List[Dict[str, Any]]:
+  """The trials no other trial beats on both the objective and `cost` (trainable_parameters
+  or seconds_per_epoch), cheapest first: the choices worth making between size (or speed) and
+  quality. Rows without the cost are left out."""
+  sign = 1 if metric.higher_is_better else -1
+  front: List[Dict[str, Any]] = []
+  for row in sorted((r for r in rows if r.get(cost) and r[metric.column] is not None),
+                    key=lambda r: (r[cost], -sign * r[metric.column])):
+    if not front or sign * (row[metric.column] - front[-1][metric.column]) > 0:
+      front.append(row)
+  return front
+
+
+def _pareto_panels(plt, rows, metric: Metric, chosen_id: Optional[str]):
+  """Every completed trial, its Pareto front joined up, and the trial the Trainer gets
+  ringed, against trainable parameters and against seconds per epoch."""
+  fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.0), dpi=100, squeeze=False)
+  for ax, (cost, label) in zip(axes[0], (('trainable_parameters', 'trainable parameters'),
+                                         ('seconds_per_epoch', 'seconds per epoch'))):
+    known = [r for r in rows if r.get(cost) and r[metric.column] is not None]
+    ax.scatter([r[cost] for r in known], [r[metric.column] for r in known], s=18, c='#bbb',
+               label='trials')
+    front = pareto_front(rows, cost, metric)
+    ax.plot([r[cost] for r in front], [r[metric.column] for r in front], '-o', ms=4,
+            label='Pareto front')
+    chosen = [r for r in known if r['trial_id'] == chosen_id]
+    if chosen:
+      ax.scatter([chosen[0][cost]], [chosen[0][metric.column]], s=160, facecolors='none',
+                 edgecolors='red', linewidths=2, label=f'trained: trial {chosen_id}')
+    ax.set_xscale('log')
+    ax.set_xlabel(f'{label} (log scale)')
+    ax.set_ylabel(metric.axis)
+    ax.grid(alpha=0.3)
+    ax.legend(loc='best', fontsize=8)
+  fig.suptitle(plot_titles(metric)['pareto_front.png'], fontsize=11)
+  return fig
+
+
+def _plot_all(out_dir: str, completed, target: float, metric: Metric,
+              chosen_id: Optional[str] = None) -> None:
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
@@ -208,6 +248,7 @@ def _plot_all(out_dir: str, completed, target: float, metric: Metric) -> None:
     _draw(plt, fig, ax, plot, titles[name], out_dir, name)
   fig = _hyperparameter_effects(plt, rows, metric)
   _save(plt, fig, out_dir, 'hyperparameter_effects.png')
+  _save(plt, _pareto_panels(plt, rows, metric, chosen_id), out_dir, 'pareto_front.png')
 
 
 def _draw(plt, fig, ax, plot, title: str, out_dir: str, name: str) -> None:
@@ -350,7 +391,8 @@ def _html(rows, completed, target: float, metric: Metric, carried_over: List[Dic
                            'max' if metric.higher_is_better else 'min',
                            score=lambda r: r['score'], trial_id=lambda r: r['trial_id'])
   objective = metric.column
-  findings = _findings(completed, target, metric)
+  findings = _findings(completed, target, metric) + _front_findings(
+      [row for _, row in completed], metric)
   parts = [
       '<!doctype html><meta charset="utf-8"><title>tfx-hypertune trial report</title>',
       '<style>body{font-family:sans-serif;max-width:1100px;margin:auto}'
@@ -413,6 +455,24 @@ def _findings(completed, target: float, metric: Metric) -> List[str]:
     width = (f' with {fastest[1]} hidden units' if fastest[1] else '')
     findings.append(f'Convergence: {len(reached)} of {len(completed)} trials reached {target:.4f};'
                     f' the fastest by epoch {fastest[0]}{width}.')
+  return findings
+
+
+def _front_findings(rows, metric: Metric) -> List[str]:
+  """The Pareto fronts in words: how much smaller (faster) a model costs in the objective."""
+  findings = []
+  column = metric.column
+  for cost, what in (('trainable_parameters', 'parameters'), ('seconds_per_epoch', 's/epoch')):
+    front = pareto_front(rows, cost, metric)
+    if len(front) < 2:
+      continue
+    cheapest, best = front[0], front[-1]
+    findings.append(
+        f'Trade-off ({what}): {len(front)} trials are on the Pareto front; the cheapest, trial '
+        f'{cheapest["trial_id"]} ({_fmt(cheapest[cost])} {what}), is '
+        f'{abs(best[column] - cheapest[column]):.4f} from the best of them, trial '
+        f'{best["trial_id"]} ({_fmt(best[cost])} {what}, '
+        f'{best[cost] / cheapest[cost]:.1f}x the cost).')
   return findings
 
 

@@ -53,3 +53,17 @@ def test_without_sizes_the_best_is_kept_and_the_reason_says_why():
 def test_bad_parameters_name_themselves(rule, tolerance, message):
   with pytest.raises(ValueError, match=message):
     selection.choose(TRIALS, 'max', rule, tolerance)
+
+
+def test_the_pareto_front_keeps_only_trials_no_cheaper_trial_beats():
+  from tfx_hypertune.components.tuner import report
+  rows = [{'trial_id': i, 'val_accuracy': acc, 'trainable_parameters': size}
+          for i, acc, size in [('a', 0.90, 100), ('b', 0.89, 200), ('c', 0.95, 300),
+                               ('d', 0.95, 400), ('e', 0.97, 5000), ('f', None, 50),
+                               ('g', 0.99, None)]]
+  accuracy = report.metric_of('val_accuracy', 'max')
+  assert [r['trial_id'] for r in report.pareto_front(rows, 'trainable_parameters', accuracy)] == [
+      'a', 'c', 'e']
+  loss = report.metric_of('val_accuracy', 'min')  # the same numbers read as a loss
+  assert [r['trial_id'] for r in report.pareto_front(rows, 'trainable_parameters', loss)] == [
+      'a', 'b']
