@@ -136,9 +136,9 @@ def test_interrupted_twice_then_resumed_then_warm_started_on_new_data(tmp_path):
     assert finished[path] == stats, f'{path} was run again'
   with open(os.path.join(results_dir, 'trials.csv')) as f:
     trial_rows = list(csv.DictReader(f))
-  # Every trial of the plan completed once. (A trial the first Ctrl-C caught between Keras
-  # Tuner writing its trial.json and its oracle.json is never retried and stays RUNNING in
-  # the files: a Keras Tuner edge, seen once in CI, left as it is.)
+  # Every trial of the plan completed once. (Seen once in CI: a trial caught by a signal stayed
+  # RUNNING in its trial.json and was never retried, most likely a signal between Keras
+  # Tuner's writes of trial.json and oracle.json in create_trial; not fixed yet.)
   assert len([r for r in trial_rows if r['status'] == 'COMPLETED']) == planned
   assert len(trial_rows) <= planned + 1
 
