@@ -115,9 +115,12 @@ class Executor(base_executor.BaseExecutor):
       tuner.search(**fit_kwargs)
     clock = clock_outcome(tuner.oracle, max_minutes)
     objective = tuner.oracle.objective
-    choice = select_trial(tuner.oracle, tuner.project_dir, exec_properties)
-    write_results(tuner.oracle, instrument.budget_of(tuner.oracle, fit_kwargs), hp_dir,
-                  results_dir, choice)
+    trials = completed_trials(tuner.oracle)
+    if not trials:
+      raise RuntimeError('Tuner: no trial completed; see the trial errors above')
+    choice = select_trial(tuner.oracle, trials, tuner.project_dir, exec_properties)
+    write_results(trials, instrument.budget_of(tuner.oracle, fit_kwargs), hp_dir, results_dir,
+                  choice)
     _copy_trial_files(tuner.project_dir, spec.search_dir_of(results_dir))
     html_path = report.write_report(tuner.project_dir, results_dir, carried_over,
                                     objective=objective.name, direction=objective.direction,
@@ -196,8 +199,7 @@ def start_clock(oracle, exec_properties: Dict[str, Any]) -> Optional[float]:
   if not isinstance(oracle, instrument.OracleExtras):
     raise ValueError(f'{spec.MAX_MINUTES_KEY}: {type(oracle).__name__} cannot be stopped by a '
                      f'clock (only a keras_tuner.Oracle can)')
-  oracle.clock_started = time.time()
-  oracle.set_deadline(oracle.clock_started + 60 * max_minutes)
+  oracle.start_clock(60 * max_minutes)
   print(f'  [Tuner] clock: {max_minutes:g} minutes; no trial starts that would end after it, '
         f'going by the longest trial so far', flush=True)
   return max_minutes
@@ -337,14 +339,12 @@ def completed_trials(oracle) -> List[Any]:
                          score=lambda t: t.score, trial_id=lambda t: t.trial_id)
 
 
-def select_trial(oracle, project_dir: str, exec_properties: Dict[str, Any]) -> selection.Choice:
-  """The trial the Trainer gets: the best, or the cheapest nearly as good (selection.py)."""
+def select_trial(oracle, trials: List[Any], project_dir: str,
+                 exec_properties: Dict[str, Any]) -> selection.Choice:
+  """The trial the Trainer gets: the best, or the cheapest nearly as good (selection.py).
+  `trials`: the completed trials, best first (completed_trials)."""
   rule = exec_properties.get(spec.SELECT_KEY) or selection.BEST
   tolerance = float(exec_properties.get(spec.SELECT_TOLERANCE_KEY) or 0.0)
-  selection.check(rule, tolerance)
-  trials = completed_trials(oracle)
-  if not trials:
-    raise RuntimeError('Tuner: no trial completed; see the trial errors above')
   stats = {row['trial_id']: row for row in report.trial_rows(report.load_trials(project_dir))}
   final_epochs = instrument.final_epochs(oracle)
   candidates = [selection.Candidate(
@@ -359,21 +359,18 @@ def select_trial(oracle, project_dir: str, exec_properties: Dict[str, Any]) -> s
   return choice
 
 
-def write_results(oracle, budget: Dict[str, Any], hp_dir: str, results_dir: str,
-                  choice: Optional[selection.Choice] = None) -> None:
+def write_results(trials: List[Any], budget: Dict[str, Any], hp_dir: str, results_dir: str,
+                  choice: selection.Choice) -> None:
   """The stock outputs: best_hyperparameters.txt (HyperParameters.get_config() of the best
   trial, or of the chosen one, plus the budget the search ran with and the choice) and
   tuner_results.json (the stock records: trial_id, score and every value, best first, for
-  every completed trial)."""
-  trials = completed_trials(oracle)
-  if not trials:
-    raise RuntimeError('Tuner: no trial completed; see the trial errors above')
-  chosen = next((t for t in trials if choice and t.trial_id == choice.trial_id), trials[0])
+  every completed trial). `trials`: the completed trials, best first."""
+  chosen = next(t for t in trials if t.trial_id == choice.trial_id)
   spec.write_best_hyperparameters(hp_dir, {
       **chosen.hyperparameters.get_config(),
       # The epoch at which the chosen trial scored best (1-based).
       spec.BUDGET_FIELD: {**budget, spec.BEST_EPOCHS_KEY: int(chosen.best_step or 0) + 1},
-      **({spec.SELECTION_FIELD: choice.record()} if choice else {})})
+      spec.SELECTION_FIELD: choice.record()})
   spec.write_json(spec.join(results_dir, spec.TUNER_RESULTS_FILE), [
       {'trial_id': t.trial_id, 'score': t.score, **t.hyperparameters.values}
       for t in trials if t.hyperparameters.values])

@@ -325,9 +325,11 @@ class OracleExtras:
     if self.accepts_queue:
       self.queued = [dict(values) for values in configurations]
 
-  def set_deadline(self, deadline: Optional[float]) -> None:
-    """No trial starts that is expected to end after `deadline` (time.time()); None: no clock."""
-    self.deadline = deadline
+  def start_clock(self, seconds: Optional[float]) -> None:
+    """From now on, no trial starts that is expected to end more than `seconds` from now;
+    None: no clock."""
+    self.clock_started = time.time()
+    self.deadline = None if seconds is None else self.clock_started + seconds
     self.stopped_by_clock = False
 
   def expected_trial_seconds(self) -> float:

@@ -231,7 +231,7 @@ def test_the_clock_stops_new_trials_and_leaves_the_plan_resumable(tmp_path, monk
     oracle.end_trial(trial)
     return trial.status
 
-  oracle.set_deadline(now[0] + 100)
+  oracle.start_clock(100)
   assert run_one(30) == 'COMPLETED'   # 70 s left, the longest so far 30 s
   assert run_one(50) == 'COMPLETED'   # 40 s left: 30 s fits
   assert run_one(10) == 'STOPPED'     # 30 s left, the longest so far 50 s: it would overrun
@@ -242,7 +242,7 @@ def test_the_clock_stops_new_trials_and_leaves_the_plan_resumable(tmp_path, monk
   again.reload()  # a later run: the saved state, durations included
   assert again.expected_trial_seconds() == 50.0
   oracle = again
-  oracle.set_deadline(None)
+  oracle.start_clock(None)
   statuses = [run_one(1) for _ in range(10)]
   # The rest of the plan, exactly as Keras Tuner's own Hyperband goes on after a reload at the
   # same point with no clock at all (it re-plans the bracket in progress).
