@@ -75,8 +75,16 @@ def test_the_penguin_example_tunes_trains_and_pushes_with_our_tuner(penguin_run)
   assert isinstance(tuner, tfx_hypertune.Tuner)
   results = _latest_uri(root, 'Tuner', 'tuner_results')
   with open(os.path.join(results, 'trials.csv')) as f:
-    rows = [r for r in csv.DictReader(f) if r['status'] == 'COMPLETED']
-  assert len(rows) == 6  # the example's RandomSearch(max_trials=6)
+    all_rows = list(csv.DictReader(f))
+  rows = [r for r in all_rows if r['status'] == 'COMPLETED']
+  assert rows == all_rows  # no trial failed or was left running
+  configurations = {(r['learning_rate'], r['num_layers']) for r in rows}
+  assert len(configurations) == len(rows)
+  # The example's RandomSearch(max_trials=6) has exactly 6 configurations (2 learning rates x
+  # 1-3 layers) and no seed. Keras Tuner's random oracle ends the search when 21 draws in a row
+  # hit tried configurations, so the sixth (the last one left) is missed in about 2% of runs
+  # ((5/6)**21), with the stock Tuner as with ours.
+  assert len(rows) in (5, 6)
   assert {'report.html', 'hyperparameter_effects.png', 'tensorboard', 'search_info.json',
           'tuner_results.json'} <= set(os.listdir(results))
   with open(os.path.join(results, 'search_info.json')) as f:
