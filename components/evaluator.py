@@ -6,6 +6,12 @@ A model is blessed when, on the held-out test split,
   majority + 0.1 * (1 - majority) (digits: 0.10 -> 0.19; a 90/10 table: 0.90 -> 0.91);
 - it reaches `accuracy_threshold`, when the user sets one (an absolute floor; 0: none);
 - it is no worse than the last blessed model (the baseline) by more than max_accuracy_drop.
+When the training split's most common class holds more than 90% of its rows
+(class_balance.IMBALANCED_SHARE), accuracy rewards always predicting it, so the rule uses
+balanced accuracy (the mean of the per-class recalls; always predicting one class scores 1/k)
+instead: 10% fewer balanced errors than that, and no worse than the baseline's balanced accuracy
+by more than max_accuracy_drop; the user's accuracy floor still applies. Balanced accuracy (and
+AUC, for two classes) is reported for every classification.
 A regression model (task: regression) is blessed by its RMSE instead: at least 10% less squared
 error than always predicting the training split's mean label, under `rmse_threshold` when the
 user sets one, and no more than max_rmse_increase (relative) above the baseline's.
@@ -29,8 +35,10 @@ saying so: comparing them fails inside TFMA, and would mean nothing if it did no
 import json
 import posixpath
 from collections import Counter
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+import apache_beam as beam
+import numpy as np
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from tfx import types
@@ -40,9 +48,10 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
+from tensorflow_model_analysis.metrics import metric_types, metric_util
 from tfx.utils import io_utils, json_utils, proto_utils
 
-from tfx_hypertune.components import serving
+from tfx_hypertune.components import class_balance, serving
 
 ACCURACY_THRESHOLD_KEY = 'accuracy_threshold'
 LABEL_KEY = 'label'
@@ -62,6 +71,10 @@ MAX_VERSIONS_EXAMINED = 50
 ACCURACY_METRIC = 'SparseCategoricalAccuracy'
 ACCURACY_KEY = 'sparse_categorical_accuracy'  # its name in TFMA's results
 EXAMPLE_COUNT_METRIC = 'ExampleCount'
+BALANCED_ACCURACY_METRIC = 'ArgmaxBalancedAccuracy'  # defined below, computed by TFMA
+BALANCED_ACCURACY_KEY = 'balanced_accuracy'
+AUC_METRIC = 'AUC'  # TFMA's, on the second class's probability (two classes)
+AUC_KEY = 'auc'
 RULE_PROPERTY = 'blessing_rule'  # on the blessing artifact: which rule decided, with numbers
 MIN_ERROR_CUT = 0.1
 # Where the Trainer's SavedModel records its raw request (model/network.py).
@@ -98,6 +111,92 @@ def with_metric_bound(eval_config_json: str, metric_name: str, bound: str,
   if not found:
     raise ValueError(f'eval_config: no {metric_name} metric to set the threshold on')
   return proto_utils.proto_to_json(eval_config)
+
+
+def with_class_metrics(eval_config_json: str, num_classes: int, imbalanced: bool,
+                       floor: float, required_balanced: float) -> str:
+  """The eval config with balanced accuracy beside accuracy, and AUC for two classes. For an
+  imbalanced label the thresholds move to balanced accuracy: its floor (`required_balanced`)
+  and the baseline comparison; accuracy keeps only the user's floor."""
+  eval_config = proto_utils.json_to_proto(eval_config_json, tfma.EvalConfig())
+  for metrics_spec in eval_config.metrics_specs:
+    accuracy = next((m for m in metrics_spec.metrics if m.class_name == ACCURACY_METRIC), None)
+    if accuracy is None:
+      continue
+    balanced = metrics_spec.metrics.add(class_name=BALANCED_ACCURACY_METRIC, module=__name__)
+    if imbalanced:
+      balanced.threshold.value_threshold.lower_bound.value = required_balanced
+      if accuracy.threshold.HasField('change_threshold'):
+        balanced.threshold.change_threshold.CopyFrom(accuracy.threshold.change_threshold)
+        accuracy.threshold.ClearField('change_threshold')
+      accuracy.threshold.value_threshold.lower_bound.value = floor
+  if num_classes == 2:
+    eval_config.metrics_specs.add(
+        metrics=[tfma.MetricConfig(class_name=AUC_METRIC)],
+        binarize=tfma.BinarizationOptions(class_ids={'values': [1]}))
+  return proto_utils.proto_to_json(eval_config)
+
+
+class ArgmaxBalancedAccuracy(metric_types.Metric):
+  """Balanced accuracy for TFMA: the mean over the classes present in the labels of the share
+  of each class's rows whose highest-probability class is theirs. The same number as the
+  model's own `balanced_accuracy` (model/metrics.py) and scikit-learn's balanced_accuracy_score.
+  TFMA's BalancedAccuracy is binary, and its macro-averaged Recall thresholds each class's
+  probability at 0.5 instead of taking the argmax."""
+
+  def __init__(self, name: str = BALANCED_ACCURACY_KEY):
+    super().__init__(metric_util.merge_per_key_computations(_balanced_accuracy), name=name)
+
+
+metric_types.register_metric(ArgmaxBalancedAccuracy)
+
+
+def _balanced_accuracy(name: str, eval_config=None, model_name: str = '',
+                       output_name: str = '', sub_key=None, aggregation_type=None,
+                       class_weights=None, example_weighted: bool = False):
+  key = metric_types.MetricKey(name=name, model_name=model_name, output_name=output_name,
+                               sub_key=sub_key, example_weighted=example_weighted)
+  return [metric_types.MetricComputation(
+      keys=[key], preprocessors=None,
+      combiner=_BalancedAccuracyCombiner(key, eval_config, example_weighted))]
+
+
+class _BalancedAccuracyCombiner(beam.CombineFn):
+  """Accumulates {class id: [rows, rows predicted as their class]}."""
+
+  def __init__(self, key, eval_config, example_weighted: bool):
+    self._key = key
+    self._eval_config = eval_config
+    self._example_weighted = example_weighted
+
+  def create_accumulator(self) -> Dict[int, List[float]]:
+    return {}
+
+  def add_input(self, accumulator: Dict[int, List[float]], element) -> Dict[int, List[float]]:
+    for label, prediction, weight in metric_util.to_label_prediction_example_weight(
+        element, eval_config=self._eval_config, model_name=self._key.model_name,
+        output_name=self._key.output_name, example_weighted=self._example_weighted,
+        flatten=False):  # the label and all class probabilities together, not per class
+      class_id = int(np.asarray(label).reshape(-1)[0])
+      weight = float(metric_util.safe_to_scalar(weight))
+      counts = accumulator.setdefault(class_id, [0.0, 0.0])
+      counts[0] += weight
+      counts[1] += weight * (int(np.argmax(np.asarray(prediction).reshape(-1))) == class_id)
+    return accumulator
+
+  def merge_accumulators(self, accumulators: Iterable[Dict[int, List[float]]]
+                         ) -> Dict[int, List[float]]:
+    merged: Dict[int, List[float]] = {}
+    for accumulator in accumulators:
+      for class_id, (rows, hits) in accumulator.items():
+        counts = merged.setdefault(class_id, [0.0, 0.0])
+        counts[0] += rows
+        counts[1] += hits
+    return merged
+
+  def extract_output(self, accumulator: Dict[int, List[float]]) -> Dict[Any, float]:
+    recalls = [hits / rows for rows, hits in accumulator.values() if rows]
+    return {self._key: sum(recalls) / len(recalls) if recalls else float('nan')}
 
 
 def label_counts(examples_uri: str, split: str, label: str) -> Counter:
@@ -229,7 +328,8 @@ class Executor(stock_executor.Executor):
 
 
 class _ClassificationRule:
-  """Beat always predicting the majority class (10% fewer errors), and the user's floor."""
+  """Beat always predicting the majority class (10% fewer errors), and the user's floor; for
+  an imbalanced label, by balanced accuracy (10% fewer balanced errors than 1/classes)."""
 
   def __init__(self, counts: Tuple[Counter, Counter], floor: float):
     if not 0 <= floor <= 1:
@@ -237,17 +337,51 @@ class _ClassificationRule:
     self.floor = floor
     self.majority, self.majority_label = majority_rate(*counts)
     self.required = required_accuracy(self.majority, floor)
+    train = counts[0]
+    self.num_classes = len(train)
+    self.imbalanced = class_balance.is_imbalanced(train)
+    self.majority_share = class_balance.majority(train)[1]
+    # Always predicting one class recalls all of it and none of the others: 1/classes.
+    self.chance_balanced = 1 / self.num_classes if self.num_classes else 0.0
+    self.required_balanced = required_accuracy(self.chance_balanced, 0.0)
 
   def eval_config(self, eval_config_json: str) -> str:
-    return with_accuracy_threshold(eval_config_json, self.required)
+    with_metrics = with_class_metrics(eval_config_json, self.num_classes, self.imbalanced,
+                                      self.floor, self.required_balanced)
+    return (with_metrics if self.imbalanced
+            else with_accuracy_threshold(with_metrics, self.required))
 
   def requirement(self) -> str:
+    if self.imbalanced:
+      return (f'balanced accuracy to reach: {self.required_balanced:.4f} (the majority class '
+              f'holds {self.majority_share:.1%} of the training rows: always predicting it '
+              f'scores accuracy {self.majority:.4f} but balanced accuracy '
+              f'{self.chance_balanced:.4f}; accuracy floor {self.floor})')
     return (f'accuracy to reach: {self.required:.4f} (always predicting the majority class '
             f'scores {self.majority:.4f}; floor {self.floor})')
 
   def describe(self, blessed: bool, evaluation_uri: str, baseline_note: str) -> str:
+    if self.imbalanced:
+      return self._describe_imbalanced(blessed, evaluation_uri, baseline_note)
     return describe_rule(blessed, evaluation_uri, self.required, self.majority,
                          self.majority_label, self.floor, baseline_note)
+
+  def _describe_imbalanced(self, blessed: bool, evaluation_uri: str, baseline_note: str) -> str:
+    balanced, baseline = candidate_and_baseline(evaluation_uri, BALANCED_ACCURACY_KEY)
+    if balanced is None:
+      return 'no balanced accuracy computed'
+    accuracy, _ = candidate_and_baseline_accuracy(evaluation_uri)
+    label = _readable(self.majority_label)
+    rule = (f'balanced accuracy {balanced:.4f} vs {self.required_balanced:.4f} needed (class '
+            f'{label} holds {self.majority_share:.1%} of the training rows: always predicting it '
+            f'scores balanced accuracy {self.chance_balanced:.4f}, accuracy {self.majority:.4f}; '
+            f'{MIN_ERROR_CUT:.0%} fewer balanced errors than that)')
+    if accuracy is not None:
+      rule += f'; accuracy {accuracy:.4f}' + (
+          f' vs the floor accuracy_threshold={self.floor}' if self.floor else '')
+    rule += (f'; last blessed model {baseline:.4f}' if baseline is not None
+             else f'; {baseline_note}')
+    return ('yes: ' if blessed else 'no: ') + rule
 
 
 class _RegressionRule:
@@ -312,7 +446,7 @@ def describe_rule(blessed: bool, evaluation_uri: str, required: float, majority:
   accuracy, baseline = candidate_and_baseline_accuracy(evaluation_uri)
   if accuracy is None:
     return 'no accuracy computed'
-  label = majority_label.decode() if isinstance(majority_label, bytes) else majority_label
+  label = _readable(majority_label)
   rule = (f'accuracy {accuracy:.4f} vs {required:.4f} needed '
           + (f'(the floor accuracy_threshold={floor})' if required == floor and floor else
              f'(always predicting class {label} scores {majority:.4f}; '
@@ -322,6 +456,10 @@ def describe_rule(blessed: bool, evaluation_uri: str, required: float, majority:
   else:
     rule += f'; {baseline_note}'
   return ('yes: ' if blessed else 'no: ') + rule
+
+
+def _readable(label: Any) -> Any:
+  return label.decode() if isinstance(label, bytes) else label
 
 
 class Evaluator(stock_component.Evaluator):

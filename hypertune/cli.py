@@ -302,7 +302,7 @@ def cmd_run(args: argparse.Namespace) -> int:
   summary = data_check.check_data(config.data.path, config.data.label, config.data.schema_path,
                                   config.data.window_size, seed=config.seed,
                                   task=config.data.task)
-  config = config_lib.with_task(config, summary.task)
+  config = config_lib.with_task(config, summary.task, len(summary.classes))
   # Held until this function returns (the process ending releases it too).
   lock = run_lock.acquire(config.run_dir)  # pylint: disable=unused-variable
   span_note = ''
@@ -316,6 +316,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f'data: whitespace around {summary.stripped_fields} field(s) stripped (as the '
           f'pipeline reads them)', flush=True)
   print(f'task: {summary.task_reason}', flush=True)
+  imbalance = data_check.imbalance_warning(summary, config.search.objective,
+                                           config.training.class_weight)
+  if imbalance:
+    print(f'hypertune: warning: {imbalance}', flush=True)
   print(f'search: {config.search.algorithm}, objective={config.search.objective}, '
         f'max_epochs={config.search.max_epochs}, '
         f'factor={config.search.factor}, seed={config.seed}, tuning={config.tuning}; '
@@ -400,7 +404,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     checked = data_check.check_data(config.data.path, config.data.label,
                                     config.data.schema_path, config.data.window_size,
                                     seed=config.seed, task=config.data.task)
-    config = config_lib.with_task(config, checked.task)
+    config = config_lib.with_task(config, checked.task, len(checked.classes))
   elif config.data.task == 'auto':
     print(f'hypertune: note: data.task auto: {remote_data} is not read when compiling; '
           f'compiling for classification (pass --task regression for a numeric target)',

@@ -16,7 +16,7 @@ import os
 from collections import Counter
 from typing import Dict, List, Optional, Tuple
 
-from tfx_hypertune.components import csv_table, spans, splits
+from tfx_hypertune.components import class_balance, csv_table, spans, splits
 
 # A column whose values are at least this share numbers is taken to be numeric, so a stray
 # text cell in it is an error rather than a reason to treat the column as categorical.
@@ -49,6 +49,7 @@ class DataSummary:
   task: str = 'classification'
   task_reason: str = ''
   stripped_fields: int = 0  # fields with whitespace around them (stripped, as ExampleGen does)
+  train_label_counts: Dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def csv_files(data_dir: str, span_window: Optional[int] = None) -> List[str]:
@@ -106,7 +107,27 @@ def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
   split_rows = {name: sum(counter.values())
                 for (name, _), counter in zip(splits.DEFAULT_SPLITS, by_split)}
   return DataSummary(files, header, rows, classes, numeric, text, split_rows, task, reason,
-                     stripped)
+                     stripped, dict(by_split[0]))
+
+
+def imbalance_warning(summary: DataSummary, objective: str, class_weight: str) -> Optional[str]:
+  """One line when the most common class holds more than class_balance.IMBALANCED_SHARE of
+  the training rows, naming the settings that help (those not set yet); None otherwise."""
+  if summary.task != 'classification' or not class_balance.is_imbalanced(
+      summary.train_label_counts):
+    return None
+  label, share = class_balance.majority(summary.train_label_counts)
+  balanced_objective = 'val_auc' if len(summary.classes) == 2 else 'val_balanced_accuracy'
+  missing = ([(f'search.objective: {balanced_objective}', f'--objective {balanced_objective}')]
+             if objective not in ('val_auc', 'val_balanced_accuracy') else []) + (
+      [('training.class_weight: balanced', '--set training.class_weight=balanced')]
+      if class_weight != 'balanced' else [])
+  advice = (f'set {" and ".join(s for s, _ in missing)} '
+            f'({" ".join(flag for _, flag in missing)})' if missing
+            else f'objective {objective} and class_weight {class_weight} suit it')
+  return (f'class {label!r} holds {share:.1%} of the training rows: always predicting it '
+          f'scores that accuracy, so accuracy says little; the Evaluator blesses by balanced '
+          f'accuracy; {advice}')
 
 
 def resolve_task(task: str, values: List[str], schema_type: Optional[str] = None

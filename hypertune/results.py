@@ -85,6 +85,14 @@ def evaluation_accuracy(evaluation_uri: str) -> Optional[float]:
   return evaluator.candidate_and_baseline_accuracy(evaluation_uri)[0]
 
 
+def evaluation_class_metrics(evaluation_uri: str) -> Dict[str, Optional[float]]:
+  """A classification's test balanced accuracy and (two classes) AUC; None when absent."""
+  from tfx_hypertune.components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
+  return {'balanced_accuracy': evaluator.candidate_and_baseline(
+              evaluation_uri, evaluator.BALANCED_ACCURACY_KEY)[0],
+          'auc': evaluator.candidate_and_baseline(evaluation_uri, evaluator.AUC_KEY)[0]}
+
+
 def evaluation_errors(evaluation_uri: str) -> Dict[str, Optional[float]]:
   """A regression's test RMSE and MAE (candidate model); None each for a classification."""
   from tfx_hypertune.components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
@@ -109,6 +117,8 @@ class RunSummary:
   mae: Optional[float] = None
   clock: Optional[str] = None  # what the search's clock did, when it had one
   selection: Optional[str] = None  # why the Trainer got another trial than the best
+  balanced_accuracy: Optional[float] = None  # classification; AUC for two classes
+  auc: Optional[float] = None
 
   @property
   def task(self) -> str:
@@ -122,7 +132,9 @@ class RunSummary:
                  f'TFMA; in the label\'s units)')
     else:
       accuracy = f'{self.accuracy:.4f}' if self.accuracy is not None else 'n/a'
-      quality = f'test accuracy:        {accuracy} (held-out split, TFMA)'
+      others = ''.join(f', {name} {value:.4f}' for name, value in (
+          ('balanced accuracy', self.balanced_accuracy), ('AUC', self.auc)) if value is not None)
+      quality = f'test accuracy:        {accuracy}{others} (held-out split, TFMA)'
     return [
         f'task:                 {self.task}',
         f'best hyperparameters: {json.dumps(readable(hp))}',
@@ -164,6 +176,7 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
       clock=clock_line(spec.read_search_info(tuner.uri('tuner_results'))),
       selection=selection_line(spec.read_search_info(tuner.uri('tuner_results'))),
       **evaluation_errors(evaluator.uri('evaluation')),
+      **evaluation_class_metrics(evaluator.uri('evaluation')),
   )
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import os
 import random
-from typing import Any, Dict, List, NamedTuple
+from typing import Any, Dict, List, NamedTuple, Optional
 
 import keras
 import numpy as np
@@ -39,6 +39,8 @@ class Prepared(NamedTuple):
   inputs: features.ModelInputs
   train: tf.data.Dataset
   eval: tf.data.Dataset
+  # Keras fit's class_weight (training.class_weight), used by the search and the Trainer alike.
+  class_weight: Optional[Dict[int, float]] = None
 
 
 def prepare(fn_args, fit_on_eval_too: bool = False) -> Prepared:
@@ -52,14 +54,28 @@ def prepare(fn_args, fit_on_eval_too: bool = False) -> Prepared:
                            tf_transform_output=tf_transform_output)
   train = rows(list(fn_args.train_files) + (
       list(fn_args.eval_files) if fit_on_eval_too else []))
-  batch_size = search['batch_size'] or auto_batch_size(count_rows(train))
   inputs = with_label_scale(features.model_inputs(tf_transform_output), train)
+  rows_per_class = count_rows_per_class(train, inputs.num_classes)
+  batch_size = search['batch_size'] or auto_batch_size(sum(rows_per_class))
   train, evaluation = model_columns(train), model_columns(rows(fn_args.eval_files))
   return Prepared(
       search, seed, tf_transform_output, inputs,
       train.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
       .batch(batch_size).prefetch(tf.data.AUTOTUNE),
-      evaluation.batch(batch_size).prefetch(tf.data.AUTOTUNE))
+      evaluation.batch(batch_size).prefetch(tf.data.AUTOTUNE),
+      class_weights(config.get('training', {}).get('class_weight'), rows_per_class))
+
+
+def class_weights(choice: Optional[str], rows_per_class: List[int]) -> Optional[Dict[int, float]]:
+  """Keras `class_weight` for training.class_weight: `balanced` weighs each class by
+  rows / (classes * its rows), as scikit-learn's class_weight='balanced', so that every class
+  adds as much to the loss as any other; `none` (or a regression): None."""
+  if choice in (None, 'none') or len(rows_per_class) < 2:
+    return None
+  if choice != 'balanced':
+    raise ValueError(f'training.class_weight: {choice!r}: choose none or balanced')
+  total, present = sum(rows_per_class), sum(1 for n in rows_per_class if n)
+  return {i: (total / (present * n) if n else 1.0) for i, n in enumerate(rows_per_class)}
 
 
 # batch_size null: about 40 gradient steps per epoch, between 8 and 32 rows a batch. With 32 on
@@ -74,9 +90,17 @@ def auto_batch_size(train_rows: int) -> int:
   return int(min(high, max(low, round(train_rows / STEPS_PER_EPOCH))))
 
 
-def count_rows(dataset: tf.data.Dataset) -> int:
-  """Rows in a (cached) dataset; counting fills the cache, so training reads no file again."""
-  return int(dataset.reduce(0, lambda count, _: count + 1))
+def count_rows_per_class(dataset: tf.data.Dataset, num_classes: int) -> List[int]:
+  """Rows of each class in a (cached) dataset of (features, label) rows; one count, of all
+  rows, for a regression (num_classes 0). Counting fills the cache, so training reads no file
+  again."""
+  if not num_classes:
+    return [int(dataset.reduce(0, lambda count, _: count + 1))]
+  per_class = dataset.reduce(
+      tf.zeros([num_classes], tf.int64),
+      lambda counts, row: counts + tf.one_hot(tf.reshape(tf.cast(row[1], tf.int64), [-1])[0],
+                                              num_classes, dtype=tf.int64))
+  return [int(n) for n in per_class.numpy()]
 
 
 def with_label_scale(inputs: features.ModelInputs,

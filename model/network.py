@@ -15,6 +15,7 @@ import keras_tuner
 import tensorflow as tf
 
 from tfx_hypertune.model import features
+from tfx_hypertune.model import metrics as class_metrics
 from tfx_hypertune.model.space import SpaceSpec, declare, possible_values
 
 
@@ -45,7 +46,8 @@ def build_model(hp: keras_tuner.HyperParameters, inputs: features.ModelInputs,
   else:
     outputs = keras.layers.Dense(inputs.num_classes, activation='softmax',
                                  name='probabilities')(x)
-    loss, metrics = 'sparse_categorical_crossentropy', ['accuracy']
+    loss = 'sparse_categorical_crossentropy'
+    metrics = class_metrics.classification_metrics(inputs.num_classes)
   model = keras.Model(feature_inputs, outputs)
   model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
   return model

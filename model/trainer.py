@@ -34,22 +34,26 @@ def run_fn(fn_args) -> None:
         f'for {"" if fit_on_eval_too else "up to "}{epochs} epochs on '
         f'{"train + eval" if fit_on_eval_too else "train"}', flush=True)
   history = keras_model.fit(prepared.train, validation_data=prepared.eval, epochs=epochs,
-                            verbose=0, callbacks=callbacks)
+                            verbose=0, callbacks=callbacks, class_weight=prepared.class_weight)
   network.export_serving_model(keras_model, prepared.tf_transform_output,
                                fn_args.custom_config['label'], prepared.inputs,
                                fn_args.serving_model_dir)
-  _write_summary(fn_args.model_run_dir, hp, epochs, history, keras_model)
+  _write_summary(fn_args.model_run_dir, hp, epochs, history, keras_model,
+                 prepared.class_weight)
 
 
-def _write_summary(model_run_dir: str, hp, epochs: int, history, keras_model) -> None:
+def _write_summary(model_run_dir: str, hp, epochs: int, history, keras_model,
+                   class_weight) -> None:
   summary = {
+      'class_weight': {str(k): v for k, v in (class_weight or {}).items()},
       'hyperparameters': search_api.active_values(hp),
       'max_epochs': epochs,
       'epochs_run': len(history.history['loss']),
       'hidden_widths': network.hidden_widths(keras_model),
       'trainable_parameters': int(keras_model.count_params()),
-      'val_accuracy': [float(v) for v in history.history.get('val_accuracy', [])],
-      'val_loss': [float(v) for v in history.history.get('val_loss', [])],
+      # Every validation metric the model reports, per epoch (val_accuracy, val_loss, ...).
+      **{name: [float(v) for v in values] for name, values in history.history.items()
+         if name.startswith('val_')},
   }
   # tf.io.gfile: the run directory may be a bucket URI.
   tf.io.gfile.makedirs(model_run_dir)

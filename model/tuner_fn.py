@@ -12,7 +12,7 @@ import functools
 from tfx.components.tuner.component import TunerFnResult
 
 from tfx_hypertune.components.tuner import search as search_api
-from tfx_hypertune.model import datasets, network, space
+from tfx_hypertune.model import datasets, metrics, network, space
 
 
 def tuner_fn(fn_args) -> TunerFnResult:
@@ -21,6 +21,9 @@ def tuner_fn(fn_args) -> TunerFnResult:
   search = prepared.search
   hypermodel = functools.partial(network.build_model, inputs=prepared.inputs,
                                  space=space.space_by_name(search['space']))
-  tuner = search_api.make_tuner(search, hypermodel, fn_args.working_dir, prepared.seed)
-  return TunerFnResult(tuner=tuner,
-                       fit_kwargs=search_api.fit_kwargs(search, prepared.train, prepared.eval))
+  if not prepared.inputs.is_regression:
+    metrics.check_objective(search['objective'], prepared.inputs.num_classes)
+  tuner = search_api.make_tuner(search, hypermodel, fn_args.working_dir, prepared.seed,
+                                objective=metrics.objective(search['objective']))
+  return TunerFnResult(tuner=tuner, fit_kwargs=search_api.fit_kwargs(
+      search, prepared.train, prepared.eval, prepared.class_weight))

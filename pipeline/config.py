@@ -36,8 +36,13 @@ FIT_ON = ('train', 'train_and_eval')
 # What the label is: classes, or a number to predict. `auto` is decided from the label column
 # by the pre-flight data check (hypertune/data_check.py, `resolve_task`).
 TASKS = ('auto', 'classification', 'regression')
-OBJECTIVES = {'classification': ('val_accuracy', 'val_loss'),
+# val_auc (two classes) and val_balanced_accuracy do not reward always predicting the most
+# common class (model/metrics.py).
+OBJECTIVES = {'classification': ('val_accuracy', 'val_loss', 'val_auc', 'val_balanced_accuracy'),
               'regression': ('val_loss', 'val_mean_absolute_error')}
+# training.class_weight: `balanced` weighs each class inversely to its training rows (Keras
+# class_weight, in the search and in the Trainer; model/datasets.py).
+CLASS_WEIGHTS = ('none', 'balanced')
 
 
 class ConfigError(ValueError):
@@ -188,6 +193,8 @@ class TrainingConfig:
   # `train_and_eval` (15% more rows, for as many epochs as the best trial needed; nothing
   # left to stop early on). BENCHMARKS.md, "Quality", measured both.
   fit_on: str = 'train'
+  # none | balanced: each class's rows weigh rows / (classes * class rows) in the loss.
+  class_weight: str = 'none'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -411,6 +418,10 @@ def validate(config: Config) -> None:
     _check_positive_int(config.training.epochs, 'training.epochs')
   _check(config.training.fit_on in FIT_ON, 'training.fit_on',
          f'{config.training.fit_on!r}: choose one of {", ".join(FIT_ON)}')
+  _check(config.training.class_weight in CLASS_WEIGHTS, 'training.class_weight',
+         f'{config.training.class_weight!r}: choose one of {", ".join(CLASS_WEIGHTS)}')
+  _check(not (config.data.is_regression and config.training.class_weight != 'none'),
+         'training.class_weight', 'a regression has no classes to weigh: use none')
   threshold = config.evaluation.accuracy_threshold
   _check(threshold is None or (is_number(threshold) and 0 <= threshold <= 1),
          'evaluation.accuracy_threshold', f'{threshold!r}: must be between 0 and 1 (or null)')
@@ -425,12 +436,21 @@ def validate(config: Config) -> None:
          f'{increase!r}: must be 0 or more')
 
 
-def with_task(config: Config, task: str) -> Config:
+def with_task(config: Config, task: str, num_classes: Optional[int] = None) -> Config:
   """The config with `auto` resolved to `task`. A regression's objective cannot be accuracy:
   the default val_accuracy becomes val_loss (mean squared error)."""
   search = config.search
   if task == 'regression' and search.objective == 'val_accuracy':
     search = dataclasses.replace(search, objective='val_loss')
+  _check(search.objective in OBJECTIVES[task], 'search.objective',
+         f'{search.objective!r}: the label is a {task} target here: choose '
+         f'{" or ".join(OBJECTIVES[task])}')
+  _check(not (search.objective == 'val_auc' and num_classes not in (None, 2)),
+         'search.objective', f'val_auc needs a label with two classes; this one has '
+         f'{num_classes}: use val_balanced_accuracy')
+  _check(not (task == 'regression' and config.training.class_weight != 'none'),
+         'training.class_weight', 'the label is a regression target here: it has no classes '
+         'to weigh: use none')
   return dataclasses.replace(config, data=dataclasses.replace(config.data, task=task),
                              search=search)
 

@@ -48,7 +48,8 @@ CODE_OF = {
     'schema_gate': ('components/validation.py',),
     'example_gen': ('components/example_gen.py', 'components/splits.py',
                     'components/spans.py', 'components/csv_table.py'),
-    'evaluator': ('components/evaluator.py', 'components/serving.py'),
+    'evaluator': ('components/evaluator.py', 'components/serving.py',
+                  'components/class_balance.py'),
 }
 
 

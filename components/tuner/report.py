@@ -65,7 +65,9 @@ class Metric:
 
 # Names for the metrics our own model reports; any other objective is shown by its own name.
 METRIC_NAMES = {'val_accuracy': 'validation accuracy', 'val_loss': 'validation loss',
-                'val_mean_absolute_error': 'validation MAE'}
+                'val_mean_absolute_error': 'validation MAE',
+                'val_balanced_accuracy': 'validation balanced accuracy',
+                'val_auc': 'validation AUC'}
 
 
 def metric_of(objective: str, direction: str) -> Metric:
@@ -82,8 +84,10 @@ def load_trials(search_dir: str) -> List[Dict[str, Any]]:
 
 
 # The columns of trials.csv before the hyperparameters (one column each, active values only).
-TRIAL_COLUMNS = ('trial_id', 'status', 'score', 'val_accuracy', 'val_loss',
-                 'val_mean_absolute_error', 'epochs_run',
+# The validation metrics our model reports (each trial's best epoch); empty where it has none.
+METRIC_COLUMNS = ('val_accuracy', 'val_balanced_accuracy', 'val_auc', 'val_loss',
+                  'val_mean_absolute_error')
+TRIAL_COLUMNS = ('trial_id', 'status', 'score', *METRIC_COLUMNS, 'epochs_run',
                  'initial_epoch', 'trainable_parameters', 'hidden_units', 'seconds_per_epoch',
                  'trial_seconds', 'bracket', 'round', 'tuner_id')
 
@@ -102,9 +106,7 @@ def trial_rows(trials: List[Dict[str, Any]],
         'trial_id': trial['trial_id'],
         'status': trial.get('status'),
         'score': trial.get('score'),
-        'val_accuracy': _best(metrics, 'val_accuracy'),
-        'val_loss': _best(metrics, 'val_loss'),
-        'val_mean_absolute_error': _best(metrics, 'val_mean_absolute_error'),
+        **{name: _best(metrics, name) for name in METRIC_COLUMNS},
         'epochs_run': len(epoch_seconds),
         'initial_epoch': values.get('tuner/initial_epoch', 0),
         'trainable_parameters': stats.get('trainable_parameters'),
@@ -124,12 +126,18 @@ def trial_rows(trials: List[Dict[str, Any]],
   return rows
 
 
+# Keras Tuner records a metric whose direction it cannot infer from the name as 'min' unless it
+# is the objective (metrics_tracking.register); our balanced accuracy goes up.
+HIGHER_IS_BETTER = ('val_balanced_accuracy',)
+
+
 def _best(metrics: Dict[str, Any], name: str) -> Optional[float]:
   history = metrics.get(name)
   if not history or not history.get('observations'):
     return None
   values = [o['value'][0] for o in history['observations']]
-  return max(values) if history.get('direction') == 'max' else min(values)
+  higher = history.get('direction') == 'max' or name in HIGHER_IS_BETTER
+  return max(values) if higher else min(values)
 
 
 def hyperparameters_of(row: Dict[str, Any], objective: Optional[str] = None) -> Dict[str, Any]:

@@ -117,11 +117,13 @@ class GridSearchOracle(instrument.OracleExtras, keras_tuner.oracles.GridSearchOr
   """Grid search tries every configuration anyway: it takes no queue (accepts_queue)."""
 
 
-def make_oracle(search: Mapping[str, Any], seed: int) -> keras_tuner.Oracle:
-  # The objective's name only: Keras Tuner infers its direction (val_accuracy up, val_loss and
-  # val_mean_absolute_error down), the one rule the executor, report and warm start then read
-  # back from oracle.objective.
-  objective = search['objective']
+def make_oracle(search: Mapping[str, Any], seed: int,
+                objective: Optional[Any] = None) -> keras_tuner.Oracle:
+  # The objective's name only: Keras Tuner infers its direction (val_accuracy and val_auc up,
+  # val_loss and val_mean_absolute_error down), the one rule the executor, report and warm
+  # start then read back from oracle.objective. A metric it cannot infer comes as a
+  # keras_tuner.Objective from the model code that defines the metric (`objective`).
+  objective = objective or search['objective']
   if search['algorithm'] in HYPERBAND_ALGORITHMS:
     oracle_class = (HyperbandOracle if search['algorithm'] == 'hyperband'
                     else LongestFirstHyperbandOracle)
@@ -150,9 +152,11 @@ class SearchTuner(instrument.Instrumented, keras_tuner.Hyperband):
     keras_tuner_private.init_hyperband_tuner_with(self, oracle, hypermodel, **kwargs)
 
 
-def make_tuner(search: Mapping[str, Any], hypermodel, directory: str, seed: int) -> SearchTuner:
+def make_tuner(search: Mapping[str, Any], hypermodel, directory: str, seed: int,
+               objective: Optional[Any] = None) -> SearchTuner:
   """A tuner of the configured algorithm, writing its trials under `directory`."""
-  return SearchTuner(make_oracle(search, seed), hypermodel, directory=directory, project_name=spec.TRIALS_PROJECT, overwrite=False)
+  return SearchTuner(make_oracle(search, seed, objective), hypermodel, directory=directory,
+                     project_name=spec.TRIALS_PROJECT, overwrite=False)
 
 
 def early_stopping(search: Mapping[str, Any],
@@ -160,19 +164,33 @@ def early_stopping(search: Mapping[str, Any],
   """The one stopping rule of trials and of the final training: no better val_loss for
   `early_stopping_patience` epochs. The Trainer restores the best epoch's weights; a trial
   keeps its last (Keras Tuner scores it by its best epoch anyway)."""
-  return keras.callbacks.EarlyStopping(monitor='val_loss',
+  return keras.callbacks.EarlyStopping(monitor=early_stopping_monitor(search),
                                        patience=search['early_stopping_patience'],
                                        restore_best_weights=restore_best_weights)
+
+
+# Objectives chosen because the loss misleads (imbalanced labels: model/metrics.py): early
+# stopping watches them instead of val_loss. With class weights the training loss is weighted
+# and val_loss is not, so val_loss can rise while the minority class is being learned.
+OBJECTIVES_EARLY_STOPPING_WATCHES = ('val_auc', 'val_balanced_accuracy')
+
+
+def early_stopping_monitor(search: Mapping[str, Any]) -> str:
+  objective = search.get('objective')
+  return objective if objective in OBJECTIVES_EARLY_STOPPING_WATCHES else 'val_loss'
 
 
 def search_callbacks(search: Mapping[str, Any]) -> List[keras.callbacks.Callback]:
   return [early_stopping(search)]
 
 
-def fit_kwargs(search: Mapping[str, Any], train, validation) -> Dict[str, Any]:
+def fit_kwargs(search: Mapping[str, Any], train, validation,
+               class_weight: Optional[Dict[int, float]] = None) -> Dict[str, Any]:
   """The arguments of tuner.search(): Hyperband sets each round's epochs itself."""
   kwargs = {'x': train, 'validation_data': validation,
             'callbacks': search_callbacks(search), 'verbose': 0}
+  if class_weight:
+    kwargs['class_weight'] = class_weight
   if search['algorithm'] not in HYPERBAND_ALGORITHMS:
     kwargs['epochs'] = search['max_epochs']
   return kwargs

@@ -63,7 +63,14 @@ def test_bare_value_fixes_a_hyperparameter():
     ({'pipeline_name': 'a b'}, "pipeline_name: 'a b'"),
     ({'data': {'task': 'forecast'}}, "data.task: 'forecast': choose one of auto, "),
     ({'data': {'task': 'classification'}, 'search': {'objective': 'val_mean_absolute_error'}},
-     "search.objective: 'val_mean_absolute_error': choose val_accuracy or val_loss"),
+     "search.objective: 'val_mean_absolute_error': choose val_accuracy or val_loss or val_auc "
+     "or val_balanced_accuracy"),
+    ({'data': {'task': 'regression'}, 'search': {'objective': 'val_auc'}},
+     "search.objective: 'val_auc': choose val_accuracy or val_loss or val_mean_absolute_error"),
+    ({'training': {'class_weight': 'inverse'}},
+     "training.class_weight: 'inverse': choose one of none, balanced"),
+    ({'data': {'task': 'regression'}, 'training': {'class_weight': 'balanced'}},
+     'training.class_weight: a regression has no classes to weigh'),
     ({'evaluation': {'rmse_threshold': -1}}, 'evaluation.rmse_threshold: -1: must be a positive number'),
 ])
 def test_invalid_settings_are_named(raw, message):
@@ -85,6 +92,17 @@ def test_a_regression_optimises_a_loss_not_accuracy():
   example = config_lib.load_config(os.path.join(REPO, 'examples', 'diabetes.yaml'))
   assert example.data.task == 'regression' and example.data.label == 'progression'
   assert example.data.path == os.path.join(REPO, 'data', 'diabetes')
+
+
+def test_what_only_the_data_can_refuse_is_refused_once_it_is_read():
+  auc = config_lib.build_config({'search': {'objective': 'val_auc'},
+                                 'training': {'class_weight': 'balanced'}})
+  assert config_lib.with_task(auc, 'classification', 2).search.objective == 'val_auc'
+  with pytest.raises(config_lib.ConfigError, match='search.objective: val_auc needs a label with '
+                     'two classes; this one has 3: use val_balanced_accuracy'):
+    config_lib.with_task(auc, 'classification', 3)
+  with pytest.raises(config_lib.ConfigError, match="'val_auc': the label is a regression target"):
+    config_lib.with_task(auc, 'regression')
 
 
 def test_bad_yaml_names_the_file(tmp_path):

@@ -199,3 +199,27 @@ def test_rows_with_more_or_fewer_fields_are_refused(tmp_path, row, fields):
   rows.insert(5, row)
   write_csv(tmp_path / 'd.csv', ['a', 'b', 'label'], rows)
   assert _error(tmp_path).endswith(f'd.csv line 7: {fields} fields, but the header has 3')
+
+
+def _imbalanced(tmp_path, positives_every=40, classes=('no', 'yes')):
+  rows = [[classes[1] if i % positives_every == 0 else classes[0], str(i % 7)]
+          for i in range(800)]
+  write_csv(tmp_path / 'rows.csv', ['label', 'x'], rows)
+  return data_check.check_data(str(tmp_path), 'label')
+
+
+def test_an_imbalanced_label_is_named_with_the_settings_that_help(tmp_path):
+  summary = _imbalanced(tmp_path)
+  warning = data_check.imbalance_warning(summary, 'val_accuracy', 'none')
+  assert warning.startswith("class 'no' holds 97.")
+  assert warning.endswith('set search.objective: val_auc and training.class_weight: balanced '
+                          '(--objective val_auc --set training.class_weight=balanced)')
+  partly = data_check.imbalance_warning(summary, 'val_balanced_accuracy', 'none')
+  assert partly.endswith('set training.class_weight: balanced '
+                         '(--set training.class_weight=balanced)')
+  assert 'suit it' in data_check.imbalance_warning(summary, 'val_auc', 'balanced')
+
+
+def test_a_label_at_ninety_percent_or_below_gets_no_warning(tmp_path):
+  assert data_check.imbalance_warning(_imbalanced(tmp_path, positives_every=5),
+                                      'val_accuracy', 'none') is None
