@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Dict, List
 
 import numpy as np
 
@@ -41,20 +42,41 @@ REGRESSION_LABELS = {'diabetes': 'progression', 'friedman1': 'y'}
 HGB_RMSE_MARGIN = 1.05
 
 
+# Small generated tables (scikit-learn's generators, seed 0), a few hundred rows each: a
+# near-linear one where logistic regression is hard to beat, one with many noise columns, two
+# with curved class boundaries.
+GENERATED = {
+    'linear250': lambda d: d.make_classification(
+        n_samples=250, n_features=8, n_informative=4, n_redundant=2, flip_y=0.03,
+        random_state=0),
+    'wide200': lambda d: d.make_classification(
+        n_samples=200, n_features=40, n_informative=5, n_redundant=0, n_classes=3,
+        n_clusters_per_class=1, random_state=0),
+    'moons300': lambda d: d.make_moons(n_samples=300, noise=0.3, random_state=0),
+    'circles300': lambda d: d.make_circles(n_samples=300, noise=0.15, factor=0.5,
+                                           random_state=0),
+}
+
+
 def write_dataset(name: str, folder: str) -> str:
   """The dataset as <folder>/<name>/<name>.csv with a `label` column; returns the folder."""
   if name == 'digits':
     return os.path.join(common.REPO, 'data', 'digits')
   from sklearn import datasets  # pylint: disable=import-outside-toplevel
-  loaded = getattr(datasets, f'load_{name}')()
+  if name in GENERATED:
+    data, target = GENERATED[name](datasets)
+    columns = [f'x{i}' for i in range(data.shape[1])]
+  else:
+    loaded = getattr(datasets, f'load_{name}')()
+    data, target = loaded.data, loaded.target
+    columns = [c.replace(' ', '_').replace('(', '').replace(')', '').replace('/', '_')
+               for c in loaded.feature_names]
   out = os.path.join(folder, name)
   os.makedirs(out, exist_ok=True)
-  columns = [c.replace(' ', '_').replace('(', '').replace(')', '').replace('/', '_')
-             for c in loaded.feature_names]
   with open(os.path.join(out, f'{name}.csv'), 'w', newline='') as f:
     writer = csv.writer(f)
     writer.writerow(columns + ['label'])
-    for features, label in zip(loaded.data, loaded.target):
+    for features, label in zip(data, target):
       writer.writerow([f'{v:.6g}' for v in features] + [int(label)])
   return out
 
@@ -97,14 +119,14 @@ def split_arrays(run_dir: str, label: str = 'label'):
 EXTRA_SETTINGS = []
 
 
-def run_pipeline(data_dir: str, output_dir: str, fit_on: str, label: str = 'label',
+def run_pipeline(data_dir: str, output_dir: str, settings: List[str], label: str = 'label',
                  quality_line: str = 'test accuracy:'):
-  """(the summary's test accuracy, or test RMSE, seconds)."""
+  """(the summary's test accuracy, or test RMSE, seconds) of `hypertune run` with `settings`
+  (KEY=VALUE each) and the script's --set settings."""
   started = time.monotonic()
-  extra = [arg for setting in EXTRA_SETTINGS for arg in ('--set', setting)]
+  extra = [arg for setting in EXTRA_SETTINGS + settings for arg in ('--set', setting)]
   done = subprocess.run([sys.executable, '-m', 'tfx_hypertune.hypertune.cli', 'run', '--data', data_dir,
-                         '--label', label, '--output-dir', output_dir,
-                         '--set', f'training.fit_on={fit_on}', *extra],
+                         '--label', label, '--output-dir', output_dir, *extra],
                         capture_output=True, text=True, check=False)
   seconds = time.monotonic() - started
   if done.returncode != 0:
@@ -152,14 +174,25 @@ def _fit_and_score(arrays, models, score):
   return scores
 
 
-def regression_rows(names, work: str, fit_on: str):
+def variant_settings(variants: List[str], fit_on: str) -> Dict[str, List[str]]:
+  """{name: [KEY=VALUE, ...]}: the --variant arguments, or one variant per --fit-on value."""
+  if not variants:
+    return {value: [f'training.fit_on={value}'] for value in fit_on.split(',')}
+  named = {}
+  for variant in variants:
+    name, _, settings = variant.partition('=')
+    named[name] = [s for s in settings.split(';') if s]
+  return named
+
+
+def regression_rows(names, work: str, settings: List[str]):
   rows = []
   for name in names:
     data_dir = write_regression_dataset(name, os.path.join(work, 'data'))
     label = REGRESSION_LABELS[name]
     common.log(f'{name}: running the pipeline (default settings, regression)')
     output_dir = os.path.join(work, 'runs-regression')
-    rmse, seconds = run_pipeline(data_dir, output_dir, fit_on, label, 'test RMSE:')
+    rmse, seconds = run_pipeline(data_dir, output_dir, settings, label, 'test RMSE:')
     arrays = split_arrays(os.path.join(output_dir, f'hypertune-{os.path.basename(data_dir)}'),
                           label)
     scores = sklearn_regression_scores(arrays)
@@ -189,21 +222,24 @@ def main() -> None:
   parser.add_argument('--regression', default=','.join(REGRESSION_DATASETS),
                       help='regression datasets ("" for none)')
   parser.add_argument('--fit-on', default='train', help='training.fit_on values, comma-separated')
+  parser.add_argument('--variant', action='append', default=[], metavar='NAME=KEY=VALUE;...',
+                      help='a named set of settings, run side by side with the others on every '
+                           'dataset (replaces --fit-on), e.g. linear=search.space.num_layers.min=0')
   parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                       help='a setting for every pipeline run, e.g. search.max_epochs=30')
   args = parser.parse_args()
   EXTRA_SETTINGS.extend(args.set)
-  variants = args.fit_on.split(',')
+  variants = variant_settings(args.variant, args.fit_on)
   work = tempfile.mkdtemp(prefix='bench-quality-')
   rows = []
   for name in filter(None, args.datasets.split(',')):
     data_dir = write_dataset(name, os.path.join(work, 'data'))
     results = {}
-    for variant in variants:
-      common.log(f'{name}: running the pipeline (default settings, training.fit_on={variant})')
+    for variant, settings in variants.items():
+      common.log(f'{name}: running the pipeline ({variant}: {" ".join(settings) or "defaults"})')
       output_dir = os.path.join(work, f'runs-{variant}')
-      results[variant] = run_pipeline(data_dir, output_dir, variant)
-    run_dir = os.path.join(work, f'runs-{variants[0]}',
+      results[variant] = run_pipeline(data_dir, output_dir, settings)
+    run_dir = os.path.join(work, f'runs-{next(iter(variants))}',
                            f'hypertune-{os.path.basename(data_dir)}')
     arrays = split_arrays(run_dir)
     scores = sklearn_scores(arrays)
@@ -212,7 +248,8 @@ def main() -> None:
     common.log(f'{name}: ' + ', '.join(f'pipeline[{v}] {a:.4f} ({t:.0f}s)'
                                        for v, (a, t) in results.items())
                + f', logistic {scores["logistic"][0]:.4f}, hgb {scores["hgb"][0]:.4f}')
-  regression = regression_rows(filter(None, args.regression.split(',')), work, variants[0])
+  regression = regression_rows(filter(None, args.regression.split(',')), work,
+                               next(iter(variants.values())))
   print(common.machine_line())
   print()
   if regression:

@@ -499,7 +499,8 @@ def _validate_search(search: SearchConfig, task: str = 'auto') -> None:
   num_layers = next(s for s in search.space if s.name == 'num_layers')
   low = num_layers.value if num_layers.kind == 'fixed' else (
       num_layers.min if num_layers.kind == 'int' else min(num_layers.values))
-  _check(_is_int(low) and low >= 1, 'search.space.num_layers', 'needs at least 1 layer')
+  # 0 layers: no hidden layer, a linear model (softmax or linear regression on the features).
+  _check(_is_int(low) and low >= 0, 'search.space.num_layers', 'must be 0 layers or more')
 
 
 def _validate_hyperparameter(spec: HyperparameterSpec) -> None:
@@ -528,8 +529,10 @@ def _validate_hyperparameter(spec: HyperparameterSpec) -> None:
     _check(spec.min > 0, f'{where}.min', 'log sampling needs min above 0')
   if spec.name in ('dropout',):
     _check(0 <= spec.min and spec.max < 1, where, 'dropout must lie in [0, 1)')
-  if spec.name in ('units', 'num_layers'):
+  if spec.name == 'units':
     _check(spec.min >= 1, f'{where}.min', 'must be at least 1')
+  if spec.name == 'num_layers':
+    _check(spec.min >= 0, f'{where}.min', 'must be 0 or more (0: a linear model)')
 
 
 def _check(ok: Any, setting: str, message: str) -> None:

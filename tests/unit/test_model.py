@@ -34,6 +34,34 @@ def test_layers_match_hyperparameters(widths):
   assert first.kernel.shape == (5 + 4, widths[0])
 
 
+def test_zero_layers_is_a_linear_model_on_the_features():
+  linear_space = {**SPACE, 'num_layers': {'kind': 'int', 'min': 0, 'max': 3}}
+  built = network.build_model(_hp(num_layers=0, dropout=0.2, learning_rate=1e-2), INPUTS,
+                              linear_space)
+  assert network.hidden_widths(built) == []
+  assert built.count_params() == (5 + 4) * 3 + 3  # softmax regression: weights and biases
+  config = config_lib.build_config({'search': {'space': {'num_layers': {'min': 0}}}})
+  assert next(s for s in config.search.space if s.name == 'num_layers').min == 0
+
+
+def _evaluated(inputs, labels):
+  hp = _hp(num_layers=1, units_0=16, dropout=0.0, learning_rate=1e-2)
+  batch = {features.NUMERIC_KEY: np.zeros((len(labels), 5), 'float32')}
+  if inputs.categorical:
+    batch['color_xf'] = np.zeros((len(labels), 1), 'int64')
+  return network.build_model(hp, inputs, SPACE).evaluate(
+      batch, np.array(labels), verbose=0, return_dict=True)
+
+
+def test_a_classifier_reports_balanced_accuracy_and_for_two_classes_auc():
+  assert set(_evaluated(INPUTS, [0, 1, 2])) == {'loss', 'accuracy', 'balanced_accuracy'}
+  two = features.ModelInputs(numeric_width=5, categorical=(), num_classes=2, labels=('n', 'y'))
+  results = _evaluated(two, [0, 0, 0, 1])
+  assert set(results) == {'loss', 'accuracy', 'balanced_accuracy', 'auc'}
+  # Zero features: every row gets the same probabilities, the same class: 1/2 balanced.
+  assert results['balanced_accuracy'] == pytest.approx(0.5)
+
+
 def test_no_dropout_layer_when_dropout_is_zero():
   built = network.build_model(_hp(num_layers=1, units_0=16, dropout=0.0, learning_rate=1e-2),
                             INPUTS, SPACE)
