@@ -187,7 +187,8 @@ class SearchConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
-  # None: the epochs of the best trial (Hyperband's `tuner/epochs`), else search.max_epochs.
+  # The most epochs the final model trains, with early stopping on eval. None: the search's
+  # max_epochs (not the best trial's own, often 2-4 in Hyperband: BENCHMARKS.md "Small tables").
   epochs: Optional[int] = None
   # What the final model fits on: `train` (early stopping on eval, as in the search), or
   # `train_and_eval` (15% more rows, for as many epochs as the best trial needed; nothing

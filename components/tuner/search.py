@@ -64,11 +64,16 @@ def active_values_of_config(config: Mapping[str, Any]) -> Dict[str, Any]:
 
 def training_epochs(hyperparameters_config: Mapping[str, Any],
                     configured: Optional[int] = None) -> int:
-  """Epochs for the final model: `configured` if set, else what the best trial trained up to
-  (Hyperband's `tuner/epochs`), else the max_epochs the search really used."""
+  """The most epochs the final model trains (early stopping on eval decides the rest):
+  `configured` if set, else the max_epochs the search really used, else what the best trial
+  trained up to (Hyperband's `tuner/epochs`; a stock tuner_fn's search may record no budget).
+
+  Not the best trial's own epochs by default: on small eval splits a short Hyperband trial of
+  2-4 epochs often ties for the best score, and a final model trained that short underfits
+  (moons300 in BENCHMARKS.md "Small tables": 0.8889 -> 1.0000; no table got worse)."""
   budget = hyperparameters_config.get(spec.BUDGET_FIELD) or {}
   values = hyperparameters_config.get('values') or {}
-  epochs = configured or values.get('tuner/epochs') or budget.get(spec.MAX_EPOCHS_KEY)
+  epochs = configured or budget.get(spec.MAX_EPOCHS_KEY) or values.get('tuner/epochs')
   if not epochs:
     raise ValueError('best hyperparameters: no tuner/epochs and no search budget; '
                      'set training.epochs')

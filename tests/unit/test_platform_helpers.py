@@ -192,6 +192,9 @@ def test_queued_configurations_come_first(tmp_path):
 def test_training_epochs():
   assert search.training_epochs({'values': {'tuner/epochs': 4}}) == 4
   assert search.training_epochs({'values': {}, spec.BUDGET_FIELD: {'max_epochs': 2}}) == 2
+  # The search's budget over a short Hyperband trial's epochs (early stopping does the rest).
+  assert search.training_epochs({'values': {'tuner/epochs': 2},
+                                 spec.BUDGET_FIELD: {'max_epochs': 10}}) == 10
   assert search.training_epochs({'values': {'tuner/epochs': 4}}, configured=9) == 9
   with pytest.raises(ValueError, match='set training.epochs'):
     search.training_epochs({'values': {}})
