@@ -387,7 +387,8 @@ def cmd_report(args: argparse.Namespace) -> int:
   # Best first by the objective of that run's search, whatever the config says now.
   completed = spec.best_first([r for r in rows if spec.is_completed(r.get('status'))],
                               info['direction'], score=lambda r: r['score'] or None,
-                              trial_id=lambda r: r['trial_id'])
+                              trial_id=lambda r: r['trial_id'],
+                              val_loss=lambda r: r.get('val_loss'))
   top = [{k: v for k, v in r.items() if k != 'status'} for r in completed[:args.top]]
   print(format_table(top))
   print(f'\n{len(rows)} trials ({info["objective"]}, best first); table: {path}')

@@ -336,7 +336,8 @@ def _completed_ids(oracle) -> List[str]:
 def completed_trials(oracle) -> List[Any]:
   """Every completed trial, best first (all of them, whatever max_trials says)."""
   return spec.best_first(oracle.completed_trials(), oracle.objective.direction,
-                         score=lambda t: t.score, trial_id=lambda t: t.trial_id)
+                         score=lambda t: t.score, trial_id=lambda t: t.trial_id,
+                         val_loss=spec.trial_val_loss)
 
 
 def select_trial(oracle, trials: List[Any], project_dir: str,

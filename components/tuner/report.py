@@ -397,7 +397,8 @@ def _html(rows, completed, target: float, metric: Metric, carried_over: List[Dic
   # Best first by the search's own objective and direction.
   ranked = spec.best_first((row for _, row in completed),
                            'max' if metric.higher_is_better else 'min',
-                           score=lambda r: r['score'], trial_id=lambda r: r['trial_id'])
+                           score=lambda r: r['score'], trial_id=lambda r: r['trial_id'],
+                           val_loss=lambda r: r['val_loss'])
   objective = metric.column
   findings = _findings(completed, target, metric) + _front_findings(
       [row for _, row in completed], metric)

@@ -190,12 +190,27 @@ Item = TypeVar('Item')
 
 
 def best_first(items: Iterable[Item], direction: str, score: Callable[[Item], float],
-               trial_id: Callable[[Item], str]) -> List[Item]:
+               trial_id: Callable[[Item], str],
+               val_loss: Optional[Callable[[Item], Optional[float]]] = None) -> List[Item]:
   """Items ordered best score first for the objective's direction ('max' or 'min'); ties go
-  to the earlier trial. Items without a score are left out."""
+  to the lower val_loss when `val_loss` reads it (accuracy on a small eval split moves in steps
+  of one row, and many trials tie), then to the earlier trial. Items without a score are left
+  out."""
   scored = [item for item in items if score(item) is not None]
   sign = -1 if direction == 'max' else 1
-  return sorted(scored, key=lambda item: (sign * float(score(item)), trial_id(item)))
+
+  def loss(item) -> float:
+    value = val_loss(item) if val_loss else None
+    return float('inf') if value in (None, '') else float(value)
+
+  return sorted(scored, key=lambda item: (sign * float(score(item)), loss(item), trial_id(item)))
+
+
+def trial_val_loss(trial) -> Optional[float]:
+  """A Keras Tuner trial's best val_loss, or None if it has none."""
+  if not trial.metrics.exists('val_loss'):
+    return None
+  return trial.metrics.get_best_value('val_loss')
 
 
 def search_dir_of(tuner_results_uri: str) -> str:

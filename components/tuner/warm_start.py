@@ -39,7 +39,7 @@ def best_values(project_dir: str, count: int, direction: str) -> List[Dict[str, 
           if spec.is_completed(r['status'])]
   carried: List[Dict[str, Any]] = []
   for row in spec.best_first(rows, direction, score=lambda r: r['score'],
-                             trial_id=lambda r: r['trial_id']):
+                             trial_id=lambda r: r['trial_id'], val_loss=lambda r: r['val_loss']):
     values = report.hyperparameters_of(row)
     if values not in [c['values'] for c in carried]:
       carried.append({'from_trial': row['trial_id'], 'score': row['score'], 'values': values})

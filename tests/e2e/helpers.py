@@ -114,3 +114,28 @@ def moto_s3_server(bucket: str = 'mlpipeline'):
 def bucket_keys(client, bucket: str = 'mlpipeline') -> set:
   return {o['Key'] for page in client.get_paginator('list_objects_v2').paginate(Bucket=bucket)
           for o in page.get('Contents', [])}
+
+
+def best_by_rule(items, score, val_loss, trial_id, direction='max'):
+  """The best trial as the Tuner chooses it (spec.best_first): the best score for the
+  direction; of equal scores the lower val_loss (none recorded: last), then the earlier trial."""
+  sign = 1 if direction == 'max' else -1
+
+  def key(item):
+    loss = val_loss(item)
+    return (-sign * float(score(item)), float('inf') if loss in (None, '') else float(loss),
+            int(trial_id(item)))
+  return min(items, key=key)
+
+
+def best_row(rows, direction='max'):
+  """best_by_rule over trials.csv rows."""
+  return best_by_rule(rows, score=lambda r: r['score'], val_loss=lambda r: r.get('val_loss'),
+                      trial_id=lambda r: r['trial_id'], direction=direction)
+
+
+def trial_json_val_loss(trial):
+  """The best val_loss of a Keras Tuner trial.json dict, or None."""
+  history = trial.get('metrics', {}).get('metrics', {}).get('val_loss')
+  observations = (history or {}).get('observations') or []
+  return min((o['value'][0] for o in observations), default=None)

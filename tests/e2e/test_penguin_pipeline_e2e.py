@@ -95,7 +95,7 @@ def test_the_penguin_example_tunes_trains_and_pushes_with_our_tuner(penguin_run)
   with open(os.path.join(_latest_uri(root, 'Tuner', 'best_hyperparameters'),
                          'best_hyperparameters.txt')) as f:
     best = json.load(f)['values']
-  best_row = max(rows, key=lambda r: (float(r['score']), -int(r['trial_id'])))
+  best_row = helpers.best_row(rows)
   assert best['num_layers'] == int(best_row['num_layers'])
   # The Trainer trained the best configuration: num_layers hidden Dense(8) layers, one output.
   model_dir = os.path.join(_latest_uri(root, 'Trainer', 'model'), 'Format-Serving')

@@ -22,6 +22,7 @@ from tfx.utils import proto_utils
 
 import tfx_hypertune
 from tfx_hypertune.components.tuner import spec
+from tests.e2e import helpers
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +90,7 @@ class TestStockTunerExecutorTests(stock_executor_test.ExecutorTest):
                                         'hyperparameter_effects.png')) > 10_000
     with open(os.path.join(self._best_hparams.uri, 'best_hyperparameters.txt')) as f:
       best = json.load(f)
-    best_row = max(completed, key=lambda r: float(r['score']))
+    best_row = helpers.best_row(completed)
     assert best['values']['num_layers'] == int(best_row['num_layers'])
 
 

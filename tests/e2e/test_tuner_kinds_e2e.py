@@ -18,6 +18,7 @@ import time
 import pytest
 
 from tests.conftest import REPO
+from tests.e2e import helpers
 
 pytestmark = pytest.mark.e2e
 
@@ -92,8 +93,9 @@ def test_each_kind_of_tuner(tmp_path, kind):
   best, results, info, rows = _outputs(str(tmp_path))
   assert info['trials_completed'] == expected and info['direction'] == direction
   # best_hyperparameters.txt: HyperParameters.get_config() of the best trial of the files.
-  sign = 1 if direction == 'max' else -1
-  best_trial = max(completed, key=lambda t: (sign * t['score'], -int(t['trial_id'])))
+  best_trial = helpers.best_by_rule(completed, score=lambda t: t['score'],
+                                    val_loss=helpers.trial_json_val_loss,
+                                    trial_id=lambda t: t['trial_id'], direction=direction)
   assert best['values'] == best_trial['hyperparameters']['values']
   import keras_tuner
   assert keras_tuner.HyperParameters.from_config(best).values == best['values']
@@ -165,7 +167,7 @@ def test_the_clock_ends_a_search_within_its_minutes_and_more_minutes_resume_it(t
   assert info['stopped_by_clock'] is True and 1 <= len(completed) < 6
   assert info['planned_trials_not_run'] == 6 - len(completed)
   assert info['search_seconds'] <= 0.1 * 60 + info['longest_trial_seconds'] + 1
-  best_row = max(completed, key=lambda r: (float(r['score']), -int(r['trial_id'])))
+  best_row = helpers.best_row(completed)
   assert best['values']['units'] == int(best_row['units'])
   assert best['values']['learning_rate'] == pytest.approx(float(best_row['learning_rate']))
   finished = {r['trial_id'] for r in completed}

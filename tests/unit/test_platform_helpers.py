@@ -147,6 +147,17 @@ def test_best_first_follows_the_objective_direction(direction, expected):
   assert [r['trial_id'] for r in ranked] == expected
 
 
+def test_ties_on_the_objective_go_to_the_lower_val_loss_then_the_earlier_trial():
+  rows = [{'trial_id': '0', 'score': 0.9, 'val_loss': 0.8},  # a short trial, tied
+          {'trial_id': '1', 'score': 0.9, 'val_loss': 0.3},
+          {'trial_id': '2', 'score': 0.9, 'val_loss': ''},  # none recorded: after the others
+          {'trial_id': '3', 'score': 0.9, 'val_loss': 0.3},
+          {'trial_id': '4', 'score': 0.95, 'val_loss': 2.0}]  # a better score wins outright
+  ranked = spec.best_first(rows, 'max', score=lambda r: r['score'],
+                           trial_id=lambda r: r['trial_id'], val_loss=lambda r: r['val_loss'])
+  assert [r['trial_id'] for r in ranked] == ['4', '1', '3', '0', '2']
+
+
 def test_best_values_are_distinct_and_best_first(tmp_path):
   search_dir = str(tmp_path / 'search')
   project = spec.join(search_dir, spec.TRIALS_PROJECT)
