@@ -218,7 +218,7 @@ def majority_rate(train: Counter, test: Counter) -> Tuple[float, Any]:
   """Accuracy on test of always predicting train's most common label; and that label."""
   if not train or not test:
     return 0.0, None
-  majority = train.most_common(1)[0][0]
+  majority = class_balance.majority(train)[0]
   return test[majority] / sum(test.values()), majority
 
 
@@ -367,10 +367,11 @@ class _ClassificationRule:
                          self.majority_label, self.floor, baseline_note)
 
   def _describe_imbalanced(self, blessed: bool, evaluation_uri: str, baseline_note: str) -> str:
-    balanced, baseline = candidate_and_baseline(evaluation_uri, BALANCED_ACCURACY_KEY)
+    metrics = overall_metrics(evaluation_uri)
+    balanced, baseline = metrics.get(BALANCED_ACCURACY_KEY, (None, None))
     if balanced is None:
       return 'no balanced accuracy computed'
-    accuracy, _ = candidate_and_baseline_accuracy(evaluation_uri)
+    accuracy, _ = metrics.get(ACCURACY_KEY, (None, None))
     label = _readable(self.majority_label)
     rule = (f'balanced accuracy {balanced:.4f} vs {self.required_balanced:.4f} needed (class '
             f'{label} holds {self.majority_share:.1%} of the training rows: always predicting it '
@@ -402,10 +403,11 @@ class _RegressionRule:
             f'{self.train_mean:.4f} scores {self.mean_rmse:.4f}; ceiling {self.ceiling or "none"})')
 
   def describe(self, blessed: bool, evaluation_uri: str, baseline_note: str) -> str:
-    rmse, baseline = candidate_and_baseline(evaluation_uri, RMSE_KEY)
+    metrics = overall_metrics(evaluation_uri)
+    rmse, baseline = metrics.get(RMSE_KEY, (None, None))
     if rmse is None:
       return 'no RMSE computed'
-    mae, _ = candidate_and_baseline(evaluation_uri, MAE_KEY)
+    mae, _ = metrics.get(MAE_KEY, (None, None))
     rule = (f'RMSE {rmse:.4f} (MAE {mae:.4f}) vs {self.allowed:.4f} allowed '
             + (f'(the ceiling rmse_threshold={self.ceiling})' if self.allowed == self.ceiling
                else f'(always predicting the training mean {self.train_mean:.4f} scores '
@@ -425,19 +427,23 @@ def candidate_and_baseline(evaluation_uri: str, metric_key: str) -> Tuple[Option
                                                                         Optional[float]]:
   """(candidate, baseline) value of a metric (TFMA's name) on the overall slice; None if
   absent."""
-  candidate = baseline = None
+  return overall_metrics(evaluation_uri).get(metric_key, (None, None))
+
+
+def overall_metrics(evaluation_uri: str) -> Dict[str, Tuple[Optional[float], Optional[float]]]:
+  """{TFMA metric name: (candidate, baseline)} on the overall slice, read once; None where a
+  model has no value."""
+  values: Dict[str, List[Optional[float]]] = {}
   for metrics in tfma.load_metrics(evaluation_uri):
     if metrics.slice_key.single_slice_keys:
       continue
     for item in metrics.metric_keys_and_values:
       key = item.key
-      if key.name != metric_key or key.is_diff:
+      if key.is_diff:
         continue
-      if key.model_name == 'baseline':
-        baseline = item.value.double_value.value
-      else:
-        candidate = item.value.double_value.value
-  return candidate, baseline
+      pair = values.setdefault(key.name, [None, None])
+      pair[1 if key.model_name == 'baseline' else 0] = item.value.double_value.value
+  return {name: (candidate, baseline) for name, (candidate, baseline) in values.items()}
 
 
 def describe_rule(blessed: bool, evaluation_uri: str, required: float, majority: float,

@@ -119,7 +119,7 @@ def imbalance_warning(summary: DataSummary, objective: str, class_weight: str) -
   label, share = class_balance.majority(summary.train_label_counts)
   balanced_objective = 'val_auc' if len(summary.classes) == 2 else 'val_balanced_accuracy'
   missing = ([(f'search.objective: {balanced_objective}', f'--objective {balanced_objective}')]
-             if objective not in ('val_auc', 'val_balanced_accuracy') else []) + (
+             if objective not in class_balance.BALANCED_OBJECTIVES else []) + (
       [('training.class_weight: balanced', '--set training.class_weight=balanced')]
       if class_weight != 'balanced' else [])
   advice = (f'set {" and ".join(s for s, _ in missing)} '

@@ -79,25 +79,16 @@ def count_trials(tuner_results_uri: str) -> int:
   return spec.count_trials(spec.search_dir_of(tuner_results_uri))
 
 
-def evaluation_accuracy(evaluation_uri: str) -> Optional[float]:
-  """The candidate model's accuracy on the overall slice (not the baseline's, not the diff)."""
+def evaluation_values(evaluation_uri: str) -> Dict[str, Optional[float]]:
+  """The candidate model's test metrics (not the baseline's, not the diff), read once: accuracy,
+  balanced accuracy and (two classes) AUC of a classification, RMSE and MAE of a regression;
+  None where absent."""
   from tfx_hypertune.components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
-  return evaluator.candidate_and_baseline_accuracy(evaluation_uri)[0]
-
-
-def evaluation_class_metrics(evaluation_uri: str) -> Dict[str, Optional[float]]:
-  """A classification's test balanced accuracy and (two classes) AUC; None when absent."""
-  from tfx_hypertune.components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
-  return {'balanced_accuracy': evaluator.candidate_and_baseline(
-              evaluation_uri, evaluator.BALANCED_ACCURACY_KEY)[0],
-          'auc': evaluator.candidate_and_baseline(evaluation_uri, evaluator.AUC_KEY)[0]}
-
-
-def evaluation_errors(evaluation_uri: str) -> Dict[str, Optional[float]]:
-  """A regression's test RMSE and MAE (candidate model); None each for a classification."""
-  from tfx_hypertune.components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
-  return {'rmse': evaluator.candidate_and_baseline(evaluation_uri, evaluator.RMSE_KEY)[0],
-          'mae': evaluator.candidate_and_baseline(evaluation_uri, evaluator.MAE_KEY)[0]}
+  metrics = evaluator.overall_metrics(evaluation_uri)
+  fields = {'accuracy': evaluator.ACCURACY_KEY,
+            'balanced_accuracy': evaluator.BALANCED_ACCURACY_KEY, 'auc': evaluator.AUC_KEY,
+            'rmse': evaluator.RMSE_KEY, 'mae': evaluator.MAE_KEY}
+  return {field: metrics.get(key, (None, None))[0] for field, key in fields.items()}
 
 
 @dataclasses.dataclass
@@ -164,7 +155,6 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
   return RunSummary(
       best_hyperparameters=read_best_hyperparameters(tuner.uri('best_hyperparameters')),
       trials=count_trials(tuner.uri('tuner_results')),
-      accuracy=evaluation_accuracy(evaluator.uri('evaluation')),
       blessed=evaluator.custom('blessing', 'blessed') == 1,
       pushed_to=pusher.custom('pushed_model', 'pushed_destination') if pushed else None,
       pipeline_root=pipeline_root,
@@ -175,8 +165,7 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
       blessing_rule=evaluator.custom('blessing', 'blessing_rule'),
       clock=clock_line(spec.read_search_info(tuner.uri('tuner_results'))),
       selection=selection_line(spec.read_search_info(tuner.uri('tuner_results'))),
-      **evaluation_errors(evaluator.uri('evaluation')),
-      **evaluation_class_metrics(evaluator.uri('evaluation')),
+      **evaluation_values(evaluator.uri('evaluation')),
   )
 
 

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Mapping, Optional
 import keras
 import keras_tuner
 
+from tfx_hypertune.components import class_balance
 from tfx_hypertune.components.tuner import instrument, keras_tuner_private, spec
 from tfx_hypertune.components.tuner.instrument import (  # pylint: disable=unused-import
     HyperbandRound, active_values, hyperband_plan)
@@ -174,15 +175,12 @@ def early_stopping(search: Mapping[str, Any],
                                        restore_best_weights=restore_best_weights)
 
 
-# Objectives chosen because the loss misleads (imbalanced labels: model/metrics.py): early
-# stopping watches them instead of val_loss. With class weights the training loss is weighted
-# and val_loss is not, so val_loss can rise while the minority class is being learned.
-OBJECTIVES_EARLY_STOPPING_WATCHES = ('val_auc', 'val_balanced_accuracy')
-
-
 def early_stopping_monitor(search: Mapping[str, Any]) -> str:
+  """val_loss, or the objective when it is one chosen for imbalanced labels: with class weights
+  the training loss is weighted and val_loss is not, so val_loss can rise while the minority
+  class is being learned."""
   objective = search.get('objective')
-  return objective if objective in OBJECTIVES_EARLY_STOPPING_WATCHES else 'val_loss'
+  return objective if objective in class_balance.BALANCED_OBJECTIVES else 'val_loss'
 
 
 def search_callbacks(search: Mapping[str, Any]) -> List[keras.callbacks.Callback]:
