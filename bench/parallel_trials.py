@@ -3,7 +3,7 @@
 Our Tuner executor runs the same search (the default one: Hyperband, default settings, same
 seed; or `--algorithm random --trials N`) on a finished run's transformed data, with
 search.parallel_trials 1 and 2, alternating, repeated. Two workers run in two ways:
-- warm: the worker pool (parallel.prewarm) was started and finished importing before the
+- warm: the worker pool (warm_pool.prewarm) was started and finished importing before the
   Tuner began, as in `hypertune run`, where it warms while the data components run;
 - cold: the pool starts when the Tuner does (as in a Kubeflow pod), so its imports overlap
   only with the Tuner reading its data.
@@ -33,12 +33,12 @@ def pool(warm):
   """Stops the worker pool, and for `warm` starts it again and waits until it has imported
   everything (a no-op process forked from it returns only then)."""
   from multiprocessing import forkserver  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import parallel  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import warm_pool  # pylint: disable=import-outside-toplevel
   forkserver._forkserver._stop()  # pylint: disable=protected-access
   if warm:
-    parallel.prewarm('tfx_hypertune.model.tuner_fn.tuner_fn')
+    warm_pool.prewarm('tfx_hypertune.model.tuner_fn.tuner_fn')
     started = time.monotonic()
-    process = parallel._pool().Process(target=os.getpid)  # pylint: disable=protected-access
+    process = warm_pool.pool().Process(target=os.getpid)
     process.start()
     process.join()
     common.log(f'   worker pool warm after {time.monotonic() - started:.1f} s')

@@ -53,6 +53,7 @@ RUN_FLAGS = {
     'max_minutes': 'search.max_minutes',
     'select': 'search.select',
     'select_tolerance': 'search.select_tolerance',
+    'trials_on': 'search.trials_on',
     'seed': 'seed',
     'accuracy_threshold': 'evaluation.accuracy_threshold',
 }
@@ -272,6 +273,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                       'the Trainer gets (with --select-tolerance)')
   parser.add_argument('--select-tolerance', type=float,
                       help='how far below the best objective a chosen trial may be')
+  parser.add_argument('--trials-on', choices=policies.TRIALS_ON,
+                      help='where trials run: local processes, or batches of --set '
+                      'search.parallel_trials=N trials as Beam pipelines (README, "Trials on '
+                      'Beam")')
   parser.add_argument('--seed', type=int)
   parser.add_argument('--accuracy-threshold', type=float)
   parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
@@ -328,9 +333,9 @@ def cmd_run(args: argparse.Namespace) -> int:
   from tfx_hypertune.hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
   if config.search.parallel_trials > 1:
     # Parallel trial workers import TensorFlow and TFX while the data components run.
-    from tfx_hypertune.components.tuner import parallel  # pylint: disable=import-outside-toplevel
+    from tfx_hypertune.components.tuner import warm_pool  # pylint: disable=import-outside-toplevel
     from tfx_hypertune.pipeline import pipeline  # pylint: disable=import-outside-toplevel
-    parallel.prewarm(pipeline.TUNER_FN)
+    warm_pool.prewarm(pipeline.TUNER_FN)
   local_runner.run_pipeline(config, verbose=args.verbose)
   run_summary = results.summarize(config.metadata_path, config.pipeline_root)
   print(f'\nfinished in {time.monotonic() - started:.0f}s')

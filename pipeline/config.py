@@ -171,8 +171,15 @@ class SearchConfig:
   early_stopping_patience: int = 5
   # None: from the training rows, about 40 steps per epoch within 8..32 (model/datasets.py).
   batch_size: Optional[int] = None
-  # Keras Tuner workers run side by side against one chief oracle (local processes).
+  # Trials at a time: Keras Tuner workers side by side against one chief oracle (local
+  # processes), or the size of a batch of trials on Beam.
   parallel_trials: int = 1
+  # Where trials run: local (this machine) or beam (batches of parallel_trials trials as Beam
+  # pipelines on the Tuner's runner, the oracle in the Tuner: components/tuner/beam_trials.py).
+  trials_on: str = 'local'
+  # The Tuner's own Beam arguments, after the pipeline's (for trials_on: beam). None: the
+  # DirectRunner's worker processes on this machine, parallel_trials of them.
+  beam_pipeline_args: Optional[Tuple[str, ...]] = None
   # On new data, try this many of the previous search's best configurations first (0: off).
   warm_start_trials: int = 3
   # A clock for scheduled runs (None: none): no trial starts that would end after this many
@@ -311,6 +318,8 @@ def build_config(raw: Mapping[str, Any], base_dir: str = '.') -> Config:
   search_raw = dict(raw.pop('search', None) or {})
   space = _build_space(search_raw.pop('space', None))
   search = _section({'search': search_raw}, 'search', SearchConfig, space=space)
+  if isinstance(search.beam_pipeline_args, list):  # from YAML; a Config is immutable
+    search = dataclasses.replace(search, beam_pipeline_args=tuple(search.beam_pipeline_args))
   training = _section(raw, 'training', TrainingConfig)
   evaluation = _section(raw, 'evaluation', EvaluationConfig)
   beam_args = raw.pop('beam_pipeline_args', None)
@@ -335,6 +344,16 @@ def build_config(raw: Mapping[str, Any], base_dir: str = '.') -> Config:
                                  hyperparameters=_resolve(base_dir, config.hyperparameters))
   validate(config)
   return config
+
+
+def tuner_beam_pipeline_args(search: SearchConfig) -> List[str]:
+  """The Tuner's own Beam arguments for trials on Beam (after the pipeline's, so they win):
+  search.beam_pipeline_args, or by default the DirectRunner with parallel_trials worker
+  processes (in-memory, the pipeline's default, would run one trial at a time)."""
+  if search.beam_pipeline_args is not None:
+    return [str(a) for a in search.beam_pipeline_args]
+  return ['--direct_running_mode=multi_processing',
+          f'--direct_num_workers={search.parallel_trials}']
 
 
 def default_pipeline_name(data_path: str) -> str:
@@ -491,6 +510,12 @@ def _validate_search(search: SearchConfig, task: str = 'auto') -> None:
   if search.batch_size is not None:
     _check_positive_int(search.batch_size, 'search.batch_size')
   _check_positive_int(search.parallel_trials, 'search.parallel_trials')
+  _check(search.trials_on in policies.TRIALS_ON, 'search.trials_on',
+         f'{search.trials_on!r}: choose one of {", ".join(policies.TRIALS_ON)}')
+  if search.beam_pipeline_args is not None:
+    _check(isinstance(search.beam_pipeline_args, (list, tuple)) and all(
+        isinstance(a, str) for a in search.beam_pipeline_args), 'search.beam_pipeline_args',
+           'must be a list of Beam arguments, e.g. ["--runner=DataflowRunner", ...]')
   _check(_is_int(search.warm_start_trials) and search.warm_start_trials >= 0,
          'search.warm_start_trials', 'must be a non-negative integer')
   _check(_is_int(search.early_stopping_patience) and search.early_stopping_patience >= 0,

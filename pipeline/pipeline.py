@@ -24,9 +24,11 @@ from tfx_hypertune.components import spans, splits
 from tfx_hypertune.components import evaluator as evaluator_lib
 from tfx_hypertune.components.evaluator import Evaluator
 from tfx_hypertune.components.example_gen import SpanWindowCsvExampleGen
+from tfx_hypertune.components.tuner import policies
 from tfx_hypertune import Tuner
 from tfx_hypertune.components.validation import SchemaGate
 from tfx_hypertune.model import features
+from tfx_hypertune.pipeline import config as config_lib
 from tfx_hypertune.pipeline.config import REPO_ROOT, Config
 
 # The shares of ExampleGen's split (by row position, components/splits.py): 70% train (fit),
@@ -91,7 +93,7 @@ class RunValues:
 
 # Search settings the Tuner component takes as parameters of its own, not model code's business.
 TUNER_PARAMETER_SETTINGS = ('parallel_trials', 'warm_start_trials', 'max_minutes', 'select',
-                            'select_tolerance')
+                            'select_tolerance', 'trials_on', 'beam_pipeline_args')
 
 
 def user_function_config(config: Config, version: str) -> Dict[str, Any]:
@@ -166,9 +168,12 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                 select_tolerance=float(config.search.select_tolerance),
                 tuning=config.tuning, hyperparameters_file=config.hyperparameters,
                 parallel_trials=config.search.parallel_trials,
+                trials_on=config.search.trials_on,
                 warm_start_trials=config.search.warm_start_trials,
                 # Search state outlives executions (resume after a crash, warm start).
                 search_state_dir=f'{root.rstrip("/")}/TunerState', **fit_on)
+  if config.search.trials_on == policies.TRIALS_BEAM:
+    tuner.with_beam_pipeline_args(config_lib.tuner_beam_pipeline_args(config.search))
   trainer = tfx_components.Trainer(
       run_fn='tfx_hypertune.model.trainer.run_fn',
       hyperparameters=tuner.outputs['best_hyperparameters'],

@@ -5,7 +5,7 @@ from typing import Any, Dict, Optional
 from tfx import types
 from tfx.components.tuner import component as stock_tuner
 from tfx.components.util import udf_utils
-from tfx.dsl.components.base import base_component, executor_spec
+from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.proto import trainer_pb2, tuner_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import json_utils
@@ -15,7 +15,7 @@ from tfx_hypertune.components.tuner import executor, spec
 TunerFnResult = stock_tuner.TunerFnResult
 
 
-class Tuner(base_component.BaseComponent):
+class Tuner(base_beam_component.BaseBeamComponent):
   """tfx.components.Tuner with a search that resumes, warm-starts, runs trials in parallel,
   never crashes with Hyperband, and explains its trials.
 
@@ -52,6 +52,11 @@ class Tuner(base_component.BaseComponent):
     would end after it if it took as long as the longest trial so far; running trials finish
     and the search ends with what completed (search_info.json says so). It is not part of what
     makes two searches the same, so a later run with more minutes resumes the search.
+  - Trials on Beam. `trials_on='beam'` runs the trials as Beam pipelines, `parallel_trials`
+    at a time, on the Tuner's Beam runner (the pipeline's `beam_pipeline_args`, and the
+    Tuner's own `with_beam_pipeline_args`): one search across a Dataflow, Flink or Spark
+    cluster, the oracle staying in this executor (beam_trials.py). The search directory must
+    be where every worker reaches it (the pipeline root's bucket).
   - Report. A progress line per trial, and in `tuner_results`: trials.csv, report.html with
     plots (objective by trial, against trainable parameters, against each hyperparameter),
     TensorBoard HParams logs, search_info.json (resumed? carried over? worker failures) and a
@@ -62,7 +67,9 @@ class Tuner(base_component.BaseComponent):
   """
 
   SPEC_CLASS = spec.TunerSpec
-  EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+  # A Beam component's spec, so that the pipeline's beam_pipeline_args (and the Tuner's own,
+  # `with_beam_pipeline_args`) reach the executor for trials on Beam, as they reach Transform's.
+  EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
   def __init__(self,
                examples: types.BaseChannel,
@@ -85,7 +92,8 @@ class Tuner(base_component.BaseComponent):
                max_trials: Optional[Any] = None,
                max_minutes: Optional[Any] = None,
                select: Optional[str] = None,
-               select_tolerance: Optional[float] = None):
+               select_tolerance: Optional[float] = None,
+               trials_on: Optional[str] = None):
     if bool(module_file) == bool(tuner_fn):
       raise ValueError("Exactly one of 'module_file' or 'tuner_fn' must be supplied")
     component_spec = spec.TunerSpec(
@@ -98,7 +106,7 @@ class Tuner(base_component.BaseComponent):
         warm_start_trials=warm_start_trials, tuning=tuning,
         hyperparameters_file=hyperparameters_file, max_epochs=max_epochs,
         max_trials=max_trials, max_minutes=max_minutes, select=select,
-        select_tolerance=select_tolerance,
+        select_tolerance=select_tolerance, trials_on=trials_on,
         best_hyperparameters=types.Channel(type=standard_artifacts.HyperParameters),
         tuner_results=types.Channel(type=standard_artifacts.TunerResults))
     super().__init__(spec=component_spec)

@@ -37,12 +37,19 @@ from tfx.utils import json_utils
 from tfx_hypertune.components import filesystems
 # First, so that tf.keras is Keras 3 here too, whatever imports tf.Transform later (keras3.py).
 from tfx_hypertune.components.tuner import keras3  # pylint: disable=unused-import
-from tfx_hypertune.components.tuner import (instrument, parallel, policies, report, selection,
-                                            spec, tuning, warm_start)
+from tfx_hypertune.components.tuner import (beam_trials, instrument, parallel, policies,
+                                            report, selection, spec, tuning, warm_pool,
+                                            warm_start)
 
 
 class Executor(base_executor.BaseExecutor):
   """Drop-in for tfx.components.tuner.executor.Executor (see the module docstring)."""
+
+  def beam_pipeline_args(self) -> List[str]:
+    """The Tuner's Beam arguments, for trials on Beam: the pipeline's beam_pipeline_args and
+    the component's own (with_beam_pipeline_args), as TFX hands them to any Beam component's
+    executor (the component's BeamExecutorSpec). Without them, Beam's default DirectRunner."""
+    return list(getattr(self._context, 'beam_pipeline_args', None) or [])
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
          output_dict: Dict[str, List[types.Artifact]],
@@ -86,11 +93,14 @@ class Executor(base_executor.BaseExecutor):
               state_root: str) -> Dict[str, Any]:
     """Runs (or resumes) the search; writes the best hyperparameters and the report.
     Returns what search_info.json records about it."""
-    workers = parallel.worker_count(requested)
-    if workers > 1:
+    trials_on = trials_location(exec_properties)
+    # On Beam, parallel_trials is the batch size: the runner's workers, not this machine's
+    # cores, run them.
+    workers = requested if trials_on == policies.TRIALS_BEAM else parallel.worker_count(requested)
+    if workers > 1 and trials_on == policies.TRIALS_LOCAL:
       # The workers' imports overlap with tuner_fn reading the data (a no-op if `hypertune
       # run` started the pool already).
-      parallel.prewarm(exec_properties.get(standard_component_specs.TUNER_FN_KEY))
+      warm_pool.prewarm(exec_properties.get(standard_component_specs.TUNER_FN_KEY))
     working_dir = fn_args.working_dir = spec.join(state_root, key)
     set_aside = set_aside_unreadable_state(working_dir)
     resumed = spec.has_search_under(working_dir)
@@ -105,11 +115,15 @@ class Executor(base_executor.BaseExecutor):
     if not resumed and warm_start_trials:
       carried_over = warm_start.enqueue_previous_best(
           tuner.oracle, state_root, key, warm_start_trials)
-    if workers < requested:
+    if workers < requested and trials_on == policies.TRIALS_LOCAL:
       print(f'  [Tuner] parallel trials {requested}: {workers} worker(s), as many as the '
             f'cores this container may use', flush=True)
     failures: List[str] = []
-    if workers > 1:
+    beam: Optional[Dict[str, Any]] = None
+    if trials_on == policies.TRIALS_BEAM:
+      beam = beam_trials.search(tuner, workers, input_dict, exec_properties, working_dir,
+                                self.beam_pipeline_args())
+    elif workers > 1:
       failures = parallel.search(tuner, workers, input_dict, exec_properties, working_dir)
     else:
       tuner.search(**fit_kwargs)
@@ -138,11 +152,31 @@ class Executor(base_executor.BaseExecutor):
         'parallel_trials': workers,
         'parallel_trials_requested': requested,
         'worker_failures': failures,
+        'trials_on': trials_on,
+        'beam': beam,
+        'failed_trials': failed_trials(tuner.oracle),
         **clock,
         spec.SELECTION_FIELD: choice.record(),
         'unreadable_state_set_aside': set_aside,
         'report': html_path,
     }
+
+
+def trials_location(exec_properties: Dict[str, Any]) -> str:
+  value = exec_properties.get(spec.TRIALS_ON_KEY) or policies.TRIALS_LOCAL
+  if value not in policies.TRIALS_ON:
+    raise ValueError(f'trials_on={value!r}: choose one of {", ".join(policies.TRIALS_ON)}')
+  return value
+
+
+def failed_trials(oracle) -> List[Dict[str, Any]]:
+  """Trials that ended without a result: their values and their error (the last line of
+  Keras Tuner's message; the whole traceback is in the trial's trial.json)."""
+  return [{'trial_id': trial.trial_id, 'status': trial.status,
+           'values': instrument.active_values(trial.hyperparameters),
+           'error': spec.last_line(trial.message)}
+          for trial in sorted(oracle.trials.values(), key=lambda t: t.trial_id)
+          if spec.is_failed(trial.status)]
 
 
 def set_aside_unreadable_state(working_dir: str) -> List[str]:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import gc
 import inspect
 import math
+import os
+import socket
 import time
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
@@ -248,7 +250,7 @@ class Instrumented:
 
   def on_trial_end(self, trial):
     stats = {'trial_seconds': time.monotonic() - self._trial_started,
-             'tuner_id': self.tuner_id}
+             'tuner_id': self.tuner_id, 'worker': f'{socket.gethostname()}:{os.getpid()}'}
     if not spec.read_json(self._stats_path(trial), default={}).get('trainable_parameters'):
       stats.update(self._built_model_stats(trial))
     spec.update_json(self._stats_path(trial), stats)

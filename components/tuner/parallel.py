@@ -26,26 +26,18 @@ import socket
 import tempfile
 import time
 from concurrent import futures
-from multiprocessing import forkserver
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import grpc
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import json_utils
 
-from tfx_hypertune.components.tuner import instrument, keras_tuner_private, spec, worker
+from tfx_hypertune.components.tuner import (instrument, keras_tuner_private, spec, warm_pool,
+                                            worker)
 
 WORKER_ARGS_FILE = 'worker_args.json'  # in the search directory: what each worker rebuilds from
 WORKER_PIDS_FILE = 'worker_pids.json'  # in the search directory: {tuner_id: pid} while it runs
-
-# What every worker imports; '__main__' (the `hypertune` script, a bench script) so that a
-# forked worker does not import it again. The tuner_fn's module is added by the caller.
-# keras3 before tensorflow_transform: tf.keras must be resolved as Keras 3 first (keras3.py).
-WARM_MODULES = ('__main__', 'tensorflow', 'keras', 'tfx_hypertune.components.tuner.keras3',
-                'keras_tuner', 'tensorflow_transform',
-                'tfx.components.trainer.fn_args_utils', 'tfx.components.util.udf_utils',
-                'tfx_hypertune.components.tuner.worker')
 
 POLL_SECONDS = 0.5
 
@@ -88,35 +80,6 @@ def worker_count(requested: int, cores: int = None) -> int:
   return max(1, min(requested, usable_cores() if cores is None else cores))
 
 
-def prewarm(tuner_fn: Optional[str] = None) -> None:
-  """Starts the warm pool (in the background; returns at once) with WARM_MODULES and the
-  module of `tuner_fn` ('tfx_hypertune.model.tuner_fn.tuner_fn') imported. Later calls do nothing while it
-  runs."""
-  modules = list(WARM_MODULES)
-  if tuner_fn:
-    modules.append(tuner_fn.rpartition('.')[0])
-  _pool().set_forkserver_preload(modules)
-  # The server inherits this process's stdout and stderr, and importing TensorFlow and the
-  # Google libraries prints start-up noise (CUDA factories, Python 3.10 notices) there: in the
-  # middle of the pipeline's progress. It prints nothing else; each worker sends its own
-  # output to its log file.
-  saved = [os.dup(1), os.dup(2)]
-  devnull = os.open(os.devnull, os.O_WRONLY)
-  try:
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    forkserver.ensure_running()
-  finally:
-    os.dup2(saved[0], 1)
-    os.dup2(saved[1], 2)
-    for fd in saved + [devnull]:
-      os.close(fd)
-
-
-def _pool():
-  return multiprocessing.get_context('forkserver')
-
-
 def free_port() -> int:
   with socket.socket() as s:
     s.bind(('127.0.0.1', 0))
@@ -134,14 +97,11 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
   keras_tuner_private.add_oracle_servicer(oracle, server)
   server.add_insecure_port(f'127.0.0.1:{port}')
   server.start()
-  args_path = spec.join(working_dir, WORKER_ARGS_FILE)
-  spec.write_json(args_path, {
-      'input_dict': artifact_utils.jsonify_artifact_dict(input_dict),  # a JSON str
-      'exec_properties': json.loads(json_utils.dumps(exec_properties)),
-      'working_dir': working_dir, 'workers': workers})
+  args_path = write_worker_args(spec.join(working_dir, WORKER_ARGS_FILE), input_dict,
+                                exec_properties, working_dir, workers)
   # A process writes its log to a local file; the search directory may be a bucket.
   local_logs = tempfile.mkdtemp(prefix='hypertune-workers-')
-  prewarm(exec_properties.get('tuner_fn'))
+  warm_pool.prewarm(exec_properties.get('tuner_fn'))
   processes = {f'tuner{i}': _start_worker(f'tuner{i}', port, args_path, local_logs)
                for i in range(workers)}
   spec.write_json(spec.join(working_dir, WORKER_PIDS_FILE),
@@ -159,12 +119,23 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
                   spec.join(working_dir, f'{tuner_id}.log'), overwrite=True)
 
 
+def write_worker_args(path: str, input_dict, exec_properties: Dict[str, Any], working_dir: str,
+                      workers: int) -> str:
+  """What a worker rebuilds the tuner from (worker.build_tuner_from): the executor's inputs
+  and parameters, the search directory, and how many workers share a machine's cores."""
+  spec.write_json(path, {
+      'input_dict': artifact_utils.jsonify_artifact_dict(input_dict),  # a JSON str
+      'exec_properties': json.loads(json_utils.dumps(exec_properties)),
+      'working_dir': working_dir, 'workers': workers})
+  return path
+
+
 def _start_worker(tuner_id: str, port: int, args_path: str, log_dir: str):
   """A worker forked from the warm pool, with this process's environment as it is now (the
   pool may have started earlier) and Keras Tuner's worker variables."""
   environ = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP='127.0.0.1',
                  KERASTUNER_ORACLE_PORT=str(port))
-  process = _pool().Process(target=worker.run_forked, name=f'hypertune-{tuner_id}', args=(
+  process = warm_pool.pool().Process(target=worker.run_forked, name=f'hypertune-{tuner_id}', args=(
       args_path, os.path.join(log_dir, f'{tuner_id}.log'), environ))
   process.start()
   return process
@@ -178,7 +149,7 @@ def _watch(oracle, processes: Dict[str, multiprocessing.Process], working_dir: s
   running = dict(processes)
   while running:
     time.sleep(POLL_SECONDS)
-    reported |= _print_new_trials(oracle, reported, started, planned)
+    reported |= print_new_trials(oracle, reported, started, planned)
     for tuner_id, process in list(running.items()):
       if process.is_alive():
         continue
@@ -190,11 +161,11 @@ def _watch(oracle, processes: Dict[str, multiprocessing.Process], working_dir: s
         failures.append(message)
         print(f'  [Tuner] {message}; the search goes on without it', flush=True)
         oracle.end_trial_of_dead_worker(tuner_id, f'worker {tuner_id} died')
-  _print_new_trials(oracle, reported, started, planned)
+  print_new_trials(oracle, reported, started, planned)
   return failures
 
 
-def _print_new_trials(oracle, reported, started: float, planned: int):
+def print_new_trials(oracle, reported, started: float, planned: int):
   completed = {t.trial_id: t for t in oracle.completed_trials()}
   new = {trial_id for trial_id in completed if trial_id not in reported}
   for trial_id in sorted(new):

@@ -1,8 +1,13 @@
-"""The retune policy's names, in a module that imports nothing: the Tuner's executor
-(tuning.py) decides with them, and the application's config validates against them before
-anything heavy is imported."""
+"""The names of the Tuner's choices, in a module that imports nothing: the Tuner's executor
+decides with them, and the application's config validates against them before anything heavy
+is imported."""
 
 ALWAYS = 'always'                    # search on every run (the default)
 NEVER = 'never'                      # reuse the latest best values; the first run ever searches
 IF_DATA_CHANGED = 'if-data-changed'  # reuse them while the training data is unchanged
 POLICIES = (ALWAYS, NEVER, IF_DATA_CHANGED)
+
+# Where trials run: `local` (the executor's process, or parallel.py's worker processes) or
+# `beam` (one Beam pipeline per batch of trials, on the Tuner's Beam runner: beam_trials.py).
+TRIALS_LOCAL, TRIALS_BEAM = 'local', 'beam'
+TRIALS_ON = (TRIALS_LOCAL, TRIALS_BEAM)

@@ -89,7 +89,7 @@ METRIC_COLUMNS = ('val_accuracy', 'val_balanced_accuracy', 'val_auc', 'val_loss'
                   'val_mean_absolute_error')
 TRIAL_COLUMNS = ('trial_id', 'status', 'score', *METRIC_COLUMNS, 'epochs_run',
                  'initial_epoch', 'trainable_parameters', 'hidden_units', 'seconds_per_epoch',
-                 'trial_seconds', 'bracket', 'round', 'tuner_id')
+                 'trial_seconds', 'bracket', 'round', 'tuner_id', 'worker', 'error')
 
 
 def trial_rows(trials: List[Dict[str, Any]],
@@ -117,6 +117,10 @@ def trial_rows(trials: List[Dict[str, Any]],
         'bracket': values.get('tuner/bracket'),
         'round': values.get('tuner/round'),
         'tuner_id': stats.get('tuner_id'),
+        # host:pid of the Beam worker (trials on Beam) or of the process that ran the trial.
+        'worker': stats.get('beam_worker') or stats.get('worker'),
+        'error': (spec.last_line(trial.get('message'))
+                  if spec.is_failed(trial.get('status')) else None),
     }
     assert tuple(row) == TRIAL_COLUMNS, 'trial_rows and TRIAL_COLUMNS must agree'
     if objective and objective not in row:
@@ -422,6 +426,13 @@ def _html(rows, completed, target: float, metric: Metric, carried_over: List[Dic
   parts += [f'<img src="{name}" alt="{html.escape(title)}">'
             for name, title in plot_titles(metric).items()]
   parts.append('<h2>Best trials</h2>' + _table(ranked[:15]))
+  failed = [row for row in rows if spec.is_failed(row['status'])]
+  if failed:
+    parts.append('<h2>Failed trials</h2><p>The error of each (the whole traceback is in its '
+                 'trial.json):</p><ul>' + ''.join(
+                     f'<li>trial {html.escape(str(r["trial_id"]))} ({html.escape(r["status"])}'
+                     f'{", on " + html.escape(r["worker"]) if r["worker"] else ""}): '
+                     f'{html.escape(r["error"] or "")}</li>' for r in failed) + '</ul>')
   parts.append(f'<p>All trials: <a href="{TRIALS_CSV}">{TRIALS_CSV}</a>. TensorBoard: '
                '<code>tensorboard --logdir tensorboard</code> (HParams tab).</p>')
   return '\n'.join(parts)

@@ -42,6 +42,7 @@ SEARCH_STATE_DIR_KEY = 'search_state_dir'  # where search state outlives executi
 MAX_MINUTES_KEY = 'max_minutes'  # the search's clock (a runtime parameter on Kubeflow; 0: none)
 SELECT_KEY = 'select'            # best | smallest_within | fastest_within (selection.py)
 SELECT_TOLERANCE_KEY = 'select_tolerance'  # how far below the best, in the objective's units
+TRIALS_ON_KEY = 'trials_on'      # local | beam (policies.TRIALS_ON): where trials run
 
 
 class TunerSpec(standard_component_specs.TunerSpec):
@@ -57,6 +58,7 @@ class TunerSpec(standard_component_specs.TunerSpec):
       MAX_MINUTES_KEY: ExecutionParameter(type=float, optional=True),
       SELECT_KEY: ExecutionParameter(type=str, optional=True),
       SELECT_TOLERANCE_KEY: ExecutionParameter(type=float, optional=True),
+      TRIALS_ON_KEY: ExecutionParameter(type=str, optional=True),
   }
 
 
@@ -95,6 +97,21 @@ COMPLETED = 'COMPLETED'
 
 def is_completed(status: Optional[str]) -> bool:
   return status == COMPLETED
+
+
+# Keras Tuner's statuses of a trial that ended without a result: FAILED (no more retries) and
+# INVALID (crashed; retried while max_retries_per_trial allows).
+FAILED_STATUSES = ('FAILED', 'INVALID')
+
+
+def is_failed(status: Optional[str]) -> bool:
+  return status in FAILED_STATUSES
+
+
+def last_line(message: Optional[str]) -> str:
+  """The last non-empty line of a trial's message: the error of a traceback."""
+  lines = [line.strip() for line in (message or '').splitlines() if line.strip()]
+  return lines[-1] if lines else 'no message'
 
 
 def join(*parts: str) -> str:

@@ -9,10 +9,11 @@ It rebuilds the tuner through the same tuner_fn as the chief; Keras Tuner sees t
 and proxies every oracle call to the chief.
 """
 
+import importlib
 import os
 import sys
 import traceback
-from typing import Dict
+from typing import Any, Dict
 
 
 def main(args_path: str) -> None:
@@ -20,7 +21,16 @@ def main(args_path: str) -> None:
   from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
   from tfx_hypertune.components.tuner import spec  # pylint: disable=import-outside-toplevel
   filesystems.support(args_path)
-  args = spec.read_json(args_path)
+  tuner, fit_kwargs = build_tuner_from(spec.read_json(args_path))
+  tuner.search(**fit_kwargs)
+
+
+def build_tuner_from(args: Dict[str, Any]):
+  """The tuner and fit_kwargs that tuner_fn builds from a worker arguments file's content
+  (parallel.py and beam_trials.py write it): the same fn_args as the executor's, with the
+  cores shared among the `workers` processes of this machine."""
+  from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
+  filesystems.support(args['working_dir'])
   from tfx_hypertune.components.tuner import keras3  # pylint: disable=import-outside-toplevel,unused-import
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
@@ -33,12 +43,18 @@ def main(args_path: str) -> None:
   input_dict = artifact_utils.parse_artifact_dict(args['input_dict'])
   exec_properties = args['exec_properties']
   fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, args['working_dir'])
-  tuner, fit_kwargs = instrument.build_tuner(exec_properties, fn_args)
-  tuner.search(**fit_kwargs)
+  return instrument.build_tuner(exec_properties, fn_args)
 
 
 def run_forked(args_path: str, log_path: str, environ: Dict[str, str]) -> None:
   """A worker forked from the warm pool: the chief's environment, output to its log file."""
+  run_in_forked_process(main, (args_path,), log_path, environ)
+
+
+def run_in_forked_process(function, args, log_path: str, environ: Dict[str, str]) -> None:
+  """Runs function(*args) as a process forked from the warm pool: with `environ`, output to
+  its log file, exit status 0 or 1 (its parent reads it). `function` may be given by its
+  dotted name, so that a parent that only supervises need not import its module."""
   os.environ.clear()
   os.environ.update(environ)
   log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -46,8 +62,11 @@ def run_forked(args_path: str, log_path: str, environ: Dict[str, str]) -> None:
   os.dup2(log, 2)
   code = 0
   try:
-    main(args_path)
-  except BaseException:  # pylint: disable=broad-except  (the chief reports the exit status)
+    if isinstance(function, str):
+      module, _, name = function.rpartition('.')
+      function = getattr(importlib.import_module(module), name)
+    function(*args)
+  except BaseException:  # pylint: disable=broad-except  (the parent reports the exit status)
     traceback.print_exc()
     code = 1
   _exit(code)

@@ -1,7 +1,9 @@
 """Reading back what a real pipeline run produced: models, examples, metadata."""
 
 import contextlib
+import csv
 import glob
+import json
 import os
 import re
 import subprocess
@@ -139,3 +141,56 @@ def trial_json_val_loss(trial):
   history = trial.get('metrics', {}).get('metrics', {}).get('val_loss')
   observations = (history or {}).get('observations') or []
   return min((o['value'][0] for o in observations), default=None)
+
+
+def run_tuner_executor(out_dir: str, tuner_fn: str, custom_config=None, beam_args=None,
+                       **properties) -> None:
+  """One execution of our executor, as TFX would make it, with outputs under out_dir and the
+  search state in out_dir/state. beam_args: the Tuner's Beam arguments, as TFX hands them to
+  the executor of a Beam component."""
+  from tfx.types import artifact_utils, standard_artifacts
+  from tfx.utils import json_utils
+  import tfx
+  import tfx_hypertune
+  testdata = os.path.join(os.path.dirname(tfx.__file__), 'components', 'testdata', 'penguin')
+  examples = standard_artifacts.Examples()
+  examples.uri = os.path.join(testdata, 'data')
+  examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
+  schema = standard_artifacts.Schema()
+  schema.uri = os.path.join(testdata, 'schema')
+  best, results = standard_artifacts.HyperParameters(), standard_artifacts.TunerResults()
+  best.uri, results.uri = os.path.join(out_dir, 'best'), os.path.join(out_dir, 'results')
+  from tfx.dsl.components.base import base_beam_executor
+  context = (base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_args)
+             if beam_args is not None else None)
+  executor = tfx_hypertune.Tuner.EXECUTOR_SPEC.executor_class(context)
+  executor.Do({'examples': [examples], 'schema': [schema]},
+              {'best_hyperparameters': [best], 'tuner_results': [results]},
+              {'tuner_fn': tuner_fn, 'train_args': '{}', 'eval_args': '{}',
+               'custom_config': json_utils.dumps(custom_config or {}),
+               'search_state_dir': os.path.join(out_dir, 'state'), **properties})
+
+
+def tuner_trial_files(out_dir: str):
+  """Keras Tuner's own trial.json files in the live project, by status."""
+  statuses = {}
+  for path in glob.glob(os.path.join(out_dir, 'state', '*', 'kinds', 'trial_*', 'trial.json')):
+    try:
+      with open(path) as f:
+        trial = json.load(f)
+    except ValueError:  # being written as we look (or cut short by a kill)
+      continue
+    statuses.setdefault(trial['status'], []).append(trial)
+  return statuses
+
+
+def tuner_outputs(out_dir: str):
+  with open(os.path.join(out_dir, 'best', 'best_hyperparameters.txt')) as f:
+    best = json.load(f)
+  with open(os.path.join(out_dir, 'results', 'tuner_results.json')) as f:
+    results = json.load(f)
+  with open(os.path.join(out_dir, 'results', 'search_info.json')) as f:
+    info = json.load(f)
+  with open(os.path.join(out_dir, 'results', 'trials.csv')) as f:
+    rows = list(csv.DictReader(f))
+  return best, results, info, rows

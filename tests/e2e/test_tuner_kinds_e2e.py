@@ -6,7 +6,6 @@ resumed after a SIGKILL.
     python -m tests.e2e.test_tuner_kinds_e2e OUT TUNER_FN CUSTOM_CONFIG_JSON
 runs one execution (the SIGKILL test's child process)."""
 
-import csv
 import glob
 import json
 import os
@@ -25,54 +24,6 @@ pytestmark = pytest.mark.e2e
 FNS = 'tests.e2e.tuner_fns'
 
 
-def _do(out_dir: str, tuner_fn: str, custom_config=None, **properties) -> None:
-  """One execution of our executor, as TFX would make it, with outputs under out_dir and the
-  search state in out_dir/state."""
-  from tfx.types import artifact_utils, standard_artifacts
-  from tfx.utils import json_utils
-  import tfx
-  import tfx_hypertune
-  testdata = os.path.join(os.path.dirname(tfx.__file__), 'components', 'testdata', 'penguin')
-  examples = standard_artifacts.Examples()
-  examples.uri = os.path.join(testdata, 'data')
-  examples.split_names = artifact_utils.encode_split_names(['train', 'eval'])
-  schema = standard_artifacts.Schema()
-  schema.uri = os.path.join(testdata, 'schema')
-  best, results = standard_artifacts.HyperParameters(), standard_artifacts.TunerResults()
-  best.uri, results.uri = os.path.join(out_dir, 'best'), os.path.join(out_dir, 'results')
-  executor = tfx_hypertune.Tuner.EXECUTOR_SPEC.executor_class()
-  executor.Do({'examples': [examples], 'schema': [schema]},
-              {'best_hyperparameters': [best], 'tuner_results': [results]},
-              {'tuner_fn': tuner_fn, 'train_args': '{}', 'eval_args': '{}',
-               'custom_config': json_utils.dumps(custom_config or {}),
-               'search_state_dir': os.path.join(out_dir, 'state'), **properties})
-
-
-def _trial_files(out_dir: str):
-  """Keras Tuner's own trial.json files in the live project, by status."""
-  statuses = {}
-  for path in glob.glob(os.path.join(out_dir, 'state', '*', 'kinds', 'trial_*', 'trial.json')):
-    try:
-      with open(path) as f:
-        trial = json.load(f)
-    except ValueError:  # being written as we look (or cut short by a kill)
-      continue
-    statuses.setdefault(trial['status'], []).append(trial)
-  return statuses
-
-
-def _outputs(out_dir: str):
-  with open(os.path.join(out_dir, 'best', 'best_hyperparameters.txt')) as f:
-    best = json.load(f)
-  with open(os.path.join(out_dir, 'results', 'tuner_results.json')) as f:
-    results = json.load(f)
-  with open(os.path.join(out_dir, 'results', 'search_info.json')) as f:
-    info = json.load(f)
-  with open(os.path.join(out_dir, 'results', 'trials.csv')) as f:
-    rows = list(csv.DictReader(f))
-  return best, results, info, rows
-
-
 # kind: (trials its plan runs, the objective's direction)
 KINDS = {
     'random': (3, 'max'),
@@ -87,10 +38,10 @@ KINDS = {
 @pytest.mark.parametrize('kind', sorted(KINDS))
 def test_each_kind_of_tuner(tmp_path, kind):
   expected, direction = KINDS[kind]
-  _do(str(tmp_path), f'{FNS}.{kind}_tuner_fn', {'epochs': 3 if kind == 'hyperband' else 2})
-  completed = _trial_files(str(tmp_path)).get('COMPLETED', [])
+  helpers.run_tuner_executor(str(tmp_path), f'{FNS}.{kind}_tuner_fn', {'epochs': 3 if kind == 'hyperband' else 2})
+  completed = helpers.tuner_trial_files(str(tmp_path)).get('COMPLETED', [])
   assert len(completed) == expected
-  best, results, info, rows = _outputs(str(tmp_path))
+  best, results, info, rows = helpers.tuner_outputs(str(tmp_path))
   assert info['trials_completed'] == expected and info['direction'] == direction
   # best_hyperparameters.txt: HyperParameters.get_config() of the best trial of the files.
   best_trial = helpers.best_by_rule(completed, score=lambda t: t['score'],
@@ -119,15 +70,15 @@ def test_a_stock_random_search_resumes_after_sigkill(tmp_path):
        f'{FNS}.random_tuner_fn', config], cwd=REPO, stdout=subprocess.DEVNULL,
       stderr=subprocess.DEVNULL)
   deadline = time.monotonic() + 300
-  while len(_trial_files(out).get('COMPLETED', [])) < 2 and child.poll() is None:
+  while len(helpers.tuner_trial_files(out).get('COMPLETED', [])) < 2 and child.poll() is None:
     assert time.monotonic() < deadline, 'no two trials finished in 5 minutes'
     time.sleep(0.2)
   child.send_signal(signal.SIGKILL)
   child.wait()
-  finished = {t['trial_id'] for t in _trial_files(out).get('COMPLETED', [])}
+  finished = {t['trial_id'] for t in helpers.tuner_trial_files(out).get('COMPLETED', [])}
   assert 2 <= len(finished) < 6, 'the kill came too late to test a resume'
-  _do(out, f'{FNS}.random_tuner_fn', json.loads(config))
-  _, _, info, rows = _outputs(out)
+  helpers.run_tuner_executor(out, f'{FNS}.random_tuner_fn', json.loads(config))
+  _, _, info, rows = helpers.tuner_outputs(out)
   assert info['resumed'] is True
   assert set(info['trials_finished_before_this_run']) == finished
   assert info['trials_completed'] == 6
@@ -139,11 +90,11 @@ def test_an_unreadable_search_state_is_set_aside_and_searched_afresh(tmp_path):
   with a JSONDecodeError; now it is kept aside and the search starts again."""
   out = str(tmp_path)
   config = {'trials': 2, 'epochs': 1}
-  _do(out, f'{FNS}.random_tuner_fn', config)
+  helpers.run_tuner_executor(out, f'{FNS}.random_tuner_fn', config)
   (oracle,) = glob.glob(os.path.join(out, 'state', '*', 'kinds', 'oracle.json'))
   open(oracle, 'w').close()
-  _do(out, f'{FNS}.random_tuner_fn', config)
-  _, _, info, rows = _outputs(out)
+  helpers.run_tuner_executor(out, f'{FNS}.random_tuner_fn', config)
+  _, _, info, rows = helpers.tuner_outputs(out)
   (aside,) = info['unreadable_state_set_aside']
   assert os.path.basename(os.path.dirname(aside)).startswith('unreadable-')
   assert os.path.getsize(os.path.join(aside, 'oracle.json')) == 0  # kept as it was
@@ -163,8 +114,8 @@ def test_the_clock_ends_a_search_within_its_minutes_and_more_minutes_resume_it(t
   out = str(tmp_path)
   config = {'trials': 6, 'epochs': 8}
   minutes = 0.02
-  _do(out, f'{FNS}.random_tuner_fn', config, max_minutes=minutes)
-  best, _, info, rows = _outputs(out)
+  helpers.run_tuner_executor(out, f'{FNS}.random_tuner_fn', config, max_minutes=minutes)
+  best, _, info, rows = helpers.tuner_outputs(out)
   completed = [r for r in rows if r['status'] == 'COMPLETED']
   assert info['stopped_by_clock'] is True and 1 <= len(completed) < 6
   assert info['planned_trials_not_run'] == 6 - len(completed)
@@ -174,8 +125,8 @@ def test_the_clock_ends_a_search_within_its_minutes_and_more_minutes_resume_it(t
   assert best['values']['learning_rate'] == pytest.approx(float(best_row['learning_rate']))
   finished = {r['trial_id'] for r in completed}
 
-  _do(out, f'{FNS}.random_tuner_fn', config)  # no clock this time: the same search resumes
-  _, _, info, rows = _outputs(out)
+  helpers.run_tuner_executor(out, f'{FNS}.random_tuner_fn', config)  # no clock this time: the same search resumes
+  _, _, info, rows = helpers.tuner_outputs(out)
   assert info['resumed'] is True and set(info['trials_finished_before_this_run']) == finished
   assert info['stopped_by_clock'] is False and info['trials_completed'] == 6
 
@@ -185,11 +136,11 @@ def test_smallest_within_hands_on_the_smallest_full_length_trial(tmp_path):
   tolerance that admits every trial, the Trainer gets the full-length (3-epoch) trial with the
   fewest trainable parameters, never a shorter one, and the files say which and why."""
   out = str(tmp_path)
-  _do(out, f'{FNS}.hyperband_tuner_fn', {'epochs': 3}, select='smallest_within',
+  helpers.run_tuner_executor(out, f'{FNS}.hyperband_tuner_fn', {'epochs': 3}, select='smallest_within',
       select_tolerance=1.0)
-  best, _, info, rows = _outputs(out)
+  best, _, info, rows = helpers.tuner_outputs(out)
   size = {r['trial_id']: int(r['trainable_parameters']) for r in rows}
-  trials = {t['trial_id']: t for t in _trial_files(out)['COMPLETED']}
+  trials = {t['trial_id']: t for t in helpers.tuner_trial_files(out)['COMPLETED']}
   full_length = [i for i, t in trials.items()
                  if t['hyperparameters']['values']['tuner/epochs'] == 3]
   assert len(full_length) < len(trials)  # Hyperband ran shorter trials too
@@ -205,4 +156,4 @@ def test_smallest_within_hands_on_the_smallest_full_length_trial(tmp_path):
 
 
 if __name__ == '__main__':
-  _do(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))
+  helpers.run_tuner_executor(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))

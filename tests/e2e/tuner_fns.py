@@ -4,6 +4,8 @@ them knows tfx-hypertune: each returns a stock TunerFnResult.
 
 `custom_config['epochs']` (default 2) and `['trials']` (default 3) size the searches."""
 
+import os
+import signal
 from typing import Any, Dict
 
 import keras
@@ -132,3 +134,24 @@ def custom_run_trial_tuner_fn(fn_args) -> TunerFnResult:
   return TunerFnResult(tuner=tuner, fit_kwargs={
       'train_ds': train, 'validation_data': evaluation,
       'epochs': fn_args.custom_config.get('epochs', 2)})
+
+
+class FaultyRandomSearch(keras_tuner.RandomSearch):
+  """A stock RandomSearch with two faults: trial 1 kills its own process the first time it
+  runs (as the kernel's OOM killer or a lost machine would), trial 2 raises."""
+
+  def run_trial(self, trial, *args, **kwargs):
+    marker = os.path.join(self.project_dir, f'killed-trial-{trial.trial_id}')
+    if trial.trial_id == '1' and not tf.io.gfile.exists(marker):
+      with tf.io.gfile.GFile(marker, 'w') as f:
+        f.write(str(os.getpid()))
+      os.kill(os.getpid(), signal.SIGKILL)
+    if trial.trial_id == '2':
+      raise ValueError('a deliberate error in trial 2')
+    return super().run_trial(trial, *args, **kwargs)
+
+
+def faulty_tuner_fn(fn_args) -> TunerFnResult:
+  tuner = FaultyRandomSearch(build_model, max_trials=fn_args.custom_config.get('trials', 4),
+                             **_common(fn_args))
+  return TunerFnResult(tuner=tuner, fit_kwargs=_fit_kwargs(fn_args))
