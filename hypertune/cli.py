@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ import time
 import warnings
 from typing import Any, Dict, List, Optional
 
+from tfx_hypertune.components.tuner import policies
 from tfx_hypertune.pipeline import config as config_lib
 from tfx_hypertune.hypertune import data_check, interrupts, run_lock
 from tfx_hypertune.kubeflow import targets
@@ -137,6 +139,14 @@ def _quiet_noise() -> None:
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   for category, message in IGNORED_WARNINGS:
     warnings.filterwarnings('ignore', message=re.escape(message), category=category)
+  # The same for the Python processes the run starts (Beam's worker processes, trial
+  # processes), which import the google-cloud libraries again. (Environment filters match a
+  # message's start and cannot hold a comma: the categories ignored whole suffice.)
+  # Beam's TFRecord reader says at import that python-snappy would make its checksums faster.
+  logging.getLogger('apache_beam.io.tfrecordio').setLevel(logging.ERROR)
+  os.environ.setdefault('PYTHONWARNINGS', ','.join(
+      f'ignore::{category.__name__}' for category, message in IGNORED_WARNINGS
+      if not message))
 
 
 def import_tensorflow_quietly() -> None:
@@ -328,10 +338,12 @@ def cmd_run(args: argparse.Namespace) -> int:
   print(f'search: {config.search.algorithm}, objective={config.search.objective}, '
         f'max_epochs={config.search.max_epochs}, '
         f'factor={config.search.factor}, seed={config.seed}, tuning={config.tuning}; '
-        f'orchestrator: {config.orchestrator}', flush=True)
+        f'orchestrator: {config.orchestrator}'
+        f'{"; trials on Beam" if config.search.trials_on == policies.TRIALS_BEAM else ""}',
+        flush=True)
   import_tensorflow_quietly()
   from tfx_hypertune.hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
-  if config.search.parallel_trials > 1:
+  if config.search.parallel_trials > 1 and config.search.trials_on == policies.TRIALS_LOCAL:
     # Parallel trial workers import TensorFlow and TFX while the data components run.
     from tfx_hypertune.components.tuner import warm_pool  # pylint: disable=import-outside-toplevel
     from tfx_hypertune.pipeline import pipeline  # pylint: disable=import-outside-toplevel

@@ -29,7 +29,7 @@ from tfx import types
 from tfx.components.trainer import fn_args_utils
 from tfx.components.tuner import executor as stock_executor
 from tfx.components.util import udf_utils
-from tfx.dsl.components.base import base_executor
+from tfx.dsl.components.base import base_beam_executor, base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils
@@ -42,14 +42,25 @@ from tfx_hypertune.components.tuner import (beam_trials, instrument, parallel, p
                                             warm_start)
 
 
-class Executor(base_executor.BaseExecutor):
-  """Drop-in for tfx.components.tuner.executor.Executor (see the module docstring)."""
+class Executor(base_beam_executor.BaseBeamExecutor):
+  """Drop-in for tfx.components.tuner.executor.Executor (see the module docstring).
+
+  A Beam executor, so that every TFX orchestrator hands it the Beam arguments (the pipeline's
+  beam_pipeline_args and the Tuner's own with_beam_pipeline_args) for trials on Beam: the
+  Kubeflow and Vertex entrypoints pass them only to a BaseBeamExecutor."""
+
+  def __init__(self, context: Optional[base_executor.BaseExecutor.Context] = None):
+    # Not BaseBeamExecutor.__init__: it would package the installed TFX as an --extra_package
+    # for the workers (dependency_utils.make_beam_dependency_flags; what the trials' workers
+    # need is this package, from the pipeline's image or the user's --setup_file), parse the
+    # arguments as absl flags, and refuse a plain Context, which the stock Tuner's tests and
+    # any caller of the stock executor give.
+    base_executor.BaseExecutor.__init__(self, context)  # pylint: disable=non-parent-init-called
+    self._beam_pipeline_args = list(getattr(context, 'beam_pipeline_args', None) or [])
 
   def beam_pipeline_args(self) -> List[str]:
-    """The Tuner's Beam arguments, for trials on Beam: the pipeline's beam_pipeline_args and
-    the component's own (with_beam_pipeline_args), as TFX hands them to any Beam component's
-    executor (the component's BeamExecutorSpec). Without them, Beam's default DirectRunner."""
-    return list(getattr(self._context, 'beam_pipeline_args', None) or [])
+    """The Tuner's Beam arguments (without them, Beam's default DirectRunner)."""
+    return list(self._beam_pipeline_args)
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
          output_dict: Dict[str, List[types.Artifact]],

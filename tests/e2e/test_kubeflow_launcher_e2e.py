@@ -6,9 +6,11 @@ the open-source backend: every task gets its ExecutorInput with minio:// artifac
 upstream artifacts with an empty type schema, no preCacheCheck runs, and each task's container
 command from the spec runs as a subprocess (this interpreter instead of the image). Run 1
 searches with two parallel trial workers, keeps its search state, worker logs and report in the
-bucket and pushes a model there; run 2, on new rows, warm-starts its search from run 1's best
-configurations (read back from the bucket's TunerState/) and compares its model with run 1's
-pushed model, which the Evaluator found in the push destination, not through a resolver.
+bucket and pushes a model there; run 2, on new rows and from a spec compiled with the Tuner's
+trials on Beam, warm-starts its search from run 1's best configurations (read back from the
+bucket's TunerState/), runs its trials as Beam pipelines on two worker processes, and compares
+its model with run 1's pushed model, which the Evaluator found in the push destination, not
+through a resolver.
 This is also the test of a pipeline root in a bucket (it replaced a LocalDagRunner run on an S3
 root: the executors' bucket I/O is the same under either orchestrator). The retune policy's
 reuse (tuning: never) is test_spans_retune_e2e.py's.
@@ -49,11 +51,16 @@ def launched(tmp_path_factory):
   assert cli.main(['compile', '--target', 'kfp', '--pipeline-root', ROOT,
                    '--set', 'search.parallel_trials=2', '--out', str(work / 'compiled')]) == 0
   spec_path = str(work / 'compiled' / 'hypertune-digits.yaml')
+  # The same pipeline with the Tuner's trials on Beam (the DirectRunner's worker processes).
+  assert cli.main(['compile', '--target', 'kfp', '--pipeline-root', ROOT,
+                   '--set', 'search.parallel_trials=2', '--set', 'search.trials_on=beam',
+                   '--out', str(work / 'compiled-beam')]) == 0
+  beam_spec_path = str(work / 'compiled-beam' / 'hypertune-digits.yaml')
   from tfx_hypertune.kubeflow import launcher
   with helpers.moto_s3_server(BUCKET) as (env, client):
     first = launcher.launch(spec_path, environment=env, parameters={
         'data_uri': str(first_rows), 'max_epochs': '2', 'accuracy_threshold': '0.5'})
-    second = launcher.launch(spec_path, environment=env, parameters={
+    second = launcher.launch(beam_spec_path, environment=env, parameters={
         'data_uri': str(new_rows), 'max_epochs': '2'})
     keys = helpers.bucket_keys(client, BUCKET)
     read = lambda uri: client.get_object(  # noqa: E731
@@ -160,6 +167,29 @@ def test_run_two_warm_started_from_run_ones_search_in_the_bucket(launched):
   best_values = {k: v for k, v in ranked[0].items()
                  if k not in ('trial_id', 'score') and not k.startswith('tuner/')}
   assert carried[0]['values'] == best_values
+
+
+def test_run_two_ran_its_trials_on_beam_against_the_bucket(launched):
+  """Run 2's spec has the Tuner's trials on Beam: each batch ran as a Beam pipeline on two
+  worker processes, whose trial processes read and wrote the search state in the bucket."""
+  from tfx_hypertune.components.tuner import instrument
+  info = _search_info(launched, launched['second'])
+  assert info['trials_on'] == 'beam' and info['beam']['runner'] == 'DirectRunner'
+  assert info['trials_completed'] == instrument.hyperband_trials(2, 3)  # max_epochs=2
+  # The Tuner's own arguments came after the pipeline's (the entrypoint adds S3 settings).
+  args = info['beam']['beam_pipeline_args']
+  assert args.index('--direct_num_workers=2') > args.index('--direct_num_workers=1')
+  state = _key(info['search_state_dir'])
+  keys = launched['keys']
+  for batch in info['beam']['batches']:
+    results = [k for k in keys if k.startswith(f'{state}/beam/')
+               and re.search(r'-batch\d+/trial_\w+\.json$', k)
+               and any(k.endswith(f'/trial_{t}.json') for t in batch['trials'])]
+    assert len(results) == len(batch['trials'])
+    workers = {json.loads(launched['read'](f'{info["tuner_project_dir"]}/trial_{t}/'
+                                           'trial_stats.json'))['beam_worker']
+               for t in batch['trials']}
+    assert len(workers) == len(batch['trials'])  # one worker process per trial of a batch
 
 
 def test_run_two_was_compared_with_run_ones_pushed_model(launched):

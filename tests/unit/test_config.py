@@ -72,6 +72,10 @@ def test_bare_value_fixes_a_hyperparameter():
     ({'data': {'task': 'regression'}, 'training': {'class_weight': 'balanced'}},
      'training.class_weight: a regression has no classes to weigh'),
     ({'evaluation': {'rmse_threshold': -1}}, 'evaluation.rmse_threshold: -1: must be a positive number'),
+    ({'search': {'trials_on': 'kubernetes'}},
+     "search.trials_on: 'kubernetes': choose one of local, beam"),
+    ({'search': {'beam_pipeline_args': '--runner=DataflowRunner'}},
+     'search.beam_pipeline_args: must be a list of Beam arguments'),
 ])
 def test_invalid_settings_are_named(raw, message):
   with pytest.raises(config_lib.ConfigError) as error:
@@ -117,3 +121,14 @@ def test_yaml_is_loaded_safely(tmp_path):
   path.write_text('seed: !!python/object/apply:os.getcwd []\n')
   with pytest.raises(config_lib.ConfigError, match='not valid YAML'):
     config_lib.load_config(str(path))
+
+
+def test_the_tuner_beam_arguments_default_to_the_direct_runners_processes():
+  search = config_lib.build_config({'search': {'trials_on': 'beam', 'parallel_trials': 3}}).search
+  assert config_lib.tuner_beam_pipeline_args(search) == [
+      '--direct_running_mode=multi_processing', '--direct_num_workers=3']
+  own = ['--runner=DataflowRunner', '--project=p', '--region=europe-west4']
+  search = config_lib.build_config({'search': {'trials_on': 'beam',
+                                               'beam_pipeline_args': own}}).search
+  assert search.beam_pipeline_args == tuple(own)
+  assert config_lib.tuner_beam_pipeline_args(search) == own

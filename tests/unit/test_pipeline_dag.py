@@ -113,3 +113,24 @@ def test_span_folders_and_a_reusing_policy_shape_the_dag(tmp_path):
   tuner = next(c for c in pipeline.components if c.id == 'Tuner')
   assert tuner.exec_properties['tuning'] == 'never'
   assert tuner.exec_properties['search_state_dir'].endswith('/TunerState')
+
+
+def test_trials_on_beam_make_the_tuner_a_beam_step_of_the_same_search(tmp_path):
+  """trials_on: beam gives the Tuner its own Beam arguments after the pipeline's (the last of
+  a repeated flag wins), and changes nothing tuner_fn sees: the search is the same search
+  (the same search-state key) wherever its trials run."""
+  from tfx.dsl.components.base import executor_spec
+  local = config_lib.build_config({'output_dir': str(tmp_path)})
+  beam = config_lib.build_config({'output_dir': str(tmp_path), 'search': {
+      'trials_on': 'beam', 'parallel_trials': 2}})
+  tuners = {name: next(c for c in create_pipeline(config).components if c.id == 'Tuner')
+            for name, config in (('local', local), ('beam', beam))}
+  assert isinstance(tuners['beam'].executor_spec, executor_spec.BeamExecutorSpec)
+  assert tuners['beam'].exec_properties['trials_on'] == 'beam'
+  assert tuners['local'].exec_properties['trials_on'] == 'local'
+  # TFX puts the pipeline's arguments in front of a Beam component's own.
+  assert tuners['beam'].executor_spec.beam_pipeline_args == list(beam.beam_pipeline_args) + [
+      '--direct_running_mode=multi_processing', '--direct_num_workers=2']
+  assert tuners['local'].executor_spec.beam_pipeline_args == list(local.beam_pipeline_args)
+  assert (tuners['local'].exec_properties['custom_config']
+          == tuners['beam'].exec_properties['custom_config'])
