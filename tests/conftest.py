@@ -29,8 +29,10 @@ def pytest_configure(config):
 # whole files to two processes in collection order, so the longest ones start first and the
 # short ones fill in at the end; a file not listed here runs after these, unit tests last.
 LONGEST_FIRST = (
-    'test_kubeflow_launcher_e2e.py',   # ~10 min: two compiled runs, every task a process
+    'test_kubeflow_launcher_e2e.py',   # ~10 min: two compiled runs (the second with trials
+                                       # on Beam), every task a process
     'test_real_data_e2e.py',           # ~5 min: four datasets in one working directory
+    'test_beam_trials_e2e.py',         # ~3 min: Beam pipelines per batch of trials
     'test_interrupts_e2e.py',
     'test_penguin_pipeline_e2e.py',
     'test_tuner_kinds_e2e.py',

@@ -58,6 +58,44 @@ def test_hyperband_in_batches_runs_its_whole_plan(tmp_path, batch_size):
   assert all(t.status == 'COMPLETED' and t.score is not None for t in oracle.trials.values())
 
 
+@pytest.mark.parametrize('oracle_class, kwargs, trials', [
+    (keras_tuner.oracles.RandomSearchOracle, {'max_trials': 7}, 7),
+    (keras_tuner.oracles.BayesianOptimizationOracle, {'max_trials': 7, 'num_initial_points': 2},
+     7),
+])
+def test_random_and_bayesian_in_batches_run_max_trials(tmp_path, oracle_class, kwargs, trials):
+  oracle = _oracle(oracle_class, str(tmp_path), **kwargs)
+  sizes = []
+  while True:
+    batch = beam_trials.next_batch(oracle, 3)
+    if not batch:
+      break
+    sizes.append(len(batch))
+    for trial in batch:
+      one_trial.replay(oracle, trial, _run_on_a_worker(
+          trial, float(trial.hyperparameters.get('units')), str(tmp_path)))
+  assert sum(sizes) == trials and max(sizes) == 3
+  assert all(t.status == 'COMPLETED' for t in oracle.trials.values())
+
+
+def test_grid_in_batches_runs_every_configuration_once(tmp_path):
+  hp = keras_tuner.HyperParameters()
+  hp.Choice('units', [8, 16, 32])
+  hp.Choice('rate', [0.1, 0.01])
+  oracle = keras_tuner.oracles.GridSearchOracle(
+      objective=keras_tuner.Objective('score', 'max'), hyperparameters=hp)
+  oracle._set_project_dir(str(tmp_path), 'grid')  # pylint: disable=protected-access
+  seen = []
+  while True:
+    batch = beam_trials.next_batch(oracle, 4)
+    if not batch:
+      break
+    for trial in batch:
+      seen.append((trial.hyperparameters.get('units'), trial.hyperparameters.get('rate')))
+      one_trial.replay(oracle, trial, _run_on_a_worker(trial, 1.0, str(tmp_path)))
+  assert sorted(seen) == sorted((u, r) for u in (8, 16, 32) for r in (0.1, 0.01))
+
+
 def test_a_failed_or_missing_result_ends_the_trial_failed_and_the_search_goes_on(tmp_path):
   oracle = _oracle(keras_tuner.oracles.RandomSearchOracle, str(tmp_path), max_trials=3)
   first, second = beam_trials.next_batch(oracle, 2)

@@ -76,3 +76,12 @@ def test_the_summary_prints_hyperparameters_as_a_reader_would_write_them(tmp_pat
                       '"learning_rate": 0.0001}')
   # Only the display is rounded: the value itself is still the float the search produced.
   assert summary.best_hyperparameters['dropout'] == 0.30000000000000004
+
+
+def test_trials_on_beam_from_the_command_line():
+  args = cli._parser().parse_args(['run', '--trials-on', 'beam', '--set',  # pylint: disable=protected-access
+                                   'search.parallel_trials=4'])
+  config = cli.config_from_args(args)
+  assert (config.search.trials_on, config.search.parallel_trials) == ('beam', 4)
+  with pytest.raises(SystemExit):
+    cli._parser().parse_args(['run', '--trials-on', 'cluster'])  # pylint: disable=protected-access
