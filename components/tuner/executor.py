@@ -7,7 +7,9 @@ Unlike the stock executor (tfx/components/tuner/executor.py) it
   trials when the pipeline runs again (the stock one searches in a temporary directory);
 - can try the best configurations of the previous search first (warm start);
 - runs `tune_args.num_parallel_trials` (or `parallel_trials`) Keras Tuner workers against one
-  chief oracle over gRPC on loopback (the stock one refuses tune_args);
+  chief oracle over gRPC on loopback (the stock one refuses tune_args), or with
+  `trials_on='beam'` runs batches of that many trials as Beam pipelines on the Tuner's Beam
+  runner, the oracle staying here (beam_trials.py);
 - never calls `oracle.get_best_trials(oracle.max_trials)`, which crashes for Hyperband because
   Hyperband leaves max_trials unset (tensorflow/tfx#7778);
 - prints a line per trial and writes a trial report (table, plots, TensorBoard HParams) into
