@@ -125,7 +125,7 @@ def run_batch(trials: List[Any], batch_dir: str, args_path: str, beam_args: List
     try:
       run_pipeline(missing, args_path, beam_args, tuner_fn)
     except Exception as e:  # pylint: disable=broad-except  (the runner's error, any type)
-      errors.append(one_line(e))
+      errors.append(f'{type(e).__name__}: {spec.last_line(str(e))}')
     results.update(read_results(missing))
     if first and not results and errors:
       raise SetupError(f'Tuner: trials on Beam: the Beam pipeline failed before any trial '
@@ -171,9 +171,8 @@ def read_results(requests: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
 
 def missing_result(record: Dict[str, Any]) -> Dict[str, Any]:
   errors = '; '.join(record['pipeline_errors']) or 'no error reported'
-  return {'updates': [], 'status': 'FAILED', 'hyperparameters': None,
-          'message': f'no result from Beam after {record["pipeline_attempts"]} pipeline '
-                     f'attempt(s): {errors}'}
+  return one_trial.failed_result(f'no result from Beam after {record["pipeline_attempts"]} '
+                                 f'pipeline attempt(s): {errors}')
 
 
 def runner_name(options: pipeline_options.PipelineOptions) -> str:
@@ -190,8 +189,3 @@ def trials_per_machine(options: pipeline_options.PipelineOptions) -> int:
   if direct.direct_running_mode == 'in_memory':
     return 1
   return max(1, int(direct.direct_num_workers or 1))
-
-
-def one_line(error: BaseException) -> str:
-  text = str(error).strip().splitlines()
-  return f'{type(error).__name__}: {text[-1] if text else ""}'

@@ -16,7 +16,6 @@ result of a trial whose process died.
 
 import json
 import os
-import socket
 import tempfile
 import threading
 import time
@@ -53,11 +52,6 @@ class RunTrial(beam.DoFn):
     yield request['trial_id']
 
 
-def worker_name() -> str:
-  """host:pid of this process."""
-  return f'{socket.gethostname()}:{os.getpid()}'
-
-
 def run_in_trial_process(request: Dict[str, Any], args_path: str) -> None:
   """Runs one trial in a forked process, again if the process dies; if it never finishes,
   writes a FAILED result for it."""
@@ -67,7 +61,7 @@ def run_in_trial_process(request: Dict[str, Any], args_path: str) -> None:
              if k not in ('KERASTUNER_ORACLE_IP', 'KERASTUNER_ORACLE_PORT')}
   environ['KERASTUNER_TUNER_ID'] = request['tuner_id']
   deaths: List[str] = []
-  request = {**request, 'beam_worker': worker_name(), 'requested_at': time.time()}
+  request = {**request, 'beam_worker': warm_pool.process_name(), 'requested_at': time.time()}
   for _ in range(TRIAL_PROCESS_ATTEMPTS):
     process = warm_pool.pool().Process(
         target=worker.run_in_forked_process, name=f'hypertune-trial-{request["trial_id"]}',
@@ -84,15 +78,14 @@ def run_in_trial_process(request: Dict[str, Any], args_path: str) -> None:
 def write_failure(request: Dict[str, Any], deaths: List[str], log_file: str) -> None:
   from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
   from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import spec  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import one_trial, spec  # pylint: disable=import-outside-toplevel
   filesystems.support(request['result_path'])
   fileio.makedirs(os.path.dirname(request['log_path']))
   if os.path.exists(log_file):
     fileio.copy(log_file, request['log_path'], overwrite=True)
   spec.write_json(request['result_path'], {
-      'updates': [], 'status': 'FAILED', 'hyperparameters': None,
-      'message': (f'the trial process {", then ".join(deaths)}; its log: '
-                  f'{request["log_path"]}\n{log_tail(log_file)}'),
+      **one_trial.failed_result(f'the trial process {", then ".join(deaths)}; its log: '
+                                f'{request["log_path"]}\n{log_tail(log_file)}'),
       'beam_worker': request['beam_worker'], 'restarts': deaths,
       'process_seconds': round(time.time() - request['requested_at'], 2)})
 

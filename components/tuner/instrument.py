@@ -23,8 +23,6 @@ from __future__ import annotations
 import gc
 import inspect
 import math
-import os
-import socket
 import time
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
@@ -34,7 +32,7 @@ import numpy as np
 
 from tfx.components.util import udf_utils
 
-from tfx_hypertune.components.tuner import spec
+from tfx_hypertune.components.tuner import spec, warm_pool
 
 # A parallel worker asks the chief for its next trial in a loop with no pause
 # (BaseTuner.search); while Hyperband waits for a round to fill it answers IDLE, and the
@@ -250,7 +248,7 @@ class Instrumented:
 
   def on_trial_end(self, trial):
     stats = {'trial_seconds': time.monotonic() - self._trial_started,
-             'tuner_id': self.tuner_id, 'worker': f'{socket.gethostname()}:{os.getpid()}'}
+             'tuner_id': self.tuner_id, 'worker': warm_pool.process_name()}
     if not spec.read_json(self._stats_path(trial), default={}).get('trainable_parameters'):
       stats.update(self._built_model_stats(trial))
     spec.update_json(self._stats_path(trial), stats)

@@ -76,10 +76,17 @@ def result_of(oracle: OneTrialOracle) -> Dict[str, Any]:
   """What the driver replays: the tuner's update_trial calls, and the trial as it ended
   (status, message, hyperparameters: a conditional space may have grown during the build)."""
   ended = oracle.ended
-  return {'updates': oracle.updates,
-          'status': ended.status if ended else trial_module.TrialStatus.FAILED,
-          'message': ended.message if ended else 'the trial did not end',
-          'hyperparameters': (ended.hyperparameters.get_config() if ended else None)}
+  if ended is None:
+    return {**failed_result('the trial did not end'), 'updates': oracle.updates}
+  return {'updates': oracle.updates, 'status': ended.status, 'message': ended.message,
+          'hyperparameters': ended.hyperparameters.get_config()}
+
+
+def failed_result(message: str) -> Dict[str, Any]:
+  """The result of a trial that produced none (its process died, or no pipeline ran it):
+  FAILED, with why, and nothing to replay."""
+  return {'updates': [], 'status': trial_module.TrialStatus.FAILED, 'hyperparameters': None,
+          'message': message}
 
 
 def run(request: Dict[str, Any], args_path: str, log_file: str) -> None:

@@ -11,6 +11,7 @@ processes never imports TensorFlow itself.
 
 import multiprocessing
 import os
+import socket
 from multiprocessing import forkserver
 from typing import Optional
 
@@ -50,3 +51,8 @@ def prewarm(tuner_fn: Optional[str] = None) -> None:
 
 def pool():
   return multiprocessing.get_context('forkserver')
+
+
+def process_name() -> str:
+  """host:pid of this process: which machine and process ran a trial (trial_stats.json)."""
+  return f'{socket.gethostname()}:{os.getpid()}'
