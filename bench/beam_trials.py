@@ -32,7 +32,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -44,32 +43,11 @@ TWO_BEAM_WORKERS = ['--direct_running_mode=multi_processing', '--direct_num_work
 
 
 def search_once(run_dir, workers, beam_args, max_epochs):
-  from tfx.dsl.components.base import base_beam_executor  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import executor  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.pipeline.pipeline import user_function_config  # pylint: disable=import-outside-toplevel
-  work = tempfile.mkdtemp(prefix=f'bench-beam-{workers}-')
-  search = {'parallel_trials': workers, 'warm_start_trials': 0}
-  if max_epochs:
-    search['max_epochs'] = max_epochs
-  config = config_lib.build_config({'search': search})
-  custom = user_function_config(config, f'bench-{time.time()}')
-  inputs, outputs = common.tuner_inputs(run_dir, os.path.join(work, 'hp'),
-                                        os.path.join(work, 'results'))
-  context = (base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_args)
-             if beam_args else None)
-  properties = common.tuner_exec_properties(
-      custom, parallel_trials=workers, warm_start_trials=0,
-      search_state_dir=os.path.join(work, 'state'),
-      trials_on='beam' if beam_args else 'local')
-  started = time.monotonic()
-  executor.Executor(context).Do(inputs, outputs, properties)
-  seconds = time.monotonic() - started
-  with open(os.path.join(work, 'results', 'search_info.json')) as f:
-    info = json.load(f)
-  result = {'seconds': seconds, 'trials': info['trials_completed']}
+  result = parallel_trials.search_once(run_dir, workers, 'hyperband', None, beam_args=beam_args,
+                                       max_epochs=max_epochs)
   if beam_args:
-    result.update(batch_costs(work, info['beam']['batches']))
+    with open(os.path.join(result['work'], 'results', 'search_info.json')) as f:
+      result.update(batch_costs(result['work'], json.load(f)['beam']['batches']))
   return result
 
 
@@ -187,14 +165,12 @@ def main():
     return
   variants = {'1 worker': (1, False, None), '2, warm pool': (2, True, None),
               '2, Beam (DirectRunner, 2 processes)': (2, False, TWO_BEAM_WORKERS)}
-  measured = {name: [] for name in variants}
-  for repeat in range(args.repeats):
-    for name, (workers, warm, beam_args) in variants.items():
-      common.log(f'== repeat {repeat + 1}/{args.repeats}: {name}')
-      parallel_trials.pool(warm)
-      result = search_once(args.run_dir, workers, beam_args, args.max_epochs)
-      measured[name].append(result)
-      common.log(json.dumps(result))
+
+  def run(workers, warm, beam_args):
+    parallel_trials.pool(warm)
+    return search_once(args.run_dir, workers, beam_args, args.max_epochs)
+
+  measured = common.alternating(variants, args.repeats, run)
   what = ('Hyperband, default settings' if not args.max_epochs
           else f'Hyperband, max_epochs={args.max_epochs}')
   print('\n' + common.machine_line(f'{what}, {args.repeats} alternating repeat(s)') + '\n')

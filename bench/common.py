@@ -20,6 +20,19 @@ def log(message: str) -> None:
   print(message, file=sys.stderr, flush=True)
 
 
+def alternating(variants: Dict[str, tuple], repeats: int, run) -> Dict[str, List[Any]]:
+  """run(*variant) for each variant in turn, `repeats` times over (side by side, alternating:
+  these machines are noisy); returns each variant's results by name."""
+  measured: Dict[str, List[Any]] = {name: [] for name in variants}
+  for repeat in range(repeats):
+    for name, variant in variants.items():
+      log(f'== repeat {repeat + 1}/{repeats}: {name}')
+      result = run(*variant)
+      measured[name].append(result)
+      log(json.dumps(result))
+  return measured
+
+
 def machine_line(extra: str = '') -> str:
   memory = psutil.virtual_memory().total / 2**30
   return (f'Date {time.strftime("%Y-%m-%d")}, {platform.machine()}, {os.cpu_count()} cores, '

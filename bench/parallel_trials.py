@@ -44,7 +44,11 @@ def pool(warm):
     common.log(f'   worker pool warm after {time.monotonic() - started:.1f} s')
 
 
-def search_once(run_dir, workers, algorithm, trials):
+def search_once(run_dir, workers, algorithm, trials, beam_args=None, max_epochs=None):
+  """One search by our Tuner executor on the run's transformed data: `workers` local workers,
+  or with `beam_args` its trials on Beam in batches of `workers` (the arguments as TFX hands
+  them to a Beam executor). Returns its timings and `work`, the folder of its state."""
+  from tfx.dsl.components.base import base_beam_executor  # pylint: disable=import-outside-toplevel
   from tfx_hypertune.components.tuner import executor  # pylint: disable=import-outside-toplevel
   from tfx_hypertune.pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
   from tfx_hypertune.pipeline.pipeline import user_function_config  # pylint: disable=import-outside-toplevel
@@ -52,14 +56,18 @@ def search_once(run_dir, workers, algorithm, trials):
   search = {'algorithm': algorithm, 'parallel_trials': workers, 'warm_start_trials': 0}
   if not algorithm.startswith('hyperband'):
     search['max_trials'] = trials
+  if max_epochs:
+    search['max_epochs'] = max_epochs
   config = config_lib.build_config({'search': search})
   custom = user_function_config(config, f'bench-{time.time()}')
   inputs, outputs = common.tuner_inputs(run_dir, os.path.join(work, 'hp'),
                                         os.path.join(work, 'results'))
+  context = (base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_args)
+             if beam_args else None)
   started = time.monotonic()
-  executor.Executor().Do(inputs, outputs, common.tuner_exec_properties(
+  executor.Executor(context).Do(inputs, outputs, common.tuner_exec_properties(
       custom, parallel_trials=workers, warm_start_trials=0,
-      search_state_dir=os.path.join(work, 'state')))
+      search_state_dir=os.path.join(work, 'state'), trials_on='beam' if beam_args else 'local'))
   seconds = time.monotonic() - started
   by_worker = {}
   for path in glob.glob(os.path.join(work, 'state', '*', 'trials', 'trial_*', 'trial_stats.json')):
@@ -69,7 +77,7 @@ def search_once(run_dir, workers, algorithm, trials):
   done = sum(len(v) for v in by_worker.values())
   steady = sum(len(v) / sum(v) for v in by_worker.values()) * 60
   return {'seconds': seconds, 'trials': done, 'per_min': done / seconds * 60,
-          'steady_per_min': steady}
+          'steady_per_min': steady, 'work': work}
 
 
 def main():
@@ -80,14 +88,12 @@ def main():
   parser.add_argument('--repeats', type=int, default=2)
   args = parser.parse_args()
   variants = {'1': (1, False), '2, warm pool': (2, True), '2, cold pool': (2, False)}
-  measured = {name: [] for name in variants}
-  for repeat in range(args.repeats):
-    for name, (workers, warm) in variants.items():
-      common.log(f'== repeat {repeat + 1}/{args.repeats}: {name} worker(s)')
-      pool(warm)
-      result = search_once(args.run_dir, workers, args.algorithm, args.trials)
-      measured[name].append(result)
-      common.log(json.dumps(result))
+
+  def run(workers, warm):
+    pool(warm)
+    return search_once(args.run_dir, workers, args.algorithm, args.trials)
+
+  measured = common.alternating(variants, args.repeats, run)
   what = ('Hyperband, default settings' if args.algorithm == 'hyperband'
           else f'{args.algorithm}, {args.trials} trials')
   print('\n' + common.machine_line(f'{what}, {args.repeats} alternating repeats') + '\n')
