@@ -62,7 +62,7 @@ def input_files(exec_properties: Dict[str, Any], pattern: str) -> List[str]:
   newest = exec_properties.get(example_gen_utils.SPAN_PROPERTY_NAME)
   if window > 1 and newest is not None:
     return window_files(input_base, int(window), int(newest))
-  files = sorted(fileio.glob(posixpath.join(input_base, pattern)))
+  files = csv_table.data_files(fileio.glob(posixpath.join(input_base, pattern)))
   if not files:
     raise RuntimeError(f'{posixpath.join(input_base, pattern)}: no CSV files')
   return files
@@ -71,6 +71,19 @@ def input_files(exec_properties: Dict[str, Any], pattern: str) -> List[str]:
 def _header(path: str) -> List[str]:
   with fileio.open(path, 'rb') as binary, csv_table.text_stream(binary) as f:
     return csv_table.read(f)[0]
+
+
+def with_content(files: List[str]) -> List[str]:
+  """The files that hold a header at least: a part of no bytes is left out (the data check
+  counts it, csv_table.py)."""
+  kept = []
+  for path in files:
+    with fileio.open(path, 'rb') as binary:
+      if not csv_table.first_bytes_blank(binary):
+        kept.append(path)
+  if not kept:
+    raise RuntimeError(f'{files[0] if files else "no file"}: every CSV file is empty')
+  return kept
 
 
 def _same_header(files: List[str]) -> List[str]:
@@ -145,7 +158,7 @@ class Executor(csv_executor.Executor):
     split_config = output_config.split_config.splits
     if len(input_config.splits) != 1 or not split_config:
       raise ValueError('SpanWindowCsvExampleGen: one input pattern and output splits expected')
-    files = input_files(exec_properties, input_config.splits[0].pattern)
+    files = with_content(input_files(exec_properties, input_config.splits[0].pattern))
     shares = [split.hash_buckets for split in split_config]
     seed = int(exec_properties.get(SPLIT_SEED_KEY) or 0)
     tagged = pipeline | 'CsvRowsWithSplits' >> _PositionSplitCsv(files, seed, shares)

@@ -11,6 +11,8 @@ import os
 import re
 from typing import Callable, Dict, Iterable, List, Optional
 
+from tfx_hypertune.components import csv_table
+
 SPAN_PREFIX = 'span-'
 SPAN_PATTERN = SPAN_PREFIX + '{SPAN}/*.csv'  # ExampleGen's input pattern for span folders
 _SPAN_FOLDER = re.compile(r'^' + re.escape(SPAN_PREFIX) + r'(\d+)/?$')
@@ -38,8 +40,8 @@ def span_folder(data_dir: str, span: int) -> str:
 def window_files(data_dir: str, size: int, newest: Optional[int] = None,
                  listdir: Callable[[str], List[str]] = os.listdir,
                  glob: Callable[[str], List[str]] = glob_module.glob) -> Dict[int, List[str]]:
-  """The CSV files a run reads from a rolling window of spans: {span: its *.csv files,
-  sorted}, the spans ascending. The one rule for the pre-flight data check (os) and
+  """The CSV files a run reads from a rolling window of spans: {span: its data files
+  (csv_table.data_files), sorted}, the spans ascending. The one rule for the pre-flight data check (os) and
   ExampleGen (TFX's fileio, for buckets)."""
-  return {span: sorted(glob(os.path.join(span_folder(data_dir, span), '*.csv')))
+  return {span: csv_table.data_files(glob(os.path.join(span_folder(data_dir, span), '*.csv')))
           for span in window(list_spans(data_dir, listdir), size, newest)}

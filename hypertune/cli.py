@@ -323,13 +323,15 @@ def cmd_run(args: argparse.Namespace) -> int:
   span_note = ''
   if config.data.window_size:
     span_note = f' (spans: {", ".join(sorted({os.path.basename(os.path.dirname(f)) for f in summary.files}))})'
-  print(f'data: {config.data.path}: {summary.rows} rows in {len(summary.files)} file(s){span_note}, '
-        f'{_label_note(summary)}, {len(summary.numeric_columns)} numeric and '
-        f'{len(summary.text_columns)} text feature columns; schema: '
-        f'{config.data.schema_path or "inferred (SchemaGen)"}', flush=True)
+  print(f'data: {config.data.path}: {summary.rows} rows in {len(summary.files)} file(s){span_note}'
+        f'{_empty_parts_note(summary)}, {_label_note(summary)}, '
+        f'{len(summary.numeric_columns)} numeric and {len(summary.text_columns)} text feature '
+        f'columns; schema: {config.data.schema_path or "inferred (SchemaGen)"}', flush=True)
   if summary.stripped_fields:
     print(f'data: whitespace around {summary.stripped_fields} field(s) stripped (as the '
           f'pipeline reads them)', flush=True)
+  for note in summary.notes:
+    print(f'data: note: {note}', flush=True)
   print(f'task: {summary.task_reason}', flush=True)
   imbalance = data_check.imbalance_warning(summary, config.search.objective,
                                            config.training.class_weight)
@@ -357,7 +359,19 @@ def cmd_run(args: argparse.Namespace) -> int:
       f'{name} {rows}' for name, rows in summary.split_rows.items()))
   if summary.stripped_fields:
     print(f'  whitespace stripped:  around {summary.stripped_fields} field(s)')
+  if summary.empty_parts:
+    print(f'  empty files skipped:  {len(summary.empty_parts)} (no rows: '
+          f'{", ".join(os.path.basename(p) for p in summary.empty_parts[:3])}'
+          f'{", ..." if len(summary.empty_parts) > 3 else ""})')
+  for note in summary.notes:
+    print(f'  data note:            {note}')
   return 0
+
+
+def _empty_parts_note(summary) -> str:
+  if not summary.empty_parts:
+    return ''
+  return f' ({len(summary.empty_parts)} of them empty, skipped)'
 
 
 def _label_note(summary) -> str:
@@ -368,6 +382,7 @@ def _label_note(summary) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+  import_tensorflow_quietly()
   from tfx_hypertune.hypertune import predict  # pylint: disable=import-outside-toplevel
   out = open(args.output, 'w', newline='') if args.output else sys.stdout
   try:

@@ -13,6 +13,7 @@ import dataclasses
 import glob
 import math
 import os
+import re
 from collections import Counter
 from typing import Dict, List, Optional, Tuple
 
@@ -50,15 +51,17 @@ class DataSummary:
   task_reason: str = ''
   stripped_fields: int = 0  # fields with whitespace around them (stripped, as ExampleGen does)
   train_label_counts: Dict[str, int] = dataclasses.field(default_factory=dict)
+  empty_parts: List[str] = dataclasses.field(default_factory=list)  # no rows: skipped
+  notes: List[str] = dataclasses.field(default_factory=list)  # what was guessed about columns
 
 
 def csv_files(data_dir: str, span_window: Optional[int] = None) -> List[str]:
-  """The CSV files a run reads: every one in data_dir, or with span_window those of the
-  newest span_window span-<N> folders."""
+  """The CSV files a run reads: the data files (csv_table.data_files) in data_dir, or with
+  span_window those of the newest span_window span-<N> folders."""
   if not os.path.isdir(data_dir):
     raise DataError(f'data folder {data_dir}: not found')
   if span_window is None:
-    files = sorted(glob.glob(os.path.join(data_dir, '*.csv')))
+    files = csv_table.data_files(glob.glob(os.path.join(data_dir, '*.csv')))
     if not files:
       raise DataError(f'data folder {data_dir}: no .csv files in it')
     return files
@@ -84,13 +87,24 @@ def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
   stats: Dict[str, _ColumnStats] = {}
   by_split: List[Counter] = [Counter() for _ in splits.DEFAULT_SPLITS]
   rows = stripped = 0
+  empty_parts: List[str] = []
+  index_like = True
   for path in files:
-    file_header, labels, file_stripped = _check_file(path, label, header, schema_types, stats)
-    header = header or file_header
-    stripped += file_stripped
-    rows += len(labels)
-    for split, value in zip(splits.assign(len(labels), os.path.basename(path), seed), labels):
+    read = _check_file(path, label, header, schema_types, stats, single=len(files) == 1)
+    if read is None or not read.labels:
+      empty_parts.append(path)
+      header = header or (read.header if read else None)
+      continue
+    header = header or read.header
+    stripped += read.stripped
+    rows += len(read.labels)
+    index_like = index_like and read.first_column_counts_rows
+    for split, value in zip(splits.assign(len(read.labels), os.path.basename(path), seed),
+                            read.labels):
       by_split[split][value] += 1
+  if not rows:
+    raise DataError(f'data folder {data_dir}: all {len(files)} CSV files are empty (no rows '
+                    f'after the header, or no bytes at all)')
   assert header is not None
   _check_text_in_numeric(stats, schema_types)
   classes = sorted(set().union(*by_split))
@@ -102,12 +116,55 @@ def check_data(data_dir: str, label: str, schema_path: Optional[str] = None,
   else:
     _check_label(where, classes, schema_types.get(label))
     _check_splits(by_split, rows)
+    _check_classes_seen_in_training(where, by_split)
   numeric = [c for c in header if c != label and stats[c].is_numeric(schema_types.get(c))]
   text = [c for c in header if c != label and c not in numeric]
   split_rows = {name: sum(counter.values())
                 for (name, _), counter in zip(splits.DEFAULT_SPLITS, by_split)}
   return DataSummary(files, header, rows, classes, numeric, text, split_rows, task, reason,
-                     stripped, dict(by_split[0]))
+                     stripped, dict(by_split[0]), empty_parts,
+                     _column_notes(header, label, stats, index_like))
+
+
+def _column_notes(header: List[str], label: str, stats: Dict[str, '_ColumnStats'],
+                  index_like: bool) -> List[str]:
+  """What the check guessed about columns that a user may not mean as they read: one line
+  each (the run prints them, and the summary)."""
+  notes = []
+  for position, name in enumerate(header, start=1):
+    if name == csv_table.UNNAMED_COLUMN.format(position=position):
+      notes.append(f'column {position} has no name in the header: it is called {name}')
+  first = header[0]
+  if first != label and index_like and stats[first].numbers and not stats[first].texts and (
+      first.startswith('column_') or first.lower() in INDEX_NAMES):
+    notes.append(f'column {first!r} counts the rows (0, 1, 2, ...): a row index, not data, '
+                 f'yet it is used as a feature; drop it from the files (pandas: '
+                 f'to_csv(index=False))')
+  for name in header:
+    column = stats[name]
+    if name != label and column.grouped_numbers and (
+        column.grouped_numbers >= NUMERIC_SHARE * (column.numbers + column.texts)):
+      notes.append(f'column {name!r} holds numbers with thousands separators (e.g. '
+                   f'{column.first_grouped!r}): read as text, one category per value; write '
+                   f'them without separators to use them as numbers')
+  return notes
+
+
+def _check_classes_seen_in_training(where: str, by_split: List[Counter]) -> None:
+  """A class whose rows all fall outside the training split cannot be learned, and its label
+  has no id in the vocabulary Transform builds from the training rows: every trial would fail
+  on it. Refused here, naming the class."""
+  train = by_split[0]
+  for label in sorted(set().union(*by_split[1:])):
+    if label in train:
+      continue
+    placed = ', '.join(f'{name} {counter[label]}' for (name, _), counter in
+                       list(zip(splits.DEFAULT_SPLITS, by_split))[1:] if counter[label])
+    rows = sum(counter[label] for counter in by_split)
+    raise DataError(
+        f'{where}: class {label!r} has {rows} row(s), none in the training split ({placed}; '
+        f'rows are split by position): no model can learn it; add rows of that class (enough '
+        f'that some fall in training) or remove its rows')
 
 
 def imbalance_warning(summary: DataSummary, objective: str, class_weight: str) -> Optional[str]:
@@ -202,6 +259,8 @@ class _ColumnStats:
   texts: int = 0
   first_text: Optional[str] = None
   first_text_where: str = ''
+  grouped_numbers: int = 0  # text values that are numbers with thousands separators
+  first_grouped: Optional[str] = None
 
   def is_numeric(self, schema_type: Optional[str]) -> bool:
     if schema_type:
@@ -209,23 +268,53 @@ class _ColumnStats:
     return self.texts == 0 and self.numbers > 0
 
 
+@dataclasses.dataclass
+class _FileRead:
+  header: List[str]
+  labels: List[str]  # the label of each row, in order
+  stripped: int      # fields that had whitespace around them
+  first_column_counts_rows: bool  # the first column is 0, 1, 2, ... (or 1, 2, 3, ...)
+
+
 def _check_file(path: str, label: str, expected_header: Optional[List[str]],
-                schema_types: Dict[str, str], stats: Dict[str, _ColumnStats]
-                ) -> Tuple[List[str], List[str], int]:
-  """Checks one file; returns its header, the label of each row in order, and how many
-  fields had whitespace around them."""
+                schema_types: Dict[str, str], stats: Dict[str, '_ColumnStats'],
+                single: bool) -> Optional[_FileRead]:
+  """Checks one file; None for a file of no bytes (an empty part), unless it is the only one."""
+  with open(path, 'rb') as binary:
+    if csv_table.first_bytes_blank(binary):
+      if single:
+        raise DataError(f'{path}: empty file (expected a header line of column names)')
+      return None
   try:
-    return _read_file(path, label, expected_header, schema_types, stats)
-  except UnicodeDecodeError as e:
-    raise DataError(f'{path}: not a text CSV file (byte {e.object[e.start]:#04x} at offset '
-                    f'{e.start} is not UTF-8)') from None
+    read = _read_file(path, label, expected_header, schema_types, stats)
+  except UnicodeDecodeError:
+    raise DataError(not_utf8_message(path)) from None
   except csv.Error as e:
     raise DataError(f'{path}: not a readable CSV file ({e})') from None
+  if not read.labels and single:
+    raise DataError(f'{path}: no data rows after the header')
+  return read
+
+
+def not_utf8_message(path: str) -> str:
+  """Why a file is not UTF-8 text, and what to do: Latin-1 or Windows-1252 text (a
+  spreadsheet's export) gets the conversion; anything else is not a text file."""
+  with open(path, 'rb') as binary:
+    found = csv_table.undecodable_byte(binary)
+  with open(path, 'rb') as binary:
+    latin1 = csv_table.looks_like_latin1(binary)
+  offset, line, byte, around = found if found else (0, 1, 0, b'')
+  if latin1:
+    shown = around.decode('cp1252', errors='replace').strip()[-40:]
+    return (f'{path} line {line}: not UTF-8 text (byte {byte:#04x} in {shown!r}); it looks '
+            f'Latin-1 / Windows-1252 encoded: save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8 '
+            f'{os.path.basename(path)} > utf8.csv)')
+  return f'{path}: not a text CSV file (byte {byte:#04x} at offset {offset} is not UTF-8)'
+
 
 
 def _read_file(path: str, label: str, expected_header: Optional[List[str]],
-               schema_types: Dict[str, str], stats: Dict[str, _ColumnStats]
-               ) -> Tuple[List[str], List[str], int]:
+               schema_types: Dict[str, str], stats: Dict[str, '_ColumnStats']) -> _FileRead:
   with open(path, 'rb') as binary, csv_table.text_stream(binary) as f:
     header, records = csv_table.read(f)
     if not any(header):
@@ -236,19 +325,19 @@ def _read_file(path: str, label: str, expected_header: Optional[List[str]],
       stats.setdefault(name, _ColumnStats())
     labels: List[str] = []
     stripped = 0
+    counts_rows = True
     for line, row, row_stripped in records:
       if len(row) != len(header):
         raise DataError(f'{path} line {line}: {len(row)} fields, but the header has '
                         f'{len(header)}')
       if not row[label_index]:
         raise DataError(f'{path} line {line}: label column {label!r} is empty')
+      counts_rows = counts_rows and row[0] in (str(len(labels)), str(len(labels) + 1))
       labels.append(row[label_index])
       stripped += row_stripped
       for name, value in zip(header, row):
         _observe(stats[name], value, f'{path} line {line}', name)
-  if not labels:
-    raise DataError(f'{path}: no data rows after the header')
-  return header, labels, stripped
+  return _FileRead(header, labels, stripped, counts_rows and len(labels) > 1)
 
 
 def _check_header(path: str, header: List[str], label: str,
@@ -257,6 +346,12 @@ def _check_header(path: str, header: List[str], label: str,
     duplicates = sorted({h for h in header if header.count(h) > 1})
     raise DataError(f'{path}: duplicate column names {", ".join(duplicates)}')
   if label not in header:
+    delimiter = _other_delimiter(header)
+    if delimiter:
+      raise DataError(
+          f'{path}: the header reads as one column ({header[0][:80]!r}): the file looks '
+          f'{delimiter!r}-separated, and tfx-hypertune reads comma-separated files; save it '
+          f'with commas between fields (a spreadsheet: CSV UTF-8)')
     raise DataError(f'{path}: label column {label!r} not found '
                     f'(columns: {_abbreviate(header)})')
   if expected is not None and header != expected:
@@ -264,7 +359,25 @@ def _check_header(path: str, header: List[str], label: str,
                     f'({_abbreviate(header)} vs {_abbreviate(expected)})')
 
 
-def _observe(stats: _ColumnStats, value: str, where: str, column: str) -> None:
+OTHER_DELIMITERS = (';', '\t', '|')
+
+
+def _other_delimiter(header: List[str]) -> Optional[str]:
+  """The separator a one-column header holds, when the file was written with another one."""
+  if len(header) != 1:
+    return None
+  counts = {d: header[0].count(d) for d in OTHER_DELIMITERS}
+  delimiter = max(counts, key=counts.get)
+  return delimiter if counts[delimiter] else None
+
+
+# A number written with thousands separators: 1,234 or -12,345.6 (read as text).
+GROUPED_NUMBER = re.compile(r'^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$')
+# Names pandas and others give a written-out row index.
+INDEX_NAMES = ('unnamed: 0', 'index', '')
+
+
+def _observe(stats: '_ColumnStats', value: str, where: str, column: str) -> None:
   if not value:
     return  # a missing value (empty, or NaN, NA, null): Transform fills it in
   if csv_table.is_infinite(value):
@@ -276,6 +389,9 @@ def _observe(stats: _ColumnStats, value: str, where: str, column: str) -> None:
     stats.texts += 1
     if stats.first_text is None:
       stats.first_text, stats.first_text_where = value, where
+    if GROUPED_NUMBER.match(value):
+      stats.grouped_numbers += 1
+      stats.first_grouped = stats.first_grouped or value
 
 
 def _check_text_in_numeric(stats: Dict[str, _ColumnStats], schema_types: Dict[str, str]) -> None:

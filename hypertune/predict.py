@@ -11,7 +11,8 @@ import json
 import os
 from typing import Dict, Iterator, List, Optional, TextIO, Tuple
 
-from tfx_hypertune.components import serving
+from tfx_hypertune.components import csv_table, serving
+from tfx_hypertune.hypertune import data_check
 from tfx_hypertune.hypertune.data_check import DataError
 
 BATCH_SIZE = 256
@@ -96,20 +97,30 @@ class _ErrorScore:
 
 
 def _batches(csv_path: str, spec: Dict) -> Iterator[Tuple[List[bytes], List[Optional[str]]]]:
+  """Serialized tf.Examples of the CSV rows, BATCH_SIZE at a time, with each row's label (None
+  where the CSV has no label column or the cell is empty). The rows are read as the pipeline
+  read its data (components/csv_table.py: unnamed columns, missing spellings, whitespace)."""
   if not os.path.isfile(csv_path):
     raise DataError(f'{csv_path}: not found')
-  with open(csv_path, newline='', encoding='utf-8') as f:
-    reader = csv.DictReader(f)
-    if not reader.fieldnames:
+  try:
+    yield from _read_batches(csv_path, spec)
+  except UnicodeDecodeError:
+    raise DataError(data_check.not_utf8_message(csv_path)) from None
+
+
+def _read_batches(csv_path: str, spec: Dict) -> Iterator[Tuple[List[bytes], List[Optional[str]]]]:
+  with open(csv_path, 'rb') as binary, csv_table.text_stream(binary) as f:
+    header, records = csv_table.read(f)
+    if not header:
       raise DataError(f'{csv_path}: empty file (expected a header line of column names)')
-    missing = [name for name in spec['features'] if name not in reader.fieldnames]
+    missing = [name for name in spec['features'] if name not in header]
     if missing:
       raise DataError(f'{csv_path}: columns the model needs are missing: {", ".join(missing)}')
     examples, labels = [], []
-    for row in reader:
-      examples.append(_to_example(row, spec['features'], csv_path, reader.line_num))
-      label = (row.get(spec['label']) or '').strip()
-      labels.append(label or None)
+    for line, cells, _ in records:
+      row = dict(zip(header, cells))
+      examples.append(_to_example(row, spec['features'], csv_path, line))
+      labels.append(row.get(spec['label']) or None)
       if len(examples) == BATCH_SIZE:
         yield examples, labels
         examples, labels = [], []

@@ -223,3 +223,97 @@ def test_an_imbalanced_label_is_named_with_the_settings_that_help(tmp_path):
 def test_a_label_at_ninety_percent_or_below_gets_no_warning(tmp_path):
   assert data_check.imbalance_warning(_imbalanced(tmp_path, positives_every=5),
                                       'val_accuracy', 'none') is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Folders as other tools write them, and what the check guessed.
+
+
+def _parts_folder(folder):
+  """A folder as Spark writes one: parts with rows, a part with only a header, a part of no
+  bytes, _SUCCESS, and a Mac's AppleDouble twin of a part (binary)."""
+  header, rows = pets_rows(300)
+  write_csv(folder / 'part-00000.csv', header, rows[:150])
+  write_csv(folder / 'part-00001.csv', header, [])
+  (folder / 'part-00002.csv').write_bytes(b'')
+  write_csv(folder / 'part-00003.csv', header, rows[150:])
+  (folder / '_SUCCESS').write_bytes(b'')
+  (folder / '._part-00000.csv').write_bytes(b'\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X\xff')
+  return folder
+
+
+def test_empty_parts_are_skipped_and_counted(tmp_path):
+  folder = _parts_folder(tmp_path)
+  summary = _check(folder, label='animal')
+  assert summary.rows == 300
+  assert [os.path.basename(p) for p in summary.files] == [
+      'part-00000.csv', 'part-00001.csv', 'part-00002.csv', 'part-00003.csv']
+  assert [os.path.basename(p) for p in summary.empty_parts] == ['part-00001.csv',
+                                                                 'part-00002.csv']
+
+
+def test_a_folder_of_empty_parts_is_refused(tmp_path):
+  write_csv(tmp_path / 'part-00000.csv', ['x', 'label'], [])
+  (tmp_path / 'part-00001.csv').write_bytes(b'')
+  assert _error(tmp_path) == (f'data folder {tmp_path}: all 2 CSV files are empty (no rows '
+                              f'after the header, or no bytes at all)')
+
+
+def test_example_gen_reads_the_files_the_check_reads(tmp_path):
+  """One rule for which files are data: hidden and bookkeeping files are not, and a part of
+  no bytes holds nothing to read."""
+  from tfx_hypertune.components import example_gen  # pylint: disable=import-outside-toplevel
+  folder = _parts_folder(tmp_path)
+  checked = data_check.csv_files(str(folder))
+  read = example_gen.input_files({'input_base': str(folder)}, '*.csv')
+  assert read == checked
+  assert [os.path.basename(p) for p in example_gen.with_content(read)] == [
+      'part-00000.csv', 'part-00001.csv', 'part-00003.csv']
+
+
+def test_a_class_only_outside_the_training_split_is_refused_by_name(tmp_path):
+  header, rows = pets_rows(200)
+  train_positions = {i for i, split in enumerate(
+      data_check.splits.assign(len(rows) + 2, 'pets.csv', 0)) if split == 0}
+  outside = [i for i in range(len(rows) + 2) if i not in train_positions][:2]
+  for position in outside:  # two rows of a third class, both where training never looks
+    rows.insert(position, ['5.0', '10.0', 'white', 'fox'])
+  write_csv(tmp_path / 'pets.csv', header, rows)
+  message = _error(tmp_path, label='animal')
+  assert message.startswith(f"label column 'animal' in {tmp_path}: class 'fox' has 2 row(s), "
+                            f'none in the training split (')
+  assert 'add rows of that class' in message and 'or remove its rows' in message
+
+
+def test_a_semicolon_separated_file_is_named_as_such(tmp_path):
+  (tmp_path / 'data.csv').write_text('a;b;color;label\n1;2;red;x\n')
+  message = _error(tmp_path)
+  assert message.startswith(f"{tmp_path / 'data.csv'}: the header reads as one column "
+                            f"('a;b;color;label'): the file looks ';'-separated")
+  assert 'save it with commas' in message
+
+
+def test_a_latin1_file_is_named_as_such(tmp_path):
+  text = 'city,label\n' + ''.join(f'Z\u00fcrich {i},a\nM\u00e1laga {i},b\n' for i in range(30))
+  (tmp_path / 'data.csv').write_bytes(text.encode('cp1252'))
+  message = _error(tmp_path)
+  assert message.startswith(f"{tmp_path / 'data.csv'} line 2: not UTF-8 text (byte 0xfc in "
+                            "'Z\u00fc")
+  assert 'Latin-1 / Windows-1252' in message and 'iconv -f cp1252 -t utf-8' in message
+
+
+def test_guessed_columns_are_named_in_notes(tmp_path):
+  """A row index pandas wrote without a name, and numbers with thousands separators (text to
+  the pipeline): the run goes on, and says what it took them for."""
+  rows = [[str(i), f'"{1000 + 37 * i:,}"', str(i % 7), 'ab'[i % 2]] for i in range(120)]
+  (tmp_path / 'data.csv').write_text(
+      ',amount,x,label\n' + ''.join(','.join(row) + '\n' for row in rows))
+  summary = _check(tmp_path)
+  assert summary.columns[0] == 'column_1'
+  assert 'amount' in summary.text_columns
+  assert summary.notes == [
+      'column 1 has no name in the header: it is called column_1',
+      "column 'column_1' counts the rows (0, 1, 2, ...): a row index, not data, yet it is used "
+      'as a feature; drop it from the files (pandas: to_csv(index=False))',
+      "column 'amount' holds numbers with thousands separators (e.g. '1,000'): read as text, "
+      'one category per value; write them without separators to use them as numbers']
