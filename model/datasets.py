@@ -58,6 +58,8 @@ def prepare(fn_args, fit_on_eval_too: bool = False) -> Prepared:
   rows_per_class = count_rows_per_class(train, inputs.num_classes)
   batch_size = search['batch_size'] or auto_batch_size(sum(rows_per_class))
   train, evaluation = model_columns(train), model_columns(rows(fn_args.eval_files))
+  if not inputs.is_regression:
+    check_labels_known(evaluation, 'eval')
   return Prepared(
       search, seed, tf_transform_output, inputs,
       train.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
@@ -101,6 +103,19 @@ def count_rows_per_class(dataset: tf.data.Dataset, num_classes: int) -> List[int
       lambda counts, row: counts + tf.one_hot(tf.reshape(tf.cast(row[1], tf.int64), [-1])[0],
                                               num_classes, dtype=tf.int64))
   return [int(n) for n in per_class.numpy()]
+
+
+def check_labels_known(dataset: tf.data.Dataset, split: str) -> None:
+  """Refuses, in one line, a split with labels the training split never has: Transform's label
+  vocabulary comes from the training rows, so such a label has the id -1 and every trial would
+  fail on it. (The `hypertune` command's data check refuses it before anything runs, naming
+  the class; this catches it where nothing checked the data first, a Kubeflow run.)"""
+  unknown = int(dataset.reduce(0, lambda count, row: count + tf.cast(
+      tf.reduce_any(tf.cast(row[1], tf.int64) < 0), tf.int32)))
+  if unknown:
+    raise ValueError(f'{split} split: {unknown} row(s) have a label that no training row has '
+                     f'(the label vocabulary comes from the training split; rows are split by '
+                     f'position): add rows of that class or remove its rows')
 
 
 def with_label_scale(inputs: features.ModelInputs,

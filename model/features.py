@@ -7,6 +7,8 @@ schema (raw side) or from the transformed feature spec (model side).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
 from typing import Dict, List, Tuple
 
 import tensorflow as tf
@@ -33,8 +35,25 @@ RESERVED_KEYS = (LABEL_KEY, NUMERIC_KEY, *LABEL_SCALE_KEYS)
 CLASSIFICATION, REGRESSION = 'classification', 'regression'
 
 
+# A column name used as is inside the model: an ASCII identifier. Keras refuses other layer
+# names ('/' in `size/cm`) and TensorFlow other scope names (`Café`, `颜色`).
+_SAFE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]*')
+
+
+def safe_name(raw_name: str) -> str:
+  """The name a raw column goes by inside the transform graph and the model: the column's own
+  name when it is an ASCII identifier, else its letters and digits (the rest as `_`) and a hash
+  of the whole name, so that no two columns meet (`size/cm` -> `size_cm_1f3a9c0d`). The one
+  place a CSV header becomes an identifier; serving still takes the raw names."""
+  if _SAFE_NAME.fullmatch(raw_name):
+    return raw_name
+  cleaned = re.sub(r'[^A-Za-z0-9]+', '_', raw_name).strip('_')[:40]
+  digest = hashlib.sha256(raw_name.encode('utf-8')).hexdigest()[:8]
+  return f'{cleaned}_{digest}' if cleaned[:1].isalpha() else f'c_{cleaned}_{digest}'.replace('__', '_')
+
+
 def transformed_name(raw_name: str) -> str:
-  return raw_name + TRANSFORMED_SUFFIX
+  return safe_name(raw_name) + TRANSFORMED_SUFFIX
 
 
 @dataclasses.dataclass(frozen=True)

@@ -70,7 +70,7 @@ def _numeric(values: tf.Tensor) -> tf.Tensor:
 def _categorical(tensor, name: str) -> tf.Tensor:
   dense = _to_dense(tensor, default=features.MISSING_STRING)
   return tft.compute_and_apply_vocabulary(
-      dense, num_oov_buckets=NUM_OOV_BUCKETS, vocab_filename=name)
+      dense, num_oov_buckets=NUM_OOV_BUCKETS, vocab_filename=features.safe_name(name))
 
 
 def _label(tensor) -> tf.Tensor:

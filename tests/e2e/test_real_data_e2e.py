@@ -9,7 +9,10 @@ in one working directory (one --output-dir):
   blessed and pushed by the default rule;
 - the pets data forced into the survey's pipeline name: it runs, and uses nothing of the
   survey's (baseline model, hyperparameters, search state);
-- noise: labels unrelated to the features: the model is not blessed, and the summary says why;
+- noise: labels unrelated to the features, in a table whose every column name is hostile (no
+  name, slashes, brackets, accents, Chinese, an emoji, a leading digit): every component runs,
+  the model takes the raw names and `hypertune predict` scores the file; the model is not
+  blessed, and the summary says why;
 - an error inside a component: one line, a log with the traceback, exit status 1.
 """
 
@@ -129,20 +132,68 @@ def test_a_second_dataset_under_the_same_name_reuses_nothing(forced_run, survey_
     assert json.load(f)['search_state_dir'] != info['search_state_dir']
 
 
-def test_a_model_no_better_than_the_majority_class_is_not_pushed(workdir, pets_run, capsys):
+# Every column name a CSV header may hold, where the pipeline used to take names for
+# identifiers (Keras layer names, TensorFlow scope names, vocabulary files): no name at all,
+# a slash, brackets and a symbol, Chinese, an emoji and a percent sign, a leading digit, and a
+# label of accents and a slash.
+HOSTILE_HEADER = ['', 'size/cm', 'Café [€]', '颜色', '🐾 rate %', '1st', 'étiquette/label']
+HOSTILE_LABEL = HOSTILE_HEADER[-1]
+
+
+@pytest.fixture(scope='module')
+def noise_run(workdir, pets_run):
+  """Labels unrelated to the features, in a table whose every column name is hostile."""
   del pets_run
   rng = random.Random(3)
-  rows = [[f'{rng.random():.4f}', f'{rng.random():.4f}', 'a' if rng.random() < 0.7 else 'b']
-          for _ in range(600)]
-  write_csv(workdir / 'noise' / 'noise.csv', ['x1', 'x2', 'label'], rows)
-  code, out, _ = helpers.run_cli(capsys, 'run', '--data', str(workdir / 'noise'), '--output-dir',
-                                 str(workdir / 'runs'), *BUDGET)
+  rows = [[f'{rng.random():.4f}', f'{rng.random():.4f}', rng.choice(['x', 'y', 'z']),
+           rng.choice(['红', '白']), f'{rng.random():.4f}', str(rng.randint(0, 9)),
+           'a' if rng.random() < 0.7 else 'b'] for _ in range(600)]
+  write_csv(workdir / 'noise' / 'noise.csv', HOSTILE_HEADER, rows)
+  out = io.StringIO()
+  from tfx_hypertune.hypertune import cli
+  with contextlib.redirect_stdout(out):
+    code = cli.main(['run', '--data', str(workdir / 'noise'), '--label', HOSTILE_LABEL,
+                     '--output-dir', str(workdir / 'runs'), *BUDGET])
+  run_dir = workdir / 'runs' / 'hypertune-noise'
+  return {'code': code, 'out': out.getvalue(), 'run_dir': run_dir,
+          'csv': str(workdir / 'noise' / 'noise.csv')}
+
+
+def test_a_model_no_better_than_the_majority_class_is_not_pushed(noise_run):
+  code, out = noise_run['code'], noise_run['out']
   assert code == 0
   blessed_line = next(line for line in out.splitlines() if 'blessed:' in line)
   assert blessed_line.split('blessed:')[1].strip().startswith('no: accuracy ')
   assert 'always predicting class a' in blessed_line
   assert 'pushed model:         not pushed' in out
-  assert helpers.serving_versions(str(workdir / 'runs' / 'hypertune-noise' / 'serving')) == []
+  assert helpers.serving_versions(str(noise_run['run_dir'] / 'serving')) == []
+
+
+def test_hostile_column_names_work_end_to_end(noise_run, capsys):
+  """Transform, the search, the Trainer and the Evaluator ran on the hostile table; the model
+  takes the raw column names (the unnamed one as column_1), and `hypertune predict` scores the
+  CSV as it is."""
+  assert noise_run['code'] == 0
+  assert 'data: note: column 1 has no name in the header: it is called column_1' in (
+      noise_run['out'])
+  states = helpers.node_states(str(noise_run['run_dir'] / 'metadata.sqlite'))
+  assert all(states[node] == 'COMPLETE' for node in (
+      'Transform', 'Tuner', 'Trainer', 'Evaluator')), states
+  from tfx_hypertune.hypertune import results
+  trainer = results.latest_run(str(noise_run['run_dir'] / 'metadata.sqlite'))['Trainer']
+  model_dir = os.path.join(trainer.uri('model'), 'Format-Serving')
+  with open(os.path.join(model_dir, 'assets.extra', 'request_spec.json')) as f:
+    request = json.load(f)
+  assert request['label'] == HOSTILE_LABEL
+  assert sorted(request['features']) == sorted(['column_1', *HOSTILE_HEADER[1:-1]])
+  assert request['features']['颜色'] == 'bytes' and request['features']['size/cm'] == 'float'
+  code, out, err = helpers.run_cli(capsys, 'predict', '--model', model_dir, '--data',
+                                   noise_run['csv'])
+  assert code == 0, err
+  lines = out.strip().splitlines()
+  assert lines[0] == 'predicted_label,probability' and len(lines) == 601
+  assert {line.split(',')[0] for line in lines[1:]} <= {'a', 'b'}
+  assert err.startswith('accuracy: ')
 
 
 def test_an_error_inside_a_component_is_one_line_and_a_log(workdir, pets_run):

@@ -93,3 +93,30 @@ def test_declare_kinds():
 def test_auto_batch_size_gives_small_tables_enough_steps(rows, batch):
   from tfx_hypertune.model import datasets
   assert datasets.auto_batch_size(rows) == batch
+
+
+@pytest.mark.parametrize('raw, expected', [
+    ('color', 'color'), ('Sepal_length2', 'Sepal_length2'),
+    ('size/cm', 'size_cm_'), ('wt [kg]', 'wt_kg_'), ('rate %', 'rate_'), ('1st', 'c_1st_'),
+    ('Café', 'Caf_'), ('颜色', 'c_'), ('🐾 tag', 'tag_'), ('column_1', 'column_1')])
+def test_every_column_name_becomes_one_safe_identifier(raw, expected):
+  """The one place a CSV header becomes an identifier (Keras layer names, TensorFlow scope
+  names): ASCII letters, digits and _, starting with a letter, and distinct for distinct
+  names (a hash of the raw name unless it was safe already)."""
+  import re  # pylint: disable=import-outside-toplevel
+  safe = features.safe_name(raw)
+  assert re.fullmatch(r'[A-Za-z][A-Za-z0-9_]*', safe)
+  assert safe == expected if raw == expected else safe.startswith(expected)
+  assert features.safe_name('size_cm') != features.safe_name('size/cm') != features.safe_name(
+      'size cm')
+  assert features.transformed_name(raw) == safe + '_xf'
+
+
+def test_labels_no_training_row_has_are_refused_in_one_line():
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.model import datasets  # pylint: disable=import-outside-toplevel
+  rows = tf.data.Dataset.from_tensor_slices(({'x': [[1.0], [2.0], [3.0]]}, [[0], [-1], [-1]]))
+  with pytest.raises(ValueError, match=r'^eval split: 2 row\(s\) have a label that no '
+                                       r'training row has'):
+    datasets.check_labels_known(rows, 'eval')
+  datasets.check_labels_known(rows.take(1), 'eval')  # every label known: nothing to say
