@@ -36,14 +36,27 @@ def build_tuner_from(args: Dict[str, Any]):
   from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
   from tfx.types import artifact_utils  # pylint: disable=import-outside-toplevel
   from tfx_hypertune.components.tuner import instrument  # pylint: disable=import-outside-toplevel
-  # Share the cores: N workers with all threads each would only contend.
-  threads = max(1, (os.cpu_count() or 1) // int(args['workers']))
-  tf.config.threading.set_intra_op_parallelism_threads(threads)
-  tf.config.threading.set_inter_op_parallelism_threads(1)
+  share_cores(tf, int(args['workers']))
   input_dict = artifact_utils.parse_artifact_dict(args['input_dict'])
   exec_properties = args['exec_properties']
   fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, args['working_dir'])
   return instrument.build_tuner(exec_properties, fn_args)
+
+
+def share_cores(tf, workers: int) -> None:
+  """Gives this process its share of the cores: N workers with all threads each would only
+  contend. TensorFlow takes thread counts only before its context exists, and a worker forked
+  from the warm pool may have one already: the pool preloads the script that started the run,
+  and a script that runs TensorFlow at import (`tf.config...`, a constant) initialises it
+  there. Such a worker keeps TensorFlow's own thread counts, says so in its log, and runs its
+  trials all the same."""
+  threads = max(1, (os.cpu_count() or 1) // workers)
+  try:
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+  except RuntimeError as e:  # "... cannot be modified after initialization"
+    print(f'[hypertune worker] TensorFlow was initialised before this worker started ({e}); '
+          f'it keeps its own thread counts instead of {threads}', flush=True)
 
 
 def run_forked(args_path: str, log_path: str, environ: Dict[str, str]) -> None:

@@ -11,6 +11,8 @@ same fixture)."""
 import csv
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from tfx.components.tuner import component as stock_component_module
@@ -96,3 +98,21 @@ class TestStockTunerExecutorTests(stock_executor_test.ExecutorTest):
 
 class TestStockTunerComponentTests(stock_component_test.TunerTest):
   """The stock component tests, as they are, on our component."""
+
+
+def test_parallel_trials_in_a_process_that_has_run_tensorflow(tmp_path):
+  """Two searches with TuneArgs(num_parallel_trials=2), one after the other, in one process
+  whose script ran TensorFlow at import: every trial of both completes (the workers, forked
+  from a warm pool that has TensorFlow initialised, cannot set their thread counts and go on
+  without)."""
+  script = os.path.join(os.path.dirname(__file__), 'two_parallel_searches.py')
+  done = subprocess.run([sys.executable, script, str(tmp_path)], capture_output=True,
+                        text=True, timeout=600, cwd=os.path.dirname(os.path.dirname(
+                            os.path.dirname(script))))
+  assert done.returncode == 0, done.stderr[-3000:]
+  searches = [json.loads(line.split(' ', 1)[1]) for line in done.stdout.splitlines()
+              if line.startswith('SEARCH ')]
+  assert [s['run'] for s in searches] == ['first', 'second']
+  for search in searches:
+    assert search['trials_completed'] == 3  # the stock module's RandomSearch(max_trials=3)
+    assert search['failed_trials'] == [] and search['worker_failures'] == []
