@@ -181,7 +181,7 @@ class SearchConfig:
   # DirectRunner's worker processes on this machine, parallel_trials of them.
   beam_pipeline_args: Optional[Tuple[str, ...]] = None
   # On new data, try this many of the previous search's best configurations first (0: off).
-  warm_start_trials: int = 3
+  warm_start_trials: int = policies.DEFAULT_WARM_START_TRIALS
   # A clock for scheduled runs (None: none): no trial starts that would end after this many
   # minutes of search, going by the longest trial so far; the search ends with what completed.
   max_minutes: Optional[float] = None

@@ -44,7 +44,8 @@ import apache_beam as beam
 from apache_beam.options import pipeline_options
 from tfx.dsl.io import fileio
 
-from tfx_hypertune.components.tuner import beam_worker, instrument, one_trial, parallel, spec
+from tfx_hypertune.components.tuner import (beam_worker, instrument, one_trial, parallel,
+                                            progress, spec)
 
 BEAM_DIR = 'beam'                 # in the search directory: arguments, results and logs
 ARGS_FILE = 'worker_args.json'    # in BEAM_DIR: what a trial process rebuilds the tuner from
@@ -70,10 +71,11 @@ def search(tuner, batch_size: int, input_dict, exec_properties: Dict[str, Any],
   args_path = parallel.write_worker_args(
       spec.join(working_dir, BEAM_DIR, ARGS_FILE), input_dict, exec_properties, working_dir,
       trials_per_machine(options))
-  planned = instrument.planned_trials(oracle)
   print(f'  [Tuner] trials on Beam ({runner}): up to {batch_size} trials per batch', flush=True)
-  started = time.monotonic()
   reported = {t.trial_id for t in oracle.completed_trials()}
+  logs: Dict[str, str] = {}
+  reporter = progress.TrialReporter(oracle, instrument.planned_trials(oracle),
+                                    error_log=lambda trial: _error_log(tuner, trial, logs))
   run_stamp = time.strftime('%Y%m%dT%H%M%S', time.gmtime())
   batches: List[Dict[str, Any]] = []
   while True:
@@ -86,14 +88,22 @@ def search(tuner, batch_size: int, input_dict, exec_properties: Dict[str, Any],
     for trial in trials:
       one_trial.replay(oracle, trial, record['results'].get(trial.trial_id)
                        or missing_result(record))
+      logs[trial.trial_id] = trial_request(trial, 0, batch_dir)['log_path']
     tuner.save()  # the oracle, and the tuner file a resumed run reloads it through
     print(f'  [Tuner] Beam batch {len(batches) + 1}: {len(trials)} trial(s), '
           f'{record["seconds"]:.1f}s', flush=True)
     del record['results']
     batches.append(record)
-    reported |= parallel.print_new_trials(oracle, reported, started, planned)
+    reporter.report_new()
   return {'runner': runner, 'batch_size': batch_size, 'batches': batches,
           'beam_pipeline_args': list(beam_args)}
+
+
+def _error_log(tuner, trial, process_logs: Dict[str, str]) -> Optional[str]:
+  """Where a failed trial's traceback is: its trial_error.log, written by the trial process
+  when its code raised; else (the process died) the trial process's log."""
+  written = progress.error_log_path(tuner.get_trial_dir(trial.trial_id))
+  return written if fileio.exists(written) else process_logs.get(trial.trial_id)
 
 
 def next_batch(oracle, size: int) -> List[Any]:

@@ -36,8 +36,8 @@ class Tuner(base_beam_component.BaseBeamComponent):
     127.0.0.1; capped by the cores the container may use. A dead worker's trial ends FAILED.
   - No Hyperband crash (tensorflow/tfx#7778): results are read from the completed trials,
     never through `get_best_trials(oracle.max_trials)`.
-  - Warm start. `warm_start_trials=K`: a search on new data first tries the K best
-    configurations of the previous search of the same settings.
+  - Warm start. A search on new data first tries the `warm_start_trials` (default 3; 0: off)
+    best configurations of the previous search of the same settings, within its own budget.
   - Retune policy. `tuning='always' | 'never' | 'if-data-changed'`; `hyperparameters_file`:
     reuse a best_hyperparameters.txt instead of searching.
   - Budget. `max_epochs`, `max_trials` (may be RuntimeParameters): set as the oracle's

@@ -40,8 +40,8 @@ from tfx_hypertune.components import filesystems
 # First, so that tf.keras is Keras 3 here too, whatever imports tf.Transform later (keras3.py).
 from tfx_hypertune.components.tuner import keras3  # pylint: disable=unused-import
 from tfx_hypertune.components.tuner import (beam_trials, instrument, parallel, policies,
-                                            report, selection, spec, tuning, warm_pool,
-                                            warm_start)
+                                            progress, report, selection, spec, tuning,
+                                            warm_pool, warm_start)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -124,7 +124,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
           f'{f" (resuming: {len(finished_before)} trials already finished)" if resumed else ""}',
           flush=True)
     carried_over: List[Dict[str, Any]] = []
-    warm_start_trials = spec.optional_int(exec_properties.get(spec.WARM_START_TRIALS_KEY)) or 0
+    warm_start_trials = warm_start_count(exec_properties)
     if not resumed and warm_start_trials:
       carried_over = warm_start.enqueue_previous_best(
           tuner.oracle, state_root, key, warm_start_trials)
@@ -133,18 +133,27 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             f'cores this container may use', flush=True)
     failures: List[str] = []
     beam: Optional[Dict[str, Any]] = None
-    if trials_on == policies.TRIALS_BEAM:
-      beam = beam_trials.search(tuner, workers, input_dict, exec_properties, working_dir,
-                                self.beam_pipeline_args())
-    elif workers > 1:
-      failures = parallel.search(tuner, workers, input_dict, exec_properties, working_dir)
-    else:
-      tuner.search(**fit_kwargs)
+    try:
+      if trials_on == policies.TRIALS_BEAM:
+        beam = beam_trials.search(tuner, workers, input_dict, exec_properties, working_dir,
+                                  self.beam_pipeline_args())
+      elif workers > 1:
+        failures = parallel.search(tuner, workers, input_dict, exec_properties, working_dir)
+      else:
+        tuner.search(**fit_kwargs)
+    except RuntimeError as e:
+      # Keras Tuner stops a search after max_consecutive_failed_trials failures in a row, with
+      # the last one's traceback in its message: said here in one line instead.
+      if 'consecutive failures' not in str(e):
+        raise
+      raise TrialsFailedError(f'Tuner: {tuner.oracle.max_consecutive_failed_trials} trials in '
+                              f'a row failed, and Keras Tuner stops a search then: '
+                              f'{failure_summary(tuner)}') from None
     clock = clock_outcome(tuner.oracle, max_minutes)
     objective = tuner.oracle.objective
     trials = completed_trials(tuner.oracle)
     if not trials:
-      raise RuntimeError('Tuner: no trial completed; see the trial errors above')
+      raise TrialsFailedError(f'Tuner: no trial completed: {failure_summary(tuner)}')
     choice = select_trial(tuner.oracle, trials, tuner.project_dir, exec_properties)
     write_results(trials, instrument.budget_of(tuner.oracle, fit_kwargs), hp_dir, results_dir,
                   choice)
@@ -167,12 +176,28 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         'worker_failures': failures,
         'trials_on': trials_on,
         'beam': beam,
-        'failed_trials': failed_trials(tuner.oracle),
+        'failed_trials': failed_trials(tuner.oracle, tuner.project_dir),
         **clock,
         spec.SELECTION_FIELD: choice.record(),
         'unreadable_state_set_aside': set_aside,
         'report': html_path,
     }
+
+
+class TrialsFailedError(RuntimeError):
+  """The search ended without a trial to train: its message names the failures in one line."""
+
+
+def failure_summary(tuner) -> str:
+  """The failed trials in a few words: how many, the last one's error and where its
+  traceback is."""
+  failed = failed_trials(tuner.oracle, tuner.project_dir)
+  if not failed:
+    return 'no trial failed either (the search planned none?)'
+  last = failed[-1]
+  where = f' (full traceback: {last["traceback"]})' if last['traceback'] else ''
+  return (f'{len(failed)} trial(s) failed; the last, trial {last["trial_id"]}: '
+          f'{last["error"]}{where}')
 
 
 def trials_location(exec_properties: Dict[str, Any]) -> str:
@@ -182,14 +207,20 @@ def trials_location(exec_properties: Dict[str, Any]) -> str:
   return value
 
 
-def failed_trials(oracle) -> List[Dict[str, Any]]:
-  """Trials that ended without a result: their values and their error (the last line of
-  Keras Tuner's message; the whole traceback is in the trial's trial.json)."""
-  return [{'trial_id': trial.trial_id, 'status': trial.status,
-           'values': instrument.active_values(trial.hyperparameters),
-           'error': spec.last_line(trial.message)}
-          for trial in sorted(oracle.trials.values(), key=lambda t: t.trial_id)
-          if spec.is_failed(trial.status)]
+def failed_trials(oracle, project_dir: Optional[str] = None) -> List[Dict[str, Any]]:
+  """Trials that ended without a result: their values, their error (the last line of its
+  traceback) and where the whole traceback is (in the Keras Tuner project's trial folder)."""
+  failed = []
+  for trial in sorted(oracle.trials.values(), key=lambda t: t.trial_id):
+    if not spec.is_failed(trial.status):
+      continue
+    log = (progress.error_log_path(spec.trial_dir(project_dir, trial.trial_id))
+           if project_dir else None)
+    failed.append({'trial_id': trial.trial_id, 'status': trial.status,
+                   'values': instrument.active_values(trial.hyperparameters),
+                   'error': progress.trial_error(trial.message, log),
+                   'traceback': log if log and fileio.exists(log) else None})
+  return failed
 
 
 def set_aside_unreadable_state(working_dir: str) -> List[str]:
@@ -212,6 +243,17 @@ def set_aside_unreadable_state(working_dir: str) -> List[str]:
           f'as {aside}; searching afresh', flush=True)
     moved.append(aside)
   return moved
+
+
+def warm_start_count(exec_properties: Dict[str, Any]) -> int:
+  """How many of the previous search's best configurations a new search tries first: the
+  `warm_start_trials` parameter, policies.DEFAULT_WARM_START_TRIALS when it is not given."""
+  value = spec.optional_int(exec_properties.get(spec.WARM_START_TRIALS_KEY))
+  if value is None:
+    return policies.DEFAULT_WARM_START_TRIALS
+  if value < 0:
+    raise ValueError(f'{spec.WARM_START_TRIALS_KEY}={value}: must be 0 (off) or more')
+  return value
 
 
 def requested_workers(exec_properties: Dict[str, Any]) -> int:

@@ -32,7 +32,10 @@ import numpy as np
 
 from tfx.components.util import udf_utils
 
-from tfx_hypertune.components.tuner import spec, warm_pool
+from tfx_hypertune.components.tuner import keras_tuner_private, progress, spec, warm_pool
+from tfx_hypertune.components.tuner.hyperparameters import active_values  # noqa: F401  (re-exported)
+
+keras_tuner_private.quiet_trial_tracebacks()
 
 # A parallel worker asks the chief for its next trial in a loop with no pause
 # (BaseTuner.search); while Hyperband waits for a round to fill it answers IDLE, and the
@@ -133,24 +136,6 @@ def apply_budget(tuner, fit_kwargs: Dict[str, Any], budget: Mapping[str, Any]) -
 
 
 # ---------------------------------------------------------------------------------------------
-# Hyperparameter values.
-
-
-def active_values(hyperparameters: keras_tuner.HyperParameters) -> Dict[str, Any]:
-  """The values the model actually used: active under their conditions (Keras Tuner's
-  conditional scopes), without Keras Tuner's `tuner/...` bookkeeping."""
-  return {name: value for name, value in hyperparameters.values.items()
-          if not name.startswith('tuner/') and _is_active(hyperparameters, name)}
-
-
-def _is_active(hyperparameters: keras_tuner.HyperParameters, name: str) -> bool:
-  try:
-    return hyperparameters.is_active(name)
-  except (KeyError, ValueError):  # a value without a declared hyperparameter: keep it
-    return True
-
-
-# ---------------------------------------------------------------------------------------------
 # Per-trial statistics that Keras Tuner does not record.
 
 
@@ -193,18 +178,6 @@ class TrialStatsCallback(keras.callbacks.Callback):
 
   def on_train_end(self, logs=None):
     spec.update_json(self._path, self._stats)
-
-
-def progress_line(done: int, planned: Optional[int], objective: str, trial,
-                  elapsed: float) -> str:
-  """`[Tuner  12.3s] trial 4 of ~30: val_accuracy=0.9512 epochs=2 {...}`"""
-  values = {k: round(v, 6) if isinstance(v, float) else v
-            for k, v in active_values(trial.hyperparameters).items()}
-  epochs = trial.hyperparameters.values.get('tuner/epochs')
-  score = trial.score if trial.score is not None else float('nan')
-  of = f' of ~{planned}' if planned else ''
-  return (f'  [Tuner {elapsed:6.1f}s] trial {done}{of}: {objective}={score:.4f}'
-          f'{f" epochs={epochs}" if epochs else ""} {values}')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,12 +225,13 @@ class Instrumented:
     if not spec.read_json(self._stats_path(trial), default={}).get('trainable_parameters'):
       stats.update(self._built_model_stats(trial))
     spec.update_json(self._stats_path(trial), stats)
+    error_log = progress.write_error_log(self.get_trial_dir(trial.trial_id), trial)
     super().on_trial_end(trial)
     self._finished += 1
-    print(progress_line(self._finished, planned_trials(self.oracle)
-                        if isinstance(self.oracle, keras_tuner.Oracle) else None,
-                        self.oracle.objective.name, trial,
-                        time.monotonic() - self._search_started), flush=True)
+    print(progress.trial_line(self._finished, planned_trials(self.oracle)
+                              if isinstance(self.oracle, keras_tuner.Oracle) else None,
+                              self.oracle.objective.name, trial,
+                              time.monotonic() - self._search_started, error_log), flush=True)
 
   def _stats_path(self, trial) -> str:
     return spec.join(self.get_trial_dir(trial.trial_id), spec.TRIAL_STATS_FILE)

@@ -13,6 +13,10 @@ What is here has no public route in keras-tuner 1.4.8:
   (`distribute/oracle_chief.OracleServicer` and the generated `protos` service), without Keras
   Tuner's blocking `start_server` loop, which waits forever for a dead worker's trial
   (parallel.py watches the workers instead).
+- `config.DEBUG` is on in 1.4.8, so `BaseTuner._try_run_and_update_trial` prints every failed
+  trial's whole traceback to the console (the traceback is kept in `trial.message` all the
+  same); it is switched off, and the Tuner says each failed trial in one line
+  (progress.py), its traceback in the trial's folder.
 - `keras_tuner.Hyperband.__init__` builds its own HyperbandOracle; our tuner is Keras Tuner's
   Hyperband tuner (rounds train to `tuner/epochs` from their parent's checkpoint) over an
   oracle we build, so it runs `keras_tuner.Tuner.__init__` instead.
@@ -24,6 +28,7 @@ this module warns when the installed Keras Tuner is not WRITTEN_FOR.
 import warnings
 
 import keras_tuner
+from keras_tuner.src import config as config_module
 from keras_tuner.src import protos
 from keras_tuner.src.distribute import oracle_chief
 from keras_tuner.src.engine import conditions as conditions_module
@@ -38,6 +43,11 @@ HYPERBAND_BRACKET_METHODS = ('_get_size', '_get_epochs', '_get_num_rounds', '_ge
 
 def silence_parent_to_proto_print() -> None:
   conditions_module.print = lambda *args, **kwargs: None
+
+
+def quiet_trial_tracebacks() -> None:
+  """No traceback printed per failed trial (trial.message keeps it)."""
+  config_module.DEBUG = False
 
 
 class MirroredBrackets:

@@ -33,8 +33,8 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import json_utils
 
-from tfx_hypertune.components.tuner import (instrument, keras_tuner_private, spec, warm_pool,
-                                            worker)
+from tfx_hypertune.components.tuner import (instrument, keras_tuner_private, progress, spec,
+                                            warm_pool, worker)
 
 WORKER_ARGS_FILE = 'worker_args.json'  # in the search directory: what each worker rebuilds from
 WORKER_PIDS_FILE = 'worker_pids.json'  # in the search directory: {tuner_id: pid} while it runs
@@ -107,7 +107,10 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
   spec.write_json(spec.join(working_dir, WORKER_PIDS_FILE),
                   {tuner_id: process.pid for tuner_id, process in processes.items()})
   try:
-    return _watch(oracle, processes, working_dir, instrument.planned_trials(oracle))
+    reporter = progress.TrialReporter(
+        oracle, instrument.planned_trials(oracle),
+        error_log=lambda trial: progress.error_log_path(tuner.get_trial_dir(trial.trial_id)))
+    return _watch(oracle, processes, working_dir, reporter)
   finally:
     for process in processes.values():
       if process.is_alive():
@@ -142,14 +145,12 @@ def _start_worker(tuner_id: str, port: int, args_path: str, log_dir: str):
 
 
 def _watch(oracle, processes: Dict[str, multiprocessing.Process], working_dir: str,
-           planned: int) -> List[str]:
-  started = time.monotonic()
-  reported = {t.trial_id for t in oracle.completed_trials()}
+           reporter: progress.TrialReporter) -> List[str]:
   failures: List[str] = []
   running = dict(processes)
   while running:
     time.sleep(POLL_SECONDS)
-    reported |= print_new_trials(oracle, reported, started, planned)
+    reporter.report_new()
     for tuner_id, process in list(running.items()):
       if process.is_alive():
         continue
@@ -161,16 +162,5 @@ def _watch(oracle, processes: Dict[str, multiprocessing.Process], working_dir: s
         failures.append(message)
         print(f'  [Tuner] {message}; the search goes on without it', flush=True)
         oracle.end_trial_of_dead_worker(tuner_id, f'worker {tuner_id} died')
-  print_new_trials(oracle, reported, started, planned)
+  reporter.report_new()
   return failures
-
-
-def print_new_trials(oracle, reported, started: float, planned: int):
-  completed = {t.trial_id: t for t in oracle.completed_trials()}
-  new = {trial_id for trial_id in completed if trial_id not in reported}
-  for trial_id in sorted(new):
-    trial = completed[trial_id]
-    done = len(reported) + len([n for n in sorted(new) if n <= trial_id])
-    print(instrument.progress_line(done, planned, oracle.objective.name, trial,
-                                   time.monotonic() - started), flush=True)
-  return new

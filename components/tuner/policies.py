@@ -11,3 +11,7 @@ POLICIES = (ALWAYS, NEVER, IF_DATA_CHANGED)
 # `beam` (one Beam pipeline per batch of trials, on the Tuner's Beam runner: beam_trials.py).
 TRIALS_LOCAL, TRIALS_BEAM = 'local', 'beam'
 TRIALS_ON = (TRIALS_LOCAL, TRIALS_BEAM)
+
+# Warm start is on unless asked off (0): a search on new data of the same settings first tries
+# the previous search's best configurations, within its own budget.
+DEFAULT_WARM_START_TRIALS = 3

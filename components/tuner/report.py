@@ -23,7 +23,7 @@ import json
 from typing import Any, Dict, List, Optional
 
 from tfx_hypertune.components.tuner import search as search_api
-from tfx_hypertune.components.tuner import spec
+from tfx_hypertune.components.tuner import progress, spec
 
 TRIALS_CSV = spec.TRIALS_CSV
 REPORT_HTML = spec.REPORT_HTML
@@ -79,7 +79,8 @@ def metric_of(objective: str, direction: str) -> Metric:
 def load_trials(search_dir: str) -> List[Dict[str, Any]]:
   """One dict per trial directory: trial.json merged with trial_stats.json."""
   return [{'trial': spec.read_json(spec.join(trial_dir, spec.TRIAL_FILE)),
-           'stats': spec.read_json(spec.join(trial_dir, spec.TRIAL_STATS_FILE), default={})}
+           'stats': spec.read_json(spec.join(trial_dir, spec.TRIAL_STATS_FILE), default={}),
+           'error_log': progress.error_log_path(trial_dir)}
           for trial_dir in spec.trial_dirs(search_dir)]
 
 
@@ -119,7 +120,7 @@ def trial_rows(trials: List[Dict[str, Any]],
         'tuner_id': stats.get('tuner_id'),
         # host:pid of the Beam worker (trials on Beam) or of the process that ran the trial.
         'worker': stats.get('beam_worker') or stats.get('worker'),
-        'error': (spec.last_line(trial.get('message'))
+        'error': (progress.trial_error(trial.get('message'), item.get('error_log'))
                   if spec.is_failed(trial.get('status')) else None),
     }
     assert tuple(row) == TRIAL_COLUMNS, 'trial_rows and TRIAL_COLUMNS must agree'

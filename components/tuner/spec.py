@@ -78,6 +78,7 @@ TRIALS_PROJECT = 'trials'      # Keras Tuner's project folder inside a search di
 ORACLE_FILE = 'oracle.json'    # Keras Tuner's oracle state: present once a search began
 TRIAL_FILE = 'trial.json'      # Keras Tuner's per-trial record
 TRIAL_STATS_FILE = 'trial_stats.json'  # ours, beside trial.json: parameters, epoch seconds
+TRIAL_ERROR_FILE = 'trial_error.log'   # ours, beside trial.json: a failed trial's traceback
 TRIALS_CSV = 'trials.csv'
 REPORT_HTML = 'report.html'
 TENSORBOARD_DIR = 'tensorboard'
@@ -117,6 +118,11 @@ def last_line(message: Optional[str]) -> str:
 def join(*parts: str) -> str:
   """Path join for local paths and bucket URIs alike (always '/')."""
   return posixpath.join(*parts)
+
+
+def trial_dir(project_dir: str, trial_id: str) -> str:
+  """A trial's folder in a Keras Tuner project (Tuner.get_trial_dir's layout)."""
+  return join(project_dir, f'trial_{trial_id}')
 
 
 def trial_dirs(project_dir: str) -> List[str]:

@@ -41,13 +41,19 @@ def _trial_stats(project_glob: str):
   return stats
 
 
-def test_a_killed_trial_runs_again_and_a_trial_that_raises_is_reported(tmp_path):
+def test_a_killed_trial_runs_again_and_a_trial_that_raises_is_reported(tmp_path, capfd):
   """Two Beam worker processes (DirectRunner, multi_processing): trial 1's process is killed
   the first time (SIGKILL) and runs again on its worker; trial 2 raises, ends FAILED by Keras
   Tuner's rules, and the search goes on to its plan of 4 trials; search_info.json and the
   report say which trial failed and why."""
   out = str(tmp_path)
   _search_on_beam(out, 'faulty_tuner_fn', RANDOM_CONFIG, TWO_WORKERS)
+  printed = ''.join(capfd.readouterr())
+  assert 'Traceback' not in printed
+  (line,) = [l for l in printed.splitlines() if 'FAILED' in l]
+  assert line.endswith('FAILED: ValueError: a deliberate error in trial 2 (full traceback: '
+                       f'{glob.glob(os.path.join(out, "state", "*", "kinds"))[0]}'
+                       '/trial_2/trial_error.log)'), line
   _, _, info, rows = helpers.tuner_outputs(out)
   by_id = {r['trial_id']: r for r in rows}
   assert len(rows) == 4  # the plan: max_trials=4

@@ -9,6 +9,7 @@ runs one execution (the SIGKILL test's child process)."""
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,6 +61,44 @@ def test_each_kind_of_tuner(tmp_path, kind):
     assert {r['batch_size'] for r in rows} <= {'8', '32'}
   if kind == 'hyperband':
     assert {r['bracket'] for r in rows} == {'0', '1'}
+
+
+@pytest.mark.parametrize('parallel_trials', [1, 2])
+def test_a_failed_trial_is_one_line_with_its_traceback_in_a_file(tmp_path, capfd,
+                                                                  parallel_trials):
+  """A trial whose code raises, searched in this process and by two parallel workers: the
+  output says it in one line (the trial, its error, where its traceback is), never the
+  traceback itself; the search goes on and the file holds the whole traceback."""
+  helpers.run_tuner_executor(str(tmp_path), f'{FNS}.raising_tuner_fn', {'trials': 3},
+                             parallel_trials=parallel_trials)
+  out, err = capfd.readouterr()
+  assert 'Traceback' not in out + err
+  (line,) = [l for l in (out + err).splitlines() if 'FAILED' in l]
+  assert re.search(r'\[Tuner +[\d.]+s\] trial \d of ~3 FAILED: ValueError: a deliberate error '
+                   r'in trial 1 \(full traceback: (\S+/trial_1/trial_error\.log)\)$', line), line
+  log = re.search(r'full traceback: (\S+)\)$', line).group(1)
+  with open(log) as f:
+    traceback_text = f.read()
+  assert traceback_text.startswith('Traceback') and 'a deliberate error in trial 1' in (
+      traceback_text) and 'run_trial' in traceback_text
+  _, _, info, rows = helpers.tuner_outputs(str(tmp_path))
+  assert info['trials_completed'] == 2
+  assert [r['status'] for r in sorted(rows, key=lambda r: r['trial_id'])] == [
+      'COMPLETED', 'FAILED', 'COMPLETED']
+
+
+def test_a_search_whose_every_trial_fails_stops_in_one_line(tmp_path):
+  """Keras Tuner stops a search after three failures in a row, with a traceback in its
+  error's message; the Tuner says it in one line, naming the last trial's error and log."""
+  from tfx_hypertune.components.tuner import executor  # pylint: disable=import-outside-toplevel
+  with pytest.raises(executor.TrialsFailedError) as error:
+    helpers.run_tuner_executor(str(tmp_path), f'{FNS}.raising_tuner_fn',
+                               {'trials': 5, 'failing': ['*']})
+  message = str(error.value)
+  assert '\n' not in message
+  assert re.fullmatch(r'Tuner: 3 trials in a row failed, and Keras Tuner stops a search then: '
+                      r'3 trial\(s\) failed; the last, trial 2: ValueError: a deliberate error '
+                      r'in trial 2 \(full traceback: \S+/trial_2/trial_error\.log\)', message), message
 
 
 def test_a_stock_random_search_resumes_after_sigkill(tmp_path):

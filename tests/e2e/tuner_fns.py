@@ -155,3 +155,24 @@ def faulty_tuner_fn(fn_args) -> TunerFnResult:
   tuner = FaultyRandomSearch(build_model, max_trials=fn_args.custom_config.get('trials', 4),
                              **_common(fn_args))
   return TunerFnResult(tuner=tuner, fit_kwargs=_fit_kwargs(fn_args))
+
+
+class RaisingRandomSearch(keras_tuner.RandomSearch):
+  """A stock RandomSearch whose trials in `failing` raise (a bug in a user's model code)."""
+
+  def __init__(self, *args, failing=('1',), **kwargs):
+    super().__init__(*args, **kwargs)
+    self.failing = tuple(failing)
+
+  def run_trial(self, trial, *args, **kwargs):
+    if trial.trial_id in self.failing or '*' in self.failing:
+      raise ValueError(f'a deliberate error in trial {trial.trial_id}')
+    return super().run_trial(trial, *args, **kwargs)
+
+
+def raising_tuner_fn(fn_args) -> TunerFnResult:
+  """custom_config['failing']: the trial ids that raise ('*': all; default trial 1)."""
+  tuner = RaisingRandomSearch(build_model, max_trials=fn_args.custom_config.get('trials', 3),
+                              failing=fn_args.custom_config.get('failing', ['1']),
+                              **_common(fn_args))
+  return TunerFnResult(tuner=tuner, fit_kwargs=_fit_kwargs(fn_args))

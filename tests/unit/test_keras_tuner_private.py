@@ -40,3 +40,12 @@ def test_the_chief_servicer_still_takes_the_oracle_and_the_service_still_registe
 def test_the_hyperband_tuner_still_builds_its_own_oracle():
   # If keras_tuner.Hyperband learns to take an oracle, init_hyperband_tuner_with can go.
   assert 'oracle' not in inspect.signature(keras_tuner.Hyperband.__init__).parameters
+
+
+def test_failed_trials_print_their_traceback_only_under_the_debug_switch():
+  from keras_tuner.src import config as config_module  # pylint: disable=import-outside-toplevel
+  from keras_tuner.src.engine import base_tuner  # pylint: disable=import-outside-toplevel
+  source = inspect.getsource(base_tuner.BaseTuner._try_run_and_update_trial)  # pylint: disable=protected-access
+  assert 'if config_module.DEBUG:' in source and 'traceback.print_exc()' in source
+  keras_tuner_private.quiet_trial_tracebacks()
+  assert config_module.DEBUG is False

@@ -74,6 +74,18 @@ def test_tune_args_and_parallel_trials_that_disagree_are_refused():
                                 'parallel_trials': 3})
 
 
+def test_warm_start_is_on_by_default_for_the_component_and_the_command():
+  """One default, told once: a Tuner given no warm_start_trials warm-starts from the previous
+  search's 3 best configurations, as the hypertune command's config does; 0 turns it off."""
+  from tfx_hypertune.pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
+  assert executor.warm_start_count({}) == 3
+  assert executor.warm_start_count({'warm_start_trials': None}) == 3
+  assert executor.warm_start_count({'warm_start_trials': 0}) == 0
+  assert config_lib.SearchConfig().warm_start_trials == 3
+  with pytest.raises(ValueError, match='warm_start_trials=-1: must be 0'):
+    executor.warm_start_count({'warm_start_trials': -1})
+
+
 def test_default_search_state_sits_beside_the_node_outputs():
   assert executor.default_state_root('/root/Tuner/tuner_results/7') == '/root/Tuner/TunerState'
   assert executor.default_state_root('s3://b/root/Tuner/tuner_results/7/') == (
