@@ -1,20 +1,22 @@
-"""The compiled Kubeflow pipeline, executed as open-source KFP 2.x with MinIO would execute it.
+"""The compiled Kubeflow pipeline, executed as open-source KFP 2.x with MinIO would execute it,
+against an S3-compatible server on 127.0.0.1 (moto) standing in for MinIO.
 
-`hypertune compile` (target kfp, root minio://mlpipeline/...), then `hypertune launch` twice
-against an S3-compatible server on 127.0.0.1 (moto) standing in for MinIO. The launcher acts as
-the open-source backend: every task gets its ExecutorInput with minio:// artifact URIs and
-upstream artifacts with an empty type schema, no preCacheCheck runs, and each task's container
-command from the spec runs as a subprocess (this interpreter instead of the image). Run 1
-searches with two parallel trial workers, keeps its search state, worker logs and report in the
-bucket and pushes a model there; run 2, on new rows and from a spec compiled with the Tuner's
-trials on Beam, warm-starts its search from run 1's best configurations (read back from the
-bucket's TunerState/), runs its trials as Beam pipelines on two worker processes, and compares
-its model with run 1's pushed model, which the Evaluator found in the push destination, not
-through a resolver.
-This is also the test of a pipeline root in a bucket (it replaced a LocalDagRunner run on an S3
-root: the executors' bucket I/O is the same under either orchestrator). The retune policy's
-reuse (tuning: never) is test_spans_retune_e2e.py's.
-(No cluster and no image: see kubeflow/README.md.)
+Two runs of our digits pipeline share the bucket's pipeline root:
+- the first runs with LocalDagRunner (tests/e2e/seed_bucket_run.py, in a process of its own):
+  two parallel trial workers, its search state, worker logs and report in the bucket, a model
+  pushed there. This is also the test of a LocalDagRunner pipeline on a bucket root;
+- the second is `hypertune compile` (target kfp, root minio://mlpipeline/..., the Tuner's trials
+  on Beam) then `hypertune launch` on new rows. The launcher acts as the open-source backend:
+  every task gets its ExecutorInput with minio:// artifact URIs and upstream artifacts with an
+  empty type schema, no preCacheCheck runs, and each task's container command from the spec
+  runs as a subprocess (this interpreter instead of the image). Its search warm-starts from the
+  first run's best configurations (read back from the bucket's TunerState/), runs its trials as
+  Beam pipelines on two worker processes, and its model is compared with the first run's pushed
+  model, which the Evaluator found in the push destination, not through a resolver.
+(The first run was launched from the compiled spec too until the suite outgrew 20 minutes:
+each launched task is a process that imports TensorFlow and TFX, about 20 s, as a pod does;
+one launched run keeps every check of the compiled spec.) The retune policy's reuse (tuning:
+never) is test_spans_retune_e2e.py's. (No cluster and no image: see kubeflow/README.md.)
 """
 
 import glob
@@ -22,16 +24,19 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from tests.conftest import DIGITS_DIR, read_digits_rows, write_csv
+from tests.conftest import DIGITS_DIR, REPO, read_digits_rows, write_csv
 from tests.e2e import helpers
 
 pytestmark = pytest.mark.e2e
 
 BUCKET = 'mlpipeline'
 ROOT = f'minio://{BUCKET}/v2/artifacts/hypertune-digits'
+S3_ROOT = ROOT.replace('minio://', 's3://')
 
 
 def _digits_folder(folder, rows):
@@ -41,26 +46,31 @@ def _digits_folder(folder, rows):
   return folder
 
 
+def _seed_run(env, data_dir, metadata_path):
+  """The first run, with LocalDagRunner on the bucket root; its nodes from ML Metadata."""
+  done = subprocess.run([sys.executable, '-m', 'tests.e2e.seed_bucket_run', S3_ROOT,
+                         str(data_dir), str(metadata_path)], cwd=REPO, env=env,
+                        capture_output=True, text=True, timeout=900, check=False)
+  assert done.returncode == 0, done.stderr[-3000:]
+  from tfx_hypertune.hypertune import results
+  return results.latest_run(str(metadata_path))
+
+
 @pytest.fixture(scope='module')
 def launched(tmp_path_factory):
   work = tmp_path_factory.mktemp('kfp-oss')
   first_rows = _digits_folder(work / 'rows-0-900', range(0, 900))
   new_rows = _digits_folder(work / 'rows-900-1797', range(900, 1797))
   from tfx_hypertune.hypertune import cli
-  # The bundled data and the default budget are compiled in; the runs override both.
-  assert cli.main(['compile', '--target', 'kfp', '--pipeline-root', ROOT,
-                   '--set', 'search.parallel_trials=2', '--out', str(work / 'compiled')]) == 0
-  spec_path = str(work / 'compiled' / 'hypertune-digits.yaml')
-  # The same pipeline with the Tuner's trials on Beam (the DirectRunner's worker processes).
+  # The bundled data and the default budget are compiled in; the run overrides both.
   assert cli.main(['compile', '--target', 'kfp', '--pipeline-root', ROOT,
                    '--set', 'search.parallel_trials=2', '--set', 'search.trials_on=beam',
                    '--out', str(work / 'compiled-beam')]) == 0
-  beam_spec_path = str(work / 'compiled-beam' / 'hypertune-digits.yaml')
+  spec_path = str(work / 'compiled-beam' / 'hypertune-digits.yaml')
   from tfx_hypertune.kubeflow import launcher
   with helpers.moto_s3_server(BUCKET) as (env, client):
-    first = launcher.launch(spec_path, environment=env, parameters={
-        'data_uri': str(first_rows), 'max_epochs': '2', 'accuracy_threshold': '0.5'})
-    second = launcher.launch(beam_spec_path, environment=env, parameters={
+    first = _seed_run(env, first_rows, work / 'first-run.sqlite')
+    second = launcher.launch(spec_path, environment=env, parameters={
         'data_uri': str(new_rows), 'max_epochs': '2'})
     keys = helpers.bucket_keys(client, BUCKET)
     read = lambda uri: client.get_object(  # noqa: E731
@@ -85,44 +95,56 @@ def _entrypoint_report(result, task):
   return json.loads(line.split(']', 1)[1])
 
 
+def _first_uri(launched, node, key):
+  """An output URI of the first (LocalDagRunner) run."""
+  return launched['first'][node].uri(key)
+
+
 def test_every_task_ran_as_the_open_source_backend_runs_it(launched):
-  first = launched['first']
-  assert first.backend == 'kfp'
-  assert set(first.seconds) == {'CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen',
-                                'ExampleValidator', 'SchemaGate', 'Transform', 'Tuner',
-                                'Trainer', 'Evaluator', 'Pusher'}
+  second = launched['second']
+  assert second.backend == 'kfp'
+  assert set(second.seconds) == {'CsvExampleGen', 'StatisticsGen', 'ImportSchemaGen',
+                                 'ExampleValidator', 'SchemaGate', 'Transform', 'Tuner',
+                                 'Trainer', 'Evaluator', 'Pusher'}
   # The entrypoint restored the empty input types, mapped minio:// and ran ExampleGen's
   # driver itself (the backend runs no preCacheCheck).
-  example_gen = _entrypoint_report(first, 'CsvExampleGen')
+  example_gen = _entrypoint_report(second, 'CsvExampleGen')
   assert example_gen['driver'] is True and example_gen['minio'] is True
-  trainer = _entrypoint_report(first, 'Trainer')
+  trainer = _entrypoint_report(second, 'Trainer')
   assert trainer['restored_types'] == 3 and trainer['driver'] is False
   # The driver's fingerprint is of the file the run was given (a runtime parameter).
-  size = os.path.getsize(launched['work'] / 'rows-0-900' / 'digits.csv')
-  assert f'total_bytes:{size}' in _only(first, 'CsvExampleGen', 'examples').metadata[
+  size = os.path.getsize(launched['work'] / 'rows-900-1797' / 'digits.csv')
+  assert f'total_bytes:{size}' in _only(second, 'CsvExampleGen', 'examples').metadata[
       'input_fingerprint']
+  # The budget of the run: the runtime parameter, not the compiled 10.
+  budget = json.loads(launched['read'](_only(second, 'Tuner', 'best_hyperparameters').uri
+                                       + '/best_hyperparameters.txt'))['search_budget']
+  assert budget['max_epochs'] == 2
 
 
 def test_every_artifact_is_in_the_object_store(launched):
   keys = launched['keys']
-  for result in (launched['first'], launched['second']):
-    for task, outputs in result.outputs.items():
-      for key, (artifact,) in outputs.items():
-        assert artifact.uri.startswith(f'{ROOT}/'), (task, key, artifact.uri)
-        if task != 'Pusher':  # the pushed model is under serving/ (below)
-          assert any(k.startswith(_key(artifact.uri) + '/') for k in keys), (task, key)
+  second = launched['second']
+  for task, outputs in second.outputs.items():
+    for key, (artifact,) in outputs.items():
+      assert artifact.uri.startswith(f'{ROOT}/'), (task, key, artifact.uri)
+      if task != 'Pusher':  # the pushed model is under serving/ (below)
+        assert any(k.startswith(_key(artifact.uri) + '/') for k in keys), (task, key)
+  for node, run in launched['first'].items():
+    for key, artifacts in run.outputs.items():
+      for artifact in artifacts:
+        assert artifact.uri.startswith(f'{S3_ROOT}/'), (node, key, artifact.uri)
   # A stray os.makedirs('minio://...') in a task would leave a folder in its working dir.
-  for result in (launched['first'], launched['second']):
-    assert not [p for p in glob.glob(os.path.join(result.log_dir, '**'), recursive=True)
-                if os.path.basename(p) in ('minio:', 's3:')]
+  assert not [p for p in glob.glob(os.path.join(second.log_dir, '**'), recursive=True)
+              if os.path.basename(p) in ('minio:', 's3:')]
   # The search state and the report are in the bucket too: one trial_stats.json per trial
   # of both searches, each worker's log, trials.csv with a row per trial.
-  infos = [_search_info(launched, result) for result in (launched['first'], launched['second'])]
+  infos = [_first_search_info(launched), _search_info(launched, second)]
   trial_stats = [k for k in keys if k.startswith(_key(ROOT) + '/TunerState/')
                  and k.endswith('/trial_stats.json')]
   assert len(trial_stats) == sum(info['trials_completed'] for info in infos)
   assert any(k.endswith('/tuner1.log') for k in keys)
-  results_uri = _only(launched['first'], 'Tuner', 'tuner_results').uri
+  results_uri = _first_uri(launched, 'Tuner', 'tuner_results')
   for name in ('trials.csv', 'report.html', 'accuracy_by_trial.png', 'tuner_results.json'):
     assert f'{_key(results_uri)}/{name}' in keys, name
   csv_rows = launched['read'](f'{results_uri}/trials.csv').strip().splitlines()
@@ -134,35 +156,40 @@ def _search_info(launched, result):
                                      + '/search_info.json'))
 
 
+def _first_search_info(launched):
+  return json.loads(launched['read'](_first_uri(launched, 'Tuner', 'tuner_results')
+                                     + '/search_info.json'))
+
+
 def test_run_one_searched_in_parallel_and_pushed_into_the_bucket(launched):
-  first, read = launched['first'], launched['read']
-  info = _search_info(launched, first)
+  read = launched['read']
+  info = _first_search_info(launched)
   assert info['parallel_trials'] == 2 and info['worker_failures'] == []
   assert _key(info['search_state_dir']).startswith(_key(ROOT) + '/TunerState/')
   assert info['trials_completed'] >= 2
   assert info['tuning_decision'] == 'searching'  # tuning: always (the default)
-  budget = json.loads(read(_only(first, 'Tuner', 'best_hyperparameters').uri
+  budget = json.loads(read(_first_uri(launched, 'Tuner', 'best_hyperparameters')
                            + '/best_hyperparameters.txt'))['search_budget']
-  assert budget['max_epochs'] == 2  # the runtime parameter, not the compiled 10
-  blessing = _only(first, 'Evaluator', 'blessing').metadata
-  assert blessing['blessed'] == 1
-  assert 'accuracy' in blessing['blessing_rule'] and 'no earlier blessed model' in blessing[
-      'blessing_rule']
-  pushed = _only(first, 'Pusher', 'pushed_model').metadata
-  assert pushed['pushed'] == 1 and pushed['pushed_destination'].startswith(f'{ROOT}/serving/')
-  assert _key(pushed['pushed_destination']) + '/saved_model.pb' in launched['keys']
+  assert budget['max_epochs'] == 2  # the run's value, not the compiled 10
+  evaluator, pusher = launched['first']['Evaluator'], launched['first']['Pusher']
+  assert evaluator.custom('blessing', 'blessed') == 1
+  rule = evaluator.custom('blessing', 'blessing_rule')
+  assert 'accuracy' in rule and 'no earlier blessed model' in rule
+  assert pusher.custom('pushed_model', 'pushed') == 1
+  destination = pusher.custom('pushed_model', 'pushed_destination')
+  assert destination.startswith(f'{S3_ROOT}/serving/')
+  assert _key(destination) + '/saved_model.pb' in launched['keys']
 
 
 def test_run_two_warm_started_from_run_ones_search_in_the_bucket(launched):
-  first, second = launched['first'], launched['second']
-  before, info = _search_info(launched, first), _search_info(launched, second)
+  before, info = _first_search_info(launched), _search_info(launched, launched['second'])
   assert info['resumed'] is False  # other rows: another search of the same settings
-  assert info['search_state_dir'] != before['search_state_dir']
+  assert _key(info['search_state_dir']) != _key(before['search_state_dir'])
   carried = info['carried_over']
   assert carried and len(carried) <= 3
   assert {c['from_search'] for c in carried} == {before['search_state_dir'].rsplit('/', 1)[-1]}
   # The carried configurations are run 1's best, read back from its trials in the bucket.
-  ranked = json.loads(launched['read'](_only(first, 'Tuner', 'tuner_results').uri
+  ranked = json.loads(launched['read'](_first_uri(launched, 'Tuner', 'tuner_results')
                                        + '/tuner_results.json'))
   best_values = {k: v for k, v in ranked[0].items()
                  if k not in ('trial_id', 'score') and not k.startswith('tuner/')}
@@ -193,13 +220,14 @@ def test_run_two_ran_its_trials_on_beam_against_the_bucket(launched):
 
 
 def test_run_two_was_compared_with_run_ones_pushed_model(launched):
-  first, second, read = launched['first'], launched['second'], launched['read']
-  first_push = _only(first, 'Pusher', 'pushed_model').metadata['pushed_destination']
+  second, read = launched['second'], launched['read']
+  first_push = launched['first']['Pusher'].custom('pushed_model', 'pushed_destination')
   evaluation = _only(second, 'Evaluator', 'evaluation').uri
   baseline = json.loads(read(evaluation + '/baseline.json'))
   assert _key(baseline['baseline_model']) == _key(first_push)
   blessing = _only(second, 'Evaluator', 'blessing').metadata
-  assert blessing['baseline_model_uri'] == first_push  # minio:// again, as the backend gave
+  assert _key(blessing['baseline_model_uri']) == _key(first_push)
+  assert blessing['baseline_model_uri'].startswith('minio://')  # as the backend gave it
   # TFMA really evaluated both models: the rule quotes the baseline's accuracy.
   assert re.search(r'last blessed model \d\.\d{4}', blessing['blessing_rule'])
 
