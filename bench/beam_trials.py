@@ -75,13 +75,13 @@ def batch_costs(work, batches):
 
 
 def _scored_oracle(max_epochs, factor):
-  import keras_tuner  # pylint: disable=import-outside-toplevel
+  import keras_tuner
   hp = keras_tuner.HyperParameters()
   hp.Int('units', 1, 10_000)
   oracle = keras_tuner.oracles.HyperbandOracle(
       objective=keras_tuner.Objective('score', 'max'), max_epochs=max_epochs, factor=factor,
       hyperband_iterations=1, seed=1, hyperparameters=hp)
-  oracle._set_project_dir(tempfile.mkdtemp(), 'plan')  # pylint: disable=protected-access
+  oracle._set_project_dir(tempfile.mkdtemp(), 'plan')  # noqa: SLF001
   oracle.verbose = 0
   return oracle
 
@@ -101,7 +101,7 @@ def batched_schedule(max_epochs, factor, workers):
   """Keras Tuner's Hyperband oracle (no training; a trial takes its epochs in time) driven as
   trials on Beam drive it: batches of up to `workers`, each waiting for its longest trial.
   Returns (trials, batches, epochs of work, span in epochs)."""
-  from tfx_hypertune.components.tuner import beam_trials  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import beam_trials
   oracle = _scored_oracle(max_epochs, factor)
   trials = batches = work = span = 0
   while True:
@@ -119,7 +119,7 @@ def batched_schedule(max_epochs, factor, workers):
 def continuous_schedule(max_epochs, factor, workers):
   """The same oracle with no batches: a free worker asks for a trial at once (the local
   pool's rule, and Keras Tuner's own distributed mode). Returns (trials, work, span)."""
-  import heapq  # pylint: disable=import-outside-toplevel
+  import heapq
   oracle = _scored_oracle(max_epochs, factor)
   now, running, free, trials, work = 0.0, [], list(range(workers)), 0, 0
   while True:

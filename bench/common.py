@@ -41,8 +41,8 @@ def machine_line(extra: str = '') -> str:
 
 def tuner_inputs(run_dir: str, hp_dir: str, results_dir: str):
   """input_dict and output_dict for the Tuner executor on a finished run's Transform output."""
-  from tfx.types import standard_artifacts  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.hypertune import results  # pylint: disable=import-outside-toplevel
+  from tfx.types import standard_artifacts
+  from tfx_hypertune.hypertune import results
   transform = results.latest_run(os.path.join(run_dir, 'metadata.sqlite'))['Transform']
 
   def artifact(cls, uri, split_names=None):
@@ -124,7 +124,7 @@ _DONE = __import__('re').compile(r'^\[\s*[\d.]+s\] (\S+) (?:done|reused from cac
 def run_pipeline(args: List[str], log_path: str):
   """`hypertune run ARGS` as a subprocess. Returns (wall seconds, {component: seconds},
   {component: peak RSS bytes of the process tree while it ran}, overall peak RSS)."""
-  import subprocess  # pylint: disable=import-outside-toplevel
+  import subprocess
   command = [os.path.join(REPO, '.venv', 'bin', 'hypertune'), 'run', *args]
   component_seconds: Dict[str, float] = {}
   started = time.monotonic()

@@ -32,9 +32,9 @@ import common  # noqa: E402
 def pool(warm):
   """Stops the worker pool, and for `warm` starts it again and waits until it has imported
   everything (a no-op process forked from it returns only then)."""
-  from multiprocessing import forkserver  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import warm_pool  # pylint: disable=import-outside-toplevel
-  forkserver._forkserver._stop()  # pylint: disable=protected-access
+  from multiprocessing import forkserver
+  from tfx_hypertune.components.tuner import warm_pool
+  forkserver._forkserver._stop()  # noqa: SLF001
   if warm:
     warm_pool.prewarm('tfx_hypertune.model.tuner_fn.tuner_fn')
     started = time.monotonic()
@@ -48,10 +48,10 @@ def search_once(run_dir, workers, algorithm, trials, beam_args=None, max_epochs=
   """One search by our Tuner executor on the run's transformed data: `workers` local workers,
   or with `beam_args` its trials on Beam in batches of `workers` (the arguments as TFX hands
   them to a Beam executor). Returns its timings and `work`, the folder of its state."""
-  from tfx.dsl.components.base import base_beam_executor  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import executor  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.pipeline.pipeline import user_function_config  # pylint: disable=import-outside-toplevel
+  from tfx.dsl.components.base import base_beam_executor
+  from tfx_hypertune.components.tuner import executor
+  from tfx_hypertune.pipeline import config as config_lib
+  from tfx_hypertune.pipeline.pipeline import user_function_config
   work = tempfile.mkdtemp(prefix=f'bench-parallel-{workers}-')
   search = {'algorithm': algorithm, 'parallel_trials': workers, 'warm_start_trials': 0}
   if not algorithm.startswith('hyperband'):
@@ -102,7 +102,7 @@ def main():
   print('|---|---|---|---|---|---|')
   serial = measured['1']
   for name, results in measured.items():
-    median = lambda key: statistics.median(r[key] for r in results)  # noqa: E731
+    median = lambda key, results=results: statistics.median(r[key] for r in results)  # noqa: E731
     end_to_end = [a['seconds'] / b['seconds'] for a, b in zip(serial, results)]
     steady = [b['steady_per_min'] / a['steady_per_min'] for a, b in zip(serial, results)]
     print(f'| {name} | {results[0]["trials"]} | {median("seconds"):.0f} | '

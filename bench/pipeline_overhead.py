@@ -3,7 +3,7 @@
 Pipeline: `hypertune run` on the bundled digits, default settings, fresh output folder (no
 cache), as a subprocess. Bare: this file with --bare, as a subprocess (its wall time less
 the import of TFX, which only our harness needs): reads the same CSV with
-NumPy, z-scores it, runs the same Hyperband search (our search_api.make_tuner, same space, seed,
+NumPy, z-scores it, runs the same Hyperband search (our search_config.make_tuner, same space, seed,
 early stopping) on the same 70/15 split sizes and trains the final model with the best
 hyperparameters: the floor, training itself plus Python start-up. Alternating, repeated; the
 ratio is pipeline / bare, and each component's time comes from the pipeline's own progress.
@@ -29,14 +29,15 @@ import common  # noqa: E402
 def bare() -> None:
   """The same search and final training in one process, data in memory."""
   started = time.monotonic()
-  import keras  # pylint: disable=import-outside-toplevel
-  import keras_tuner  # pylint: disable=import-outside-toplevel
+  import keras
+  import keras_tuner
   del keras_tuner  # imported for its start-up cost only
   imported = time.monotonic()
   # Our model and tuner code import TFX (TunerFnResult); a bare script would not, so that
   # import is timed apart and taken off the bare script's total.
-  import search_efficiency as se  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import search as search_api  # pylint: disable=import-outside-toplevel
+  import search_efficiency as se
+  from tfx_hypertune.components.tuner import search as search_api
+  from tfx_hypertune.model import search_config
   harness = time.monotonic() - imported
   imported = time.monotonic()
   data = se.splits(*se.digits(), 0)
@@ -49,7 +50,7 @@ def bare() -> None:
   final = tuner.hypermodel.build(best)
   final.fit(train[0], train[1], validation_data=valid, batch_size=search['batch_size'],
             epochs=best.values.get('tuner/epochs', search['max_epochs']), verbose=0,
-            callbacks=search_api.search_callbacks(search))
+            callbacks=search_config.search_callbacks(search))
   print(json.dumps({'imports': imported - started - harness, 'harness_imports': harness,
                     'search': searched - imported,
                     'final_training': time.monotonic() - searched, 'trials': len(points),

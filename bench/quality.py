@@ -62,7 +62,7 @@ def write_dataset(name: str, folder: str) -> str:
   """The dataset as <folder>/<name>/<name>.csv with a `label` column; returns the folder."""
   if name == 'digits':
     return os.path.join(common.REPO, 'data', 'digits')
-  from sklearn import datasets  # pylint: disable=import-outside-toplevel
+  from sklearn import datasets
   if name in GENERATED:
     data, target = GENERATED[name](datasets)
     columns = [f'x{i}' for i in range(data.shape[1])]
@@ -84,7 +84,7 @@ def write_dataset(name: str, folder: str) -> str:
 def write_regression_dataset(name: str, folder: str) -> str:
   if name == 'diabetes':
     return os.path.join(common.REPO, 'data', 'diabetes')
-  from sklearn.datasets import make_friedman1  # pylint: disable=import-outside-toplevel
+  from sklearn.datasets import make_friedman1
   x, y = make_friedman1(n_samples=1000, n_features=10, noise=1.0, random_state=0)
   out = os.path.join(folder, name)
   os.makedirs(out, exist_ok=True)
@@ -98,7 +98,7 @@ def write_regression_dataset(name: str, folder: str) -> str:
 
 def split_arrays(run_dir: str, label: str = 'label'):
   """{split: (X, y)} from the newest ExampleGen output of a run (raw features, sorted names)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
   examples_dirs = sorted(glob.glob(os.path.join(run_dir, 'pipeline_root', 'CsvExampleGen',
                                                 'examples', '*')), key=os.path.getmtime)
   arrays = {}
@@ -125,7 +125,8 @@ def run_pipeline(data_dir: str, output_dir: str, settings: List[str], label: str
   (KEY=VALUE each) and the script's --set settings."""
   started = time.monotonic()
   extra = [arg for setting in EXTRA_SETTINGS + settings for arg in ('--set', setting)]
-  done = subprocess.run([sys.executable, '-m', 'tfx_hypertune.hypertune.cli', 'run', '--data', data_dir,
+  done = subprocess.run([sys.executable, '-m', 'tfx_hypertune.hypertune.cli', 'run', '--data',
+                         data_dir,
                          '--label', label, '--output-dir', output_dir, *extra],
                         capture_output=True, text=True, check=False)
   seconds = time.monotonic() - started
@@ -138,10 +139,10 @@ def run_pipeline(data_dir: str, output_dir: str, settings: List[str], label: str
 
 def sklearn_scores(arrays):
   """{name: (test accuracy, seconds)} for logistic regression (standardised features) and HGB."""
-  from sklearn.ensemble import HistGradientBoostingClassifier  # pylint: disable=import-outside-toplevel
-  from sklearn.linear_model import LogisticRegression  # pylint: disable=import-outside-toplevel
-  from sklearn.pipeline import make_pipeline  # pylint: disable=import-outside-toplevel
-  from sklearn.preprocessing import StandardScaler  # pylint: disable=import-outside-toplevel
+  from sklearn.ensemble import HistGradientBoostingClassifier
+  from sklearn.linear_model import LogisticRegression
+  from sklearn.pipeline import make_pipeline
+  from sklearn.preprocessing import StandardScaler
   return _fit_and_score(arrays, {
       'logistic': make_pipeline(StandardScaler(), LogisticRegression()),
       'hgb': HistGradientBoostingClassifier()},
@@ -150,10 +151,10 @@ def sklearn_scores(arrays):
 
 def sklearn_regression_scores(arrays):
   """{name: (test RMSE, seconds)} for Ridge (standardised features) and HGB."""
-  from sklearn.ensemble import HistGradientBoostingRegressor  # pylint: disable=import-outside-toplevel
-  from sklearn.linear_model import Ridge  # pylint: disable=import-outside-toplevel
-  from sklearn.pipeline import make_pipeline  # pylint: disable=import-outside-toplevel
-  from sklearn.preprocessing import StandardScaler  # pylint: disable=import-outside-toplevel
+  from sklearn.ensemble import HistGradientBoostingRegressor
+  from sklearn.linear_model import Ridge
+  from sklearn.pipeline import make_pipeline
+  from sklearn.preprocessing import StandardScaler
   return _fit_and_score(arrays, {
       'ridge': make_pipeline(StandardScaler(), Ridge()),
       'hgb': HistGradientBoostingRegressor()},
@@ -204,7 +205,8 @@ def regression_rows(names, work: str, settings: List[str]):
 
 
 def print_regression_table(rows) -> None:
-  print('| dataset | rows train/eval/test | pipeline test RMSE | s | Ridge RMSE | s | HGB RMSE | s |'
+  print('| dataset | rows train/eval/test | pipeline test RMSE | s | Ridge RMSE | s | HGB RMSE '
+        '| s |'
         f' goal (<= Ridge, <= {HGB_RMSE_MARGIN} x HGB) |')
   print('|---|---|---|---|---|---|---|---|---|')
   for name, sizes, rmse, seconds, scores in rows:

@@ -58,7 +58,8 @@ def main():
   for factor in (int(s) for s in args.sizes.split(',')):
     data = os.path.join(work, f'digits-x{factor}')
     rows = grow(data, factor)
-    common.log(f'== {factor}x: {rows} rows, {os.path.getsize(os.path.join(data, "digits.csv")) / 2**20:.1f} MB')
+    size = os.path.getsize(os.path.join(data, 'digits.csv')) / 2**20
+    common.log(f'== {factor}x: {rows} rows, {size:.1f} MB')
     measured[factor] = (rows, *common.run_pipeline(
         ['--data', data, '--output-dir', os.path.join(work, f'runs-x{factor}'), *BUDGET],
         os.path.join(work, f'x{factor}.log')))

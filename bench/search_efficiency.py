@@ -1,7 +1,7 @@
 """Benchmarks 1 and 2: how much search per unit of compute, and what a trial costs besides
 training.
 
-1. Search efficiency. Our tuner (components.search_api.make_tuner over network.build_model, with
+1. Search efficiency. Our tuner (model/search_config.make_tuner over network.build_model, with
    our progress and trial-statistics callbacks) runs Hyperband, random search and Bayesian
    optimization on the same data and seed. Random and Bayesian get as many trials as make
    Hyperband's epoch budget at max_epochs each, so the epoch budgets match; the same
@@ -40,7 +40,9 @@ import numpy as np  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from tfx_hypertune.components.tuner import search as search_api, spec  # noqa: E402
+from tfx_hypertune.components.tuner import files  # noqa: E402
+from tfx_hypertune.components.tuner import search as search_api  # noqa: E402
+from tfx_hypertune.model import search_config  # noqa: E402
 from tfx_hypertune.model import features, network, space as model_space  # noqa: E402
 from tfx_hypertune.pipeline import config as config_lib  # noqa: E402
 from tfx_hypertune.pipeline.pipeline import user_function_config  # noqa: E402
@@ -105,8 +107,8 @@ def timeline(tuner, directory):
   """Per finished trial, in order: (seconds since start, cumulative epochs, best-so-far)."""
   points, best, epochs = [], -math.inf, 0
   for finished_at, trial in tuner.bench_marks:
-    with open(os.path.join(directory, spec.TRIALS_PROJECT, f'trial_{trial.trial_id}',
-                           spec.TRIAL_STATS_FILE)) as f:
+    with open(os.path.join(directory, files.TRIALS_PROJECT, f'trial_{trial.trial_id}',
+                           files.TRIAL_STATS_FILE)) as f:
       stats = json.load(f)
     epochs += len(stats['epochs'])
     if trial.score is not None:
@@ -122,8 +124,8 @@ def run_search(algorithm, data, seed, max_trials):
   search = search_settings(algorithm, max_trials)
   space = model_space.space_by_name(search['space'])
   directory = tempfile.mkdtemp(prefix=f'bench-{algorithm}-')
-  tuner = search_api.make_tuner(search, lambda hp: network.build_model(hp, inputs, space),
-                              directory, seed)
+  tuner = search_config.make_tuner(search, lambda hp: network.build_model(hp, inputs, space),
+                                 directory, seed)
   tuner.bench_marks = []
   started = time.monotonic()
   finish = tuner.on_trial_end
@@ -135,7 +137,7 @@ def run_search(algorithm, data, seed, max_trials):
   tuner.on_trial_end = on_trial_end
   keras.utils.set_random_seed(seed)
   kwargs = dict(x=train[0], y=train[1], validation_data=valid, batch_size=search['batch_size'],
-                callbacks=search_api.search_callbacks(search), verbose=0)
+                callbacks=search_config.search_callbacks(search), verbose=0)
   if algorithm not in search_api.HYPERBAND_ALGORITHMS:
     kwargs['epochs'] = search['max_epochs']
   tuner.search(**kwargs)
@@ -150,7 +152,7 @@ def untuned(data, seed):
   keras_model = network.build_model(hp, inputs, model_space.space_by_name(search['space']))
   history = keras_model.fit(train[0], train[1], validation_data=valid, verbose=0,
                             batch_size=search['batch_size'], epochs=search['max_epochs'],
-                            callbacks=search_api.search_callbacks(search))
+                            callbacks=search_config.search_callbacks(search))
   return max(history.history['val_accuracy']), keras_model.evaluate(
       test[0], test[1], verbose=0)[1], search_api.active_values(hp)
 
@@ -163,7 +165,7 @@ def test_accuracy(tuner, data, seed):
   keras_model = tuner.hypermodel.build(tuner.get_best_hyperparameters(1)[0])
   keras_model.fit(train[0], train[1], validation_data=valid, verbose=0,
                   batch_size=search['batch_size'], epochs=search['max_epochs'],
-                  callbacks=search_api.search_callbacks(search))
+                  callbacks=search_config.search_callbacks(search))
   return keras_model.evaluate(test[0], test[1], verbose=0)[1]
 
 
@@ -219,7 +221,7 @@ def stock_hyperband_overhead(data, seed):
   tuner.on_trial_begin, tuner.on_trial_end = on_trial_begin, on_trial_end
   keras.utils.set_random_seed(seed)
   tuner.search(train[0], train[1], validation_data=valid, batch_size=search['batch_size'],
-               callbacks=search_api.search_callbacks(search) + [EpochTimer()], verbose=0)
+               callbacks=search_config.search_callbacks(search) + [EpochTimer()], verbose=0)
   return overhead(trials)
 
 
@@ -322,14 +324,15 @@ def report(rows, costs, stock, args):
   for row in rows:
     groups.setdefault((row['dataset'], row['algorithm'].split(' {')[0]), []).append(row)
   for (dataset, algorithm), group in groups.items():
-    column = lambda key: median([r.get(key) for r in group])  # noqa: E731
+    column = lambda key, group=group: median([r.get(key) for r in group])  # noqa: E731
     reached = sum(r.get('seconds_to_random_best') is not None for r in group)
+    seeds_note = f' ({reached}/{len(group)} seeds reached it)'
     print(f'| {dataset} | {algorithm} | {fmt(column("trials"), ".0f")} | '
           f'{fmt(column("epochs"), ".0f")} | {fmt(column("seconds"), ".0f")} | '
           f'{fmt(column("best_val"))} | {fmt(column("best_val_at_same_time"))} | '
           f'{fmt(column("epochs_to_random_best"), ".0f")} | '
           f'{fmt(column("seconds_to_random_best"), ".0f")}'
-          f'{"" if algorithm == "untuned" or reached == len(group) else f" ({reached}/{len(group)} seeds reached it)"} | '
+          f'{"" if algorithm == "untuned" or reached == len(group) else seeds_note} | '
           f'{fmt(column("test_accuracy"))} |')
   print('\nMedians over seeds; "-" where it does not apply. Per seed:\n')
   print('```')

@@ -31,10 +31,10 @@ import common  # noqa: E402
 
 def prepared_tuner(run_dir, search_overrides):
   """tuner_fn's result on the run's data, as the executor builds it, in a fresh directory."""
-  from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.model import tuner_fn  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.pipeline.pipeline import user_function_config  # pylint: disable=import-outside-toplevel
+  from tfx.components.trainer import fn_args_utils
+  from tfx_hypertune.model import tuner_fn
+  from tfx_hypertune.pipeline import config as config_lib
+  from tfx_hypertune.pipeline.pipeline import user_function_config
   work = tempfile.mkdtemp(prefix='bench-overhead-search-')
   config = config_lib.build_config({'search': search_overrides})
   custom = user_function_config(config, 'bench')
@@ -72,7 +72,7 @@ def trials_of(work):
 
 def plain_loop(result, trials):
   """The same trials with no tuner: build, fit the epochs the trial trained, next."""
-  import keras_tuner  # pylint: disable=import-outside-toplevel
+  import keras_tuner
   train, validation = result.fit_kwargs['x'], result.fit_kwargs['validation_data']
   started = time.monotonic()
   for values, epochs in trials:
@@ -111,7 +111,7 @@ def main():
   print('|---|---|---|---|')
   for i, (search_s, loop_s) in enumerate(zip(searches, loops)):
     print(f'| {i + 1} | {search_s:.1f} | {loop_s:.1f} | {search_s / loop_s:.2f} |')
-  ratios = [s / l for s, l in zip(searches, loops)]
+  ratios = [search / loop for search, loop in zip(searches, loops)]
   print(f'\nMedian search / plain loop: {statistics.median(ratios):.2f} (target <= 1.3).')
 
 

@@ -7,8 +7,6 @@ from typing import Any, Mapping, Tuple
 # always predicting it (a 97/3 table scores 0.97 that way), so the run warns and the Evaluator
 # blesses by balanced accuracy instead.
 IMBALANCED_SHARE = 0.9
-# The objectives that do not reward always predicting the most common class (model/metrics.py).
-BALANCED_OBJECTIVES = ('val_auc', 'val_balanced_accuracy')
 
 
 def majority(counts: Mapping[Any, int]) -> Tuple[Any, float]:

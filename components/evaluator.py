@@ -51,7 +51,7 @@ from tfx.types.component_spec import ExecutionParameter
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 from tfx.utils import io_utils, json_utils, proto_utils
 
-from tfx_hypertune.components import class_balance, serving
+from tfx_hypertune.components import class_balance, log, serving
 
 ACCURACY_THRESHOLD_KEY = 'accuracy_threshold'
 LABEL_KEY = 'label'
@@ -302,11 +302,11 @@ class Executor(stock_executor.Executor):
       rule = _ClassificationRule(counts, float(exec_properties.get(ACCURACY_THRESHOLD_KEY) or 0.0))
     exec_properties = {**exec_properties, standard_component_specs.EVAL_CONFIG_KEY:
                        rule.eval_config(exec_properties[standard_component_specs.EVAL_CONFIG_KEY])}
-    print(f'  [Evaluator] {rule.requirement()}', flush=True)
+    log.say(f'  [Evaluator] {rule.requirement()}')
     candidate = artifact_utils.get_single_uri(input_dict[standard_component_specs.MODEL_KEY])
     baseline_uri, baseline_note = find_baseline(candidate,
                                                 exec_properties.get(BASELINE_DIR_KEY) or '')
-    print(f'  [Evaluator] baseline: {baseline_note}', flush=True)
+    log.say(f'  [Evaluator] baseline: {baseline_note}')
     input_dict = {**input_dict, standard_component_specs.BASELINE_MODEL_KEY: (
         [staged_baseline(baseline_uri, self._get_tmp_dir())] if baseline_uri else [])}
     super().Do(input_dict, output_dict, exec_properties)

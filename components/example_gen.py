@@ -29,7 +29,7 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
-from tfx_hypertune.components import csv_table, spans, splits
+from tfx_hypertune.components import csv_table, log, spans, splits, tfx_private
 
 SPAN_WINDOW_KEY = 'span_window'
 SPLIT_SEED_KEY = 'split_seed'
@@ -51,7 +51,7 @@ def window_files(input_base: str, window: int, newest: int) -> List[str]:
   files = [path for span_files in by_span.values() for path in span_files]
   if not files:
     raise RuntimeError(f'{input_base}: no CSV files in spans {chosen}')
-  print(f'  [CsvExampleGen] spans {chosen}: {len(files)} CSV file(s)', flush=True)
+  log.say(f'  [CsvExampleGen] spans {chosen}: {len(files)} CSV file(s)')
   return files
 
 
@@ -119,7 +119,7 @@ class _ReadRowsWithSplit(beam.DoFn):
 class _ToExampleKeepingSplit(beam.DoFn):
   def __init__(self):
     super().__init__()
-    self._convert = csv_executor._ParsedCsvToTfExample()  # pylint: disable=protected-access
+    self._convert = tfx_private.parsed_csv_to_tf_example()
 
   def process(self, item, column_infos):
     split, cells = item

@@ -17,4 +17,4 @@ PLUGIN_SCHEMES = ('s3://',)
 def support(*uris: str) -> None:
   """Loads the filesystem plugin for any of these URIs' schemes that needs one."""
   if any(str(uri).startswith(PLUGIN_SCHEMES) for uri in uris if uri):
-    import tensorflow_io  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    import tensorflow_io  # noqa: F401

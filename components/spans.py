@@ -41,7 +41,8 @@ def window_files(data_dir: str, size: int, newest: Optional[int] = None,
                  listdir: Callable[[str], List[str]] = os.listdir,
                  glob: Callable[[str], List[str]] = glob_module.glob) -> Dict[int, List[str]]:
   """The CSV files a run reads from a rolling window of spans: {span: its data files
-  (csv_table.data_files), sorted}, the spans ascending. The one rule for the pre-flight data check (os) and
+  (csv_table.data_files), sorted}, the spans ascending. The one rule for the pre-flight data
+  check (os) and
   ExampleGen (TFX's fileio, for buckets)."""
   return {span: csv_table.data_files(glob(os.path.join(span_folder(data_dir, span), '*.csv')))
           for span in window(list_spans(data_dir, listdir), size, newest)}

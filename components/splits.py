@@ -8,11 +8,11 @@ non-blank records after the header) of a file with n rows goes to
     train if position < cut_1, eval if position < cut_2, else test
 
 with cut_i = floor(n * cumulative share + phase), stride an integer near n * 0.618 that is coprime
-with n, and offset and phase (in [0, 1)) hashes of (seed, file name). So each split gets its share of every file's
-rows to within one row, whatever the rows contain; the same files and seed always give the same
-splits; a file keeps its assignment when other files (spans) join or leave the window; and
-because the stride is the golden ratio's, every stretch of a file (a file sorted by label,
-say) spreads over the splits in proportion.
+with n, and offset and phase (in [0, 1)) hashes of (seed, file name). So each split gets its
+share of every file's rows to within one row, whatever the rows contain; the same files and
+seed always give the same splits; a file keeps its assignment when other files (spans) join
+or leave the window; and because the stride is the golden ratio's, every stretch of a file (a
+file sorted by label, say) spreads over the splits in proportion.
 
 Plain Python: the pre-flight data check (which counts rows per split before anything runs)
 and the ExampleGen executor use the same function.

@@ -43,7 +43,7 @@ def _describe(info) -> str:
 
 
 @component
-def SchemaGate(  # pylint: disable=invalid-name
+def SchemaGate(
     schema: InputArtifact[standard_artifacts.Schema],
     anomalies: InputArtifact[standard_artifacts.ExampleAnomalies],
     validated_schema: OutputArtifact[standard_artifacts.Schema],

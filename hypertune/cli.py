@@ -77,7 +77,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   except (config_lib.ConfigError, data_check.DataError, FileNotFoundError) as e:
     print(f'hypertune: error: {e}', file=sys.stderr)
     return EXIT_BAD_INPUT
-  except Exception as e:  # pylint: disable=broad-except
+  except Exception as e:  # noqa: BLE001
     if type(e).__name__ in ('LaunchError', 'CompileError'):  # by name: kubeflow/ loads late
       print(f'hypertune: error: {e}', file=sys.stderr)
       return EXIT_BAD_INPUT
@@ -99,8 +99,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 def _report_failure(error: BaseException, args: argparse.Namespace) -> int:
   """Anything else that escapes a command: one line (what failed, where), the full traceback
   in a log file (printed too with --verbose), exit status 1."""
-  import tempfile  # pylint: disable=import-outside-toplevel
-  import traceback  # pylint: disable=import-outside-toplevel
+  import tempfile
+  import traceback
   log_dir = getattr(args, 'log_dir', None) or tempfile.gettempdir()
   os.makedirs(log_dir, exist_ok=True)
   log_path = os.path.join(log_dir, f'hypertune-error-{time.strftime("%Y%m%d-%H%M%S")}.log')
@@ -159,7 +159,7 @@ def import_tensorflow_quietly() -> None:
   saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
   try:
     os.dup2(devnull, 2)
-    import tensorflow  # pylint: disable=import-outside-toplevel,unused-import
+    import tensorflow  # noqa: F401
   finally:
     os.dup2(saved, 2)
     os.close(saved)
@@ -319,10 +319,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                                   task=config.data.task)
   config = config_lib.with_task(config, summary.task, len(summary.classes))
   # Held until this function returns (the process ending releases it too).
-  lock = run_lock.acquire(config.run_dir)  # pylint: disable=unused-variable
+  lock = run_lock.acquire(config.run_dir)  # noqa: F841
   span_note = ''
   if config.data.window_size:
-    span_note = f' (spans: {", ".join(sorted({os.path.basename(os.path.dirname(f)) for f in summary.files}))})'
+    folders = sorted({os.path.basename(os.path.dirname(f)) for f in summary.files})
+    span_note = f' (spans: {", ".join(folders)})'
   print(f'data: {config.data.path}: {summary.rows} rows in {len(summary.files)} file(s){span_note}'
         f'{_empty_parts_note(summary)}, {_label_note(summary)}, '
         f'{len(summary.numeric_columns)} numeric and {len(summary.text_columns)} text feature '
@@ -344,11 +345,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         f'{"; trials on Beam" if config.search.trials_on == policies.TRIALS_BEAM else ""}',
         flush=True)
   import_tensorflow_quietly()
-  from tfx_hypertune.hypertune import local_runner, results  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import local_runner, results
   if config.search.parallel_trials > 1 and config.search.trials_on == policies.TRIALS_LOCAL:
     # Parallel trial workers import TensorFlow and TFX while the data components run.
-    from tfx_hypertune.components.tuner import warm_pool  # pylint: disable=import-outside-toplevel
-    from tfx_hypertune.pipeline import pipeline  # pylint: disable=import-outside-toplevel
+    from tfx_hypertune.components.tuner import warm_pool
+    from tfx_hypertune.pipeline import pipeline
     warm_pool.prewarm(pipeline.TUNER_FN)
   local_runner.run_pipeline(config, verbose=args.verbose)
   run_summary = results.summarize(config.metadata_path, config.pipeline_root)
@@ -383,7 +384,7 @@ def _label_note(summary) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> int:
   import_tensorflow_quietly()
-  from tfx_hypertune.hypertune import predict  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import predict
   out = open(args.output, 'w', newline='') if args.output else sys.stdout
   try:
     scores = predict.predict_csv(args.model, args.data, out)
@@ -397,40 +398,41 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-  from tfx_hypertune.components.tuner import report, spec  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.hypertune import results  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import (files, report, search_info, spec,
+                                              trials)
+  from tfx_hypertune.hypertune import results
   config = config_from_args(args)
   metadata_path = (os.path.join(args.run, os.path.basename(config.metadata_path)) if args.run
                    else config.metadata_path)
   tuner = _latest_node(metadata_path, 'Tuner', results)
   results_uri = tuner.uri('tuner_results')
-  info = spec.read_search_info(results_uri)
-  if 'direction' not in info:  # the policy reused earlier hyperparameters: no search ran
+  info = search_info.read(results_uri)
+  if not info.searched:  # the policy reused earlier hyperparameters: no search ran
     print(f'no search in the last run; hyperparameters from: '
           f'{tuner.custom("best_hyperparameters", spec.SOURCE_PROPERTY)}')
     return 0
   if args.rebuild:
-    report.write_report(spec.search_dir_of(results_uri), results_uri, info.get('carried_over'),
-                        objective=info['objective'], direction=info['direction'],
-                        chosen=info.get(spec.SELECTION_FIELD))
-  path = spec.join(results_uri, spec.TRIALS_CSV)
+    report.write_report(files.search_dir_of(results_uri), results_uri, info.carried_over,
+                        objective=info.objective, direction=info.direction,
+                        chosen=info.selection)
+  path = files.join(results_uri, files.TRIALS_CSV)
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))
   # Best first by the objective of that run's search, whatever the config says now.
-  completed = spec.best_first([r for r in rows if spec.is_completed(r.get('status'))],
-                              info['direction'], score=lambda r: r['score'] or None,
-                              trial_id=lambda r: r['trial_id'],
-                              val_loss=lambda r: r.get('val_loss'))
+  completed = trials.best_first([r for r in rows if trials.is_completed(r.get('status'))],
+                                info.direction, score=lambda r: r['score'] or None,
+                                trial_id=lambda r: r['trial_id'],
+                                val_loss=lambda r: r.get('val_loss'))
   top = [{k: v for k, v in r.items() if k != 'status'} for r in completed[:args.top]]
   print(format_table(top))
-  print(f'\n{len(rows)} trials ({info["objective"]}, best first); table: {path}')
-  print(f'report: {spec.join(results_uri, spec.REPORT_HTML)}')
+  print(f'\n{len(rows)} trials ({info.objective}, best first); table: {path}')
+  print(f'report: {files.join(results_uri, files.REPORT_HTML)}')
   return 0
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
   import_tensorflow_quietly()
-  from tfx_hypertune.kubeflow import runner  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.kubeflow import runner
   config = config_from_args(args)
   remote_data = config.data.path if '://' in config.data.path else None
   if not remote_data:
@@ -459,7 +461,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
-  from tfx_hypertune.kubeflow import launcher, submit  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.kubeflow import launcher, submit
   result = launcher.launch(args.package, pipeline_root=args.pipeline_root,
                            parameters=submit.parse_params(args.param))
   pushed = result.outputs.get('Pusher', {}).get('pushed_model', [])
@@ -470,7 +472,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-  from tfx_hypertune.kubeflow import launcher, submit  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.kubeflow import launcher, submit
   target = args.target or launcher.load_job(args.package)['backend']
   if target == targets.VERTEX:
     if not args.project:
@@ -490,7 +492,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_freeze_schema(args: argparse.Namespace) -> int:
-  from tfx_hypertune.hypertune import results  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import results
   config = config_from_args(args)
   nodes = results.latest_run(config.metadata_path)
   node = nodes.get('SchemaGen') or nodes.get('ImportSchemaGen')

@@ -18,6 +18,7 @@ from collections import Counter
 from typing import Dict, List, Optional, Tuple
 
 from tfx_hypertune.components import class_balance, csv_table, spans, splits
+from tfx_hypertune.model import objectives
 
 # A column whose values are at least this share numbers is taken to be numeric, so a stray
 # text cell in it is an error rather than a reason to treat the column as categorical.
@@ -176,7 +177,7 @@ def imbalance_warning(summary: DataSummary, objective: str, class_weight: str) -
   label, share = class_balance.majority(summary.train_label_counts)
   balanced_objective = 'val_auc' if len(summary.classes) == 2 else 'val_balanced_accuracy'
   missing = ([(f'search.objective: {balanced_objective}', f'--objective {balanced_objective}')]
-             if objective not in class_balance.BALANCED_OBJECTIVES else []) + (
+             if objective not in objectives.BALANCED_OBJECTIVES else []) + (
       [('training.class_weight: balanced', '--set training.class_weight=balanced')]
       if class_weight != 'balanced' else [])
   advice = (f'set {" and ".join(s for s, _ in missing)} '
@@ -422,8 +423,8 @@ def _abbreviate(names: List[str], limit: int = 8) -> str:
 
 def read_schema_types(schema_path: str) -> Dict[str, str]:
   """Column -> 'INT' | 'FLOAT' | 'BYTES' from a schema.pbtxt (TensorFlow Metadata)."""
-  from google.protobuf import text_format  # pylint: disable=import-outside-toplevel
-  from tensorflow_metadata.proto.v0 import schema_pb2  # pylint: disable=import-outside-toplevel
+  from google.protobuf import text_format
+  from tensorflow_metadata.proto.v0 import schema_pb2
   if not os.path.isfile(schema_path):
     raise DataError(f'schema {schema_path}: not found')
   schema = schema_pb2.Schema()

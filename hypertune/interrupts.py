@@ -38,13 +38,13 @@ def install(running_component: Callable[[], Optional[str]]) -> None:
   """Installs the handler for SIGINT and SIGTERM; `running_component` names the component
   that is running (None between components)."""
 
-  def handler(signum, frame):  # pylint: disable=unused-argument
+  def handler(signum, frame):
     if _State.redelivering:
       _State.redelivering = False
       raise KeyboardInterrupt
     if _State.received is not None:
       os.write(2, b'hypertune: interrupted again: stopping at once\n')
-      os._exit(EXIT_INTERRUPTED)  # pylint: disable=protected-access
+      os._exit(EXIT_INTERRUPTED)  # noqa: SLF001
     _State.received = signum
     if running_component() in FINISH_FIRST:
       os.write(2, f'hypertune: interrupted; {running_component()} finishes writing first\n'

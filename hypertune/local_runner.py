@@ -13,6 +13,7 @@ from tfx.orchestration import metadata as tfx_metadata
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
+from tfx_hypertune.components import log
 from tfx_hypertune.pipeline.config import Config
 from tfx_hypertune.pipeline.pipeline import create_pipeline
 
@@ -23,7 +24,8 @@ RUNNING: Optional[str] = None
 
 class ProgressReporter(logging.Handler):
   """Turns TFX's orchestration log lines into one short line per component, with elapsed time,
-  and whether the component ran or was reused from the cache."""
+  and whether the component ran or was reused from the cache; prints the lines our components
+  say (components/log.py) as they are."""
 
   _STARTED = re.compile(r'^(?:Component|node) (\S+) is running\.')
   _FINISHED = re.compile(r'^(?:Component|node) (\S+) is finished\.')
@@ -41,8 +43,10 @@ class ProgressReporter(logging.Handler):
 
   def emit(self, record: logging.LogRecord) -> None:
     message = record.getMessage()
-    global RUNNING  # pylint: disable=global-statement
-    if match := self._STARTED.match(message):
+    global RUNNING
+    if log.is_progress(record):  # a line our components say (the Tuner's trials, say)
+      print(message, file=self._stream, flush=True)
+    elif match := self._STARTED.match(message):
       if self.orchestrator is None:
         self.orchestrator = self.ORCHESTRATORS.get(record.module, record.module)
         self._print(f'orchestrator: {self.orchestrator}')
@@ -81,7 +85,7 @@ def run_pipeline(config: Config, *, verbose: bool = False) -> None:
     runner.run(pipeline)
 
 
-class _progress_logging:  # pylint: disable=invalid-name
+class _progress_logging:
   """Routes absl/TFX logs to the progress reporter (and, when verbose, to stderr)."""
 
   def __init__(self, verbose: bool):

@@ -33,8 +33,8 @@ def resolve_model_dir(model_dir: str) -> str:
 def predict_csv(model_dir: str, csv_path: str, out: TextIO) -> Dict[str, float]:
   """Writes `predicted_label,probability` per row (a classifier) or `predicted_value` (a
   regression model); returns accuracy, or MAE and RMSE, when the CSV has the label."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.model import network as model_lib  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
+  from tfx_hypertune.model import network as model_lib
   model_dir = resolve_model_dir(model_dir)
   with open(os.path.join(model_dir, model_lib.REQUEST_SPEC_FILE)) as f:
     spec = json.load(f)
@@ -129,7 +129,7 @@ def _read_batches(csv_path: str, spec: Dict) -> Iterator[Tuple[List[bytes], List
 
 
 def _to_example(row: Dict[str, str], kinds: Dict[str, str], path: str, line: int) -> bytes:
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
   feature = {}
   for name, kind in kinds.items():
     value = (row.get(name) or '').strip()

@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from tfx_hypertune.components.tuner import search as search_api
-from tfx_hypertune.components.tuner import spec
+from tfx_hypertune.components.tuner import files, search_info, spec
+from tfx_hypertune.components.tuner.hyperparameters import active_values_of_config
 
 @dataclasses.dataclass
 class NodeRun:
@@ -72,18 +72,18 @@ def latest_run(metadata_path: str) -> Dict[str, NodeRun]:
 
 def read_best_hyperparameters(hyperparameters_uri: str) -> Dict[str, Any]:
   """The best values, as the model used them (active values only)."""
-  return search_api.active_values_of_config(spec.read_best_hyperparameters(hyperparameters_uri))
+  return active_values_of_config(files.read_best_hyperparameters(hyperparameters_uri))
 
 
 def count_trials(tuner_results_uri: str) -> int:
-  return spec.count_trials(spec.search_dir_of(tuner_results_uri))
+  return files.count_trials(files.search_dir_of(tuner_results_uri))
 
 
 def evaluation_values(evaluation_uri: str) -> Dict[str, Optional[float]]:
   """The candidate model's test metrics (not the baseline's, not the diff), read once: accuracy,
   balanced accuracy and (two classes) AUC of a classification, RMSE and MAE of a regression;
   None where absent."""
-  from tfx_hypertune.components import evaluator  # pylint: disable=import-outside-toplevel  (loads TFMA)
+  from tfx_hypertune.components import evaluator  # loads TFMA
   metrics = evaluator.overall_metrics(evaluation_uri)
   fields = {'accuracy': evaluator.ACCURACY_KEY,
             'balanced_accuracy': evaluator.BALANCED_ACCURACY_KEY, 'auc': evaluator.AUC_KEY,
@@ -117,7 +117,7 @@ class RunSummary:
 
   def lines(self) -> List[str]:
     hp = self.best_hyperparameters
-    report_path = spec.join(self.trials_dir, spec.REPORT_HTML)
+    report_path = files.join(self.trials_dir, files.REPORT_HTML)
     if self.task == 'regression':
       quality = (f'test RMSE:            {self.rmse:.4f}, MAE {self.mae:.4f} (held-out split, '
                  f'TFMA; in the label\'s units)')
@@ -139,7 +139,8 @@ class RunSummary:
         f'run artifacts:        {self.pipeline_root}',
         f'trial results:        {self.trials_dir}',
     ] + ([f'trial report:         {report_path}'] if os.path.isfile(report_path) else []) + (
-        [f'data span:            {self.span}'] if self.span is not None else []) + ([f'reused from cache:    {", ".join(self.cached)}'] if self.cached else [])
+        [f'data span:            {self.span}'] if self.span is not None else []) + (
+        [f'reused from cache:    {", ".join(self.cached)}'] if self.cached else [])
 
 
 def readable(values: Dict[str, Any]) -> Dict[str, Any]:
@@ -152,6 +153,7 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
   nodes = latest_run(metadata_path)
   tuner, evaluator, pusher = nodes['Tuner'], nodes['Evaluator'], nodes['Pusher']
   pushed = pusher.custom('pushed_model', 'pushed') == 1
+  info = search_info.read(tuner.uri('tuner_results'))
   return RunSummary(
       best_hyperparameters=read_best_hyperparameters(tuner.uri('best_hyperparameters')),
       trials=count_trials(tuner.uri('tuner_results')),
@@ -163,25 +165,25 @@ def summarize(metadata_path: str, pipeline_root: str) -> RunSummary:
       hyperparameters_source=tuner.custom('best_hyperparameters', spec.SOURCE_PROPERTY),
       span=nodes['CsvExampleGen'].custom('examples', 'span'),
       blessing_rule=evaluator.custom('blessing', 'blessing_rule'),
-      clock=clock_line(spec.read_search_info(tuner.uri('tuner_results'))),
-      selection=selection_line(spec.read_search_info(tuner.uri('tuner_results'))),
+      clock=clock_line(info),
+      selection=selection_line(info),
       **evaluation_values(evaluator.uri('evaluation')),
   )
 
 
-def selection_line(search_info: Dict[str, Any]) -> Optional[str]:
+def selection_line(info: search_info.SearchInfo) -> Optional[str]:
   """Why the Trainer got the trial it got, when the rule was not simply the best."""
-  choice = search_info.get(spec.SELECTION_FIELD) or {}
+  choice = info.selection or {}
   return choice.get('reason') if choice.get('rule', 'best') != 'best' else None
 
 
-def clock_line(search_info: Dict[str, Any]) -> Optional[str]:
+def clock_line(info: search_info.SearchInfo) -> Optional[str]:
   """What the search's clock (search.max_minutes) did, in words; None without a clock."""
-  minutes = search_info.get('max_minutes')
+  minutes = info.max_minutes
   if not minutes:
     return None
-  if not search_info.get('stopped_by_clock'):
+  if not info.stopped_by_clock:
     return f'{minutes:g} minutes; the search finished within it'
   return (f'{minutes:g} minutes: the clock ended the search; '
-          f'{search_info.get("planned_trials_not_run") or "some"} planned trial(s) did not run '
+          f'{info.planned_trials_not_run or "some"} planned trial(s) did not run '
           f'(a later run with more minutes resumes it)')

@@ -34,7 +34,7 @@ def acquire(run_dir: str) -> IO[str]:
   or the process ending, releases the lock). Raises RunFolderBusy if another run has it."""
   os.makedirs(run_dir, exist_ok=True)
   path = os.path.join(run_dir, LOCK_FILE)
-  handle = open(path, 'a+', encoding='utf-8')  # pylint: disable=consider-using-with
+  handle = open(path, 'a+', encoding='utf-8')
   try:
     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
   except BlockingIOError:

@@ -19,7 +19,8 @@ tensorflow-io's S3 filesystem and gives Beam the endpoint and credentials from t
 environment (S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION), unless the
 compiled Beam arguments already do.
 
-    python -m tfx_hypertune.kubeflow.entrypoint --executor_class_path ... --json_serialized_invocation_args
+    python -m tfx_hypertune.kubeflow.entrypoint --executor_class_path ... \
+        --json_serialized_invocation_args
         {{$}} --json_serialized_inputs_spec_args {...} [beam args]
 """
 
@@ -30,6 +31,8 @@ import os
 import sys
 import traceback
 from typing import Any, Dict, List, Tuple
+
+from tfx_hypertune.components import tfx_private
 
 INVOCATION_FLAG = '--json_serialized_invocation_args'
 INPUTS_SPEC_FLAG = '--json_serialized_inputs_spec_args'
@@ -117,7 +120,7 @@ def s3_beam_args(beam_args: List[str]) -> List[str]:
 
 def needs_driver(executor_input: Dict[str, Any]) -> bool:
   """ExampleGen (it has `input_base`) whose driver has not written its output file."""
-  from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+  from tfx.dsl.io import fileio
   parameters = executor_input.get('inputs', {}).get('parameterValues', {})
   output_file = executor_input.get('outputs', {}).get('outputFile', '')
   return 'input_base' in parameters and not fileio.exists(output_file)
@@ -126,15 +129,14 @@ def needs_driver(executor_input: Dict[str, Any]) -> bool:
 def run_driver(executor_input: Dict[str, Any], inputs_spec_json: str) -> Dict[str, Any]:
   """TFX's ExampleGen driver, then its view of the output artifacts (span, version,
   fingerprint) in the executor input, as a Vertex-style launcher would pass them on."""
-  from google.protobuf import json_format  # pylint: disable=import-outside-toplevel
-  from kfp.pipeline_spec import pipeline_spec_pb2  # pylint: disable=import-outside-toplevel
-  from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
-  from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver  # pylint: disable=import-outside-toplevel
+  from google.protobuf import json_format
+  from kfp.pipeline_spec import pipeline_spec_pb2
+  from tfx.dsl.io import fileio
   proto = json_format.Parse(json.dumps(executor_input), pipeline_spec_pb2.ExecutorInput(),
                             ignore_unknown_fields=True)
   inputs_spec = (json_format.Parse(inputs_spec_json, pipeline_spec_pb2.ComponentInputsSpec(),
                                    ignore_unknown_fields=True) if inputs_spec_json else None)
-  driver._run_driver(proto, inputs_spec)  # pylint: disable=protected-access
+  tfx_private.run_example_gen_driver(proto, inputs_spec)
   with fileio.open(executor_input['outputs']['outputFile'], 'r') as f:
     written = json.loads(f.read()).get('artifacts', {})
   for key, artifact_list in executor_input['outputs'].get('artifacts', {}).items():
@@ -161,7 +163,7 @@ def prepare(argv: List[str]) -> Tuple[List[str], Dict[str, Any]]:
   argv = set_flag_value(argv, INVOCATION_FLAG, json.dumps(executor_input))
   done['driver'] = False
   if done['s3']:
-    from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
+    from tfx_hypertune.components import filesystems
     filesystems.support(S3)
     argv = s3_beam_args(argv)
   if needs_driver(executor_input):
@@ -174,7 +176,7 @@ def prepare(argv: List[str]) -> Tuple[List[str], Dict[str, Any]]:
 
 def restore_minio_uris(output_file: str) -> None:
   """The output metadata with the URIs the backend gave (minio://), not the mapped ones."""
-  from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+  from tfx.dsl.io import fileio
   if not output_file or not fileio.exists(output_file):
     return
   with fileio.open(output_file, 'r') as f:
@@ -184,13 +186,11 @@ def restore_minio_uris(output_file: str) -> None:
 
 
 def main(argv: List[str]) -> int:
-  from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as tfx_entrypoint  # pylint: disable=import-outside-toplevel
   argv, done = prepare(argv)
   print(f'[hypertune entrypoint] {json.dumps(done)}', flush=True)
   # Without a program name: TFX's own main passes absl's argv[0] along, which then lands
   # among the Beam arguments ("Discarding unparseable args").
-  args, beam_args = tfx_entrypoint._parse_flags(argv)  # pylint: disable=protected-access
-  tfx_entrypoint._run_executor(args, beam_args)  # pylint: disable=protected-access
+  tfx_private.run_v2_container_executor(argv)
   if done['minio']:
     restore_minio_uris(done['output_file'])
   return 0
@@ -199,11 +199,11 @@ def main(argv: List[str]) -> int:
 if __name__ == '__main__':
   try:
     code = main(sys.argv[1:])
-  except Exception:  # pylint: disable=broad-except
+  except Exception:  # noqa: BLE001
     traceback.print_exc()
     code = 1
   sys.stdout.flush()
   sys.stderr.flush()
   # Not sys.exit: tensorflow-io's S3 client aborts during interpreter teardown ("pure virtual
   # method called", status 134), which would turn a finished task into a failed one.
-  os._exit(code)  # pylint: disable=protected-access
+  os._exit(code)  # noqa: SLF001

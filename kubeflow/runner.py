@@ -4,7 +4,8 @@ Pipelines (`--target vertex`). Nothing is re-wired: only the orchestrator, the p
 image change, and the pipeline has no Resolver nodes (pipeline/pipeline.py), so every task is a
 container.
 
-Every task runs `python -m tfx_hypertune.kubeflow.entrypoint` (TFX's v2 executor entrypoint behind a shim
+Every task runs `python -m tfx_hypertune.kubeflow.entrypoint` (TFX's v2 executor entrypoint
+behind a shim
 for the open-source backend: kubeflow/entrypoint.py) in the image built from
 kubeflow/Dockerfile, where this package is installed; user functions are dotted paths into it,
 so they resolve there as they do locally.
@@ -35,8 +36,8 @@ PARAMETER_TYPES = {'data_uri': str, 'max_epochs': int, 'max_trials': int, 'max_m
 
 def runtime_parameters(defaults: Dict[str, Any]):
   """RunValues of RuntimeParameters with these defaults (see parameter_defaults)."""
-  from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.pipeline.pipeline import RunValues  # pylint: disable=import-outside-toplevel
+  from tfx import v1 as tfx
+  from tfx_hypertune.pipeline.pipeline import RunValues
   return RunValues(**{
       name: (tfx.dsl.experimental.RuntimeParameter(name=name, ptype=ptype,
                                                    default=defaults[name])
@@ -45,7 +46,7 @@ def runtime_parameters(defaults: Dict[str, Any]):
 
 
 def parameter_defaults(config: Config) -> Dict[str, Any]:
-  from tfx_hypertune.pipeline.pipeline import RunValues  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.pipeline.pipeline import RunValues
   values = dataclasses.asdict(RunValues.of(config))
   return {name: value for name, value in values.items() if value is not None}
 
@@ -116,8 +117,8 @@ def compile_pipeline(config: Config, *, image: str, pipeline_root: Optional[str]
   - vertex: <output_dir>/<pipeline_name>.json, the PipelineJob `aiplatform.PipelineJob` takes.
   Both run every task in `image` through kubeflow/entrypoint.py; neither has a resolver."""
   # Late imports: TFX is heavy, and `hypertune --help` should not wait for it.
-  from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
+  from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+  from tfx_hypertune.pipeline.pipeline import create_pipeline
 
   if target not in TARGETS:
     raise CompileError(f'--target {target}: choose one of {", ".join(TARGETS)}')

@@ -71,7 +71,7 @@ def submit(host: str, package_path: str, *, experiment: str,
            run_name: Optional[str] = None, pipeline_root: Optional[str] = None,
            log: Callable[[str], None] = print) -> Submitted:
   """To open-source Kubeflow Pipelines at `host`."""
-  import kfp  # pylint: disable=import-outside-toplevel
+  import kfp
   spec = checked_package(package_path, targets.KFP)['pipelineSpec']
   params = launcher.checked_overrides(spec, parameters)  # fail before any request
   cron = kfp_cron(schedule) if schedule else None
@@ -111,7 +111,7 @@ def vertex_job(package_path: str, *, project: str, region: str,
                parameters: Mapping[str, Any], pipeline_root: Optional[str] = None,
                run_name: Optional[str] = None, credentials=None):
   """The aiplatform.PipelineJob for a compiled PipelineJob JSON; no request is sent yet."""
-  from google.cloud import aiplatform  # pylint: disable=import-outside-toplevel
+  from google.cloud import aiplatform
   job = checked_package(package_path, targets.VERTEX)
   params = launcher.checked_overrides(job['pipelineSpec'], parameters)
   if pipeline_root and not pipeline_root.startswith('gs://'):

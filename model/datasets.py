@@ -14,8 +14,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tfx_bsl.public import tfxio
 
-from tfx_hypertune.components.tuner import search as search_api
-from tfx_hypertune.model import features
+from tfx_hypertune.model import features, search_config
 
 # Shuffle within this many examples; the transformed data are cached in memory after the
 # first pass, so later epochs (and every trial after the first) never re-read the files.
@@ -47,7 +46,7 @@ def prepare(fn_args, fit_on_eval_too: bool = False) -> Prepared:
   """Seeds everything, reads the transform output and builds the train and eval datasets.
   With fit_on_eval_too the training dataset holds the eval rows as well (the final model)."""
   config: Dict[str, Any] = fn_args.custom_config
-  search, seed = search_api.search_settings(config), config['seed']
+  search, seed = search_config.search_settings(config), config['seed']
   set_seeds(seed)
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
   rows = functools.partial(cached_rows, data_accessor=fn_args.data_accessor,

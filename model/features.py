@@ -49,7 +49,9 @@ def safe_name(raw_name: str) -> str:
     return raw_name
   cleaned = re.sub(r'[^A-Za-z0-9]+', '_', raw_name).strip('_')[:40]
   digest = hashlib.sha256(raw_name.encode('utf-8')).hexdigest()[:8]
-  return f'{cleaned}_{digest}' if cleaned[:1].isalpha() else f'c_{cleaned}_{digest}'.replace('__', '_')
+  if cleaned[:1].isalpha():
+    return f'{cleaned}_{digest}'
+  return f'c_{cleaned}_{digest}'.replace('__', '_')
 
 
 def transformed_name(raw_name: str) -> str:

@@ -9,7 +9,7 @@ import keras_tuner
 import tensorflow as tf
 
 from tfx_hypertune.components.tuner import search as search_api
-from tfx_hypertune.model import datasets, network, space
+from tfx_hypertune.model import datasets, network, search_config, space
 
 TRAINING_SUMMARY_FILE = 'training_summary.json'
 
@@ -23,7 +23,7 @@ def run_fn(fn_args) -> None:
   # The budget the Tuner really used (a Kubeflow run may set max_epochs at launch), not the
   # compiled config's.
   epochs = search_api.training_epochs(fn_args.hyperparameters, training['epochs'])
-  callbacks = [search_api.early_stopping(search, restore_best_weights=True)]
+  callbacks = [search_config.early_stopping(search, restore_best_weights=True)]
   if fit_on_eval_too:
     # The eval rows are training rows now: no early stopping on them; as many epochs as the
     # best trial needed to reach its best score.

@@ -1,8 +1,8 @@
 """tuner_fn: the Keras Tuner search over `network.build_model`, configured entirely from the
 pipeline config (the Tuner component passes its search section in `fn_args.custom_config`).
 
-How the search runs (algorithms, progress, trial stats, warm start) is the platform's search
-API, `components.tuner.search`; this module says only what is searched.
+The oracle and the fit arguments come from our config's search section (search_config.py,
+through the platform's search API); this module says only what is searched.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import functools
 
 from tfx.components.tuner.component import TunerFnResult
 
-from tfx_hypertune.components.tuner import search as search_api
-from tfx_hypertune.model import datasets, metrics, network, space
+from tfx_hypertune.model import datasets, metrics, network, search_config, space
 
 
 def tuner_fn(fn_args) -> TunerFnResult:
@@ -23,7 +22,7 @@ def tuner_fn(fn_args) -> TunerFnResult:
                                  space=space.space_by_name(search['space']))
   if not prepared.inputs.is_regression:
     metrics.check_objective(search['objective'], prepared.inputs.num_classes)
-  tuner = search_api.make_tuner(search, hypermodel, fn_args.working_dir, prepared.seed,
-                                objective=metrics.objective(search['objective']))
-  return TunerFnResult(tuner=tuner, fit_kwargs=search_api.fit_kwargs(
+  tuner = search_config.make_tuner(search, hypermodel, fn_args.working_dir, prepared.seed,
+                                   objective=metrics.objective(search['objective']))
+  return TunerFnResult(tuner=tuner, fit_kwargs=search_config.fit_kwargs(
       search, prepared.train, prepared.eval, prepared.class_weight))

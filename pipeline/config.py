@@ -18,6 +18,7 @@ import yaml
 
 from tfx_hypertune.components import spans
 from tfx_hypertune.components.tuner import policies, selection
+from tfx_hypertune.model import objectives
 from tfx_hypertune.model import space as model_space
 
 # Where the repository's bundled data lives (the package is installed in editable mode from
@@ -28,18 +29,13 @@ SCHEMA_FILE_NAME = 'schema.pbtxt'
 
 KNOWN_HYPERPARAMETERS = model_space.KNOBS
 HYPERPARAMETER_KINDS = ('int', 'float', 'choice', 'fixed')
-# hyperband_longest_first: Hyperband's brackets in the opposite order (full-length trials first;
-# components/tuner/search.py, LongestFirstHyperbandOracle).
-ALGORITHMS = ('hyperband', 'hyperband_longest_first', 'random', 'bayesian', 'grid')
+ALGORITHMS = policies.ALGORITHMS  # the search API's (components/tuner/oracles.py)
 ORCHESTRATORS = ('local', 'beam')
 FIT_ON = ('train', 'train_and_eval')
 # What the label is: classes, or a number to predict. `auto` is decided from the label column
 # by the pre-flight data check (hypertune/data_check.py, `resolve_task`).
 TASKS = ('auto', 'classification', 'regression')
-# val_auc (two classes) and val_balanced_accuracy do not reward always predicting the most
-# common class (model/metrics.py).
-OBJECTIVES = {'classification': ('val_accuracy', 'val_loss', 'val_auc', 'val_balanced_accuracy'),
-              'regression': ('val_loss', 'val_mean_absolute_error')}
+OBJECTIVES = objectives.OBJECTIVES
 # training.class_weight: `balanced` weighs each class inversely to its training rows (Keras
 # class_weight, in the search and in the Trainer; model/datasets.py).
 CLASS_WEIGHTS = ('none', 'balanced')
@@ -123,10 +119,10 @@ def _is_uri(path: str) -> bool:
 
 def remote_data_readable(path: str) -> Optional[str]:
   """None if a bucket path can be listed here, else why not (one line)."""
-  from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+  from tfx.dsl.io import fileio
   try:
     fileio.glob(f'{path.rstrip("/")}/*')
-  except Exception as e:  # pylint: disable=broad-except  (any filesystem's error)
+  except Exception as e:  # noqa: BLE001  # any filesystem's error
     return ' '.join(str(e).split())[:200]
   return None
 
@@ -134,27 +130,27 @@ def remote_data_readable(path: str) -> Optional[str]:
 def _remote(call, default):
   try:
     return call()
-  except Exception:  # pylint: disable=broad-except  (unreadable bucket: see above)
+  except Exception:  # noqa: BLE001  # unreadable bucket: see above
     return default
 
 
 def _isdir(path: str) -> bool:
   if _is_uri(path):
-    from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+    from tfx.dsl.io import fileio
     return _remote(lambda: bool(fileio.glob(f'{path.rstrip("/")}/*')), False)
   return os.path.isdir(path)
 
 
 def _listdir(path: str) -> List[str]:
   if _is_uri(path):
-    from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+    from tfx.dsl.io import fileio
     return _remote(lambda: [name.rstrip('/') for name in fileio.listdir(path)], [])
   return [name for name in os.listdir(path) if os.path.isdir(os.path.join(path, name))]
 
 
 def _exists(path: str) -> bool:
   if _is_uri(path):
-    from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+    from tfx.dsl.io import fileio
     return _remote(lambda: fileio.exists(path), False)
   return os.path.isfile(path)
 

@@ -8,7 +8,6 @@ Runners choose the orchestrator, the metadata store and the paths; they never re
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from typing import Any, Dict, List, Optional
 
 import tensorflow_model_analysis as tfma
@@ -24,7 +23,8 @@ from tfx_hypertune.components import spans, splits
 from tfx_hypertune.components import evaluator as evaluator_lib
 from tfx_hypertune.components.evaluator import Evaluator
 from tfx_hypertune.components.example_gen import SpanWindowCsvExampleGen
-from tfx_hypertune.components.tuner import policies
+from tfx_hypertune.components.tuner import keying, policies
+from tfx_hypertune.components.tuner import spec as tuner_spec
 from tfx_hypertune import Tuner
 from tfx_hypertune.components.validation import SchemaGate
 from tfx_hypertune.model import features
@@ -56,15 +56,13 @@ CODE_OF = {
 
 
 def code_version(layer: str = 'model') -> str:
-  """A hash of the source files behind `layer` (a CODE_OF key)."""
-  digest = hashlib.sha256()
+  """The code fingerprint (keying.source_fingerprint) of the source files behind `layer` (a
+  CODE_OF key)."""
+  paths = []
   for root in CODE_OF[layer]:
     base = REPO_ROOT / root
-    for path in sorted([base] if base.is_file() else base.rglob('*.py')):
-      relative = path.relative_to(REPO_ROOT).as_posix()
-      digest.update(relative.encode())
-      digest.update(path.read_bytes())
-  return digest.hexdigest()[:16]
+    paths += sorted([base] if base.is_file() else base.rglob('*.py'))
+  return keying.source_fingerprint(paths, REPO_ROOT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,8 +168,10 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                 parallel_trials=config.search.parallel_trials,
                 trials_on=config.search.trials_on,
                 warm_start_trials=config.search.warm_start_trials,
-                # Search state outlives executions (resume after a crash, warm start).
-                search_state_dir=f'{root.rstrip("/")}/TunerState', **fit_on)
+                # Search state outlives executions (resume after a crash, warm start): the
+                # Tuner's own default folder, given explicitly, since on Kubeflow an
+                # execution's output URI is per run.
+                search_state_dir=tuner_spec.default_state_dir(root, 'Tuner'), **fit_on)
   if config.search.trials_on == policies.TRIALS_BEAM:
     tuner.with_beam_pipeline_args(config_lib.tuner_beam_pipeline_args(config.search))
   trainer = tfx_components.Trainer(

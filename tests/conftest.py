@@ -19,7 +19,7 @@ DIGITS_CSV = os.path.join(DIGITS_DIR, 'digits.csv')
 
 def pytest_configure(config):
   """The warnings a run hides are hidden in the tests too: one list, in the command."""
-  from tfx_hypertune.hypertune import cli  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import cli
   for category, message in cli.IGNORED_WARNINGS:
     config.addinivalue_line('filterwarnings',
                             f'ignore:{re.escape(message)}:{category.__name__}')
@@ -104,10 +104,50 @@ KFP_IMAGE = 'registry.example/tfx-hypertune:1'
 def compiled_kfp(tmp_path_factory):
   """`hypertune compile` for a bucket root and bucket data, for Vertex and for open-source
   KFP: (the Vertex PipelineJob JSON, the KFP spec YAML)."""
-  from tfx_hypertune.hypertune import cli  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.hypertune import cli
   out = tmp_path_factory.mktemp('kfp')
   for target in ('vertex', 'kfp'):
     assert cli.main(['compile', '--target', target, '--image', KFP_IMAGE,
                      '--pipeline-root', 'gs://bucket/root', '--pipeline-name', 'hypertune-digits',
                      '--data', 'gs://bucket/data', '--max-epochs', '4', '--out', str(out)]) == 0
   return str(out / 'hypertune-digits.json'), str(out / 'hypertune-digits.yaml')
+
+
+@pytest.fixture(scope='session')
+def transformed_digits(tmp_path_factory):
+  """Our preprocessing_fn over 600 digits rows through real tf.Transform (Beam DirectRunner),
+  written as the Transform component writes its outputs: transformed train and eval examples
+  (gzipped TFRecords under Split-train/ and Split-eval/) and the transform graph. For tests that
+  need transformed data (a Tuner search, a Trainer) without running a pipeline.
+  Returns {'examples': uri, 'transform_graph': uri, 'splits': ['train', 'eval']}."""
+  import apache_beam as beam
+  import tensorflow as tf
+  import tensorflow_transform as tft
+  import tensorflow_transform.beam as tft_beam
+  from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
+  from tfx_hypertune.model import transform
+  out = tmp_path_factory.mktemp('transformed-digits')
+  header, rows = read_digits_rows(600)
+  spec = {name: tf.io.FixedLenFeature([1], tf.int64 if name == 'label' else tf.float32)
+          for name in header}
+  records = [{name: [int(v) if name == 'label' else float(v)] for name, v in zip(header, row)}
+             for row in rows]
+  splits = {'train': records[:450], 'eval': records[450:]}
+  metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+  fn = lambda inputs: transform.preprocessing_fn(inputs, {'label': 'label'})  # noqa: E731
+  with tft_beam.Context(temp_dir=str(out / 'tmp')), beam.Pipeline() as pipeline:
+    transform_fn = ((pipeline | 'Train' >> beam.Create(splits['train']), metadata)
+                    | tft_beam.AnalyzeDataset(fn))
+    _ = transform_fn | tft_beam.WriteTransformFn(str(out / 'transform_graph'))
+    for name, split in splits.items():
+      transformed, transformed_metadata = (
+          ((pipeline | f'Read{name}' >> beam.Create(split), metadata), transform_fn)
+          | f'Transform{name}' >> tft_beam.TransformDataset(output_record_batches=False))
+      coder = tft.coders.ExampleProtoCoder(transformed_metadata.schema)
+      _ = (transformed | f'Encode{name}' >> beam.Map(coder.encode)
+           | f'Write{name}' >> beam.io.WriteToTFRecord(
+               str(out / 'examples' / f'Split-{name}' / 'transformed_examples'),
+               file_name_suffix='.gz'))
+  metadata_io.write_metadata(metadata, str(out / 'transform_graph' / 'metadata'))  # the raw schema
+  return {'examples': str(out / 'examples'), 'transform_graph': str(out / 'transform_graph'),
+          'splits': list(splits)}

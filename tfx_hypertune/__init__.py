@@ -20,6 +20,6 @@ def __getattr__(name):
   # Imported on first use: `import tfx_hypertune.pipeline.config` (the command checks its
   # config before anything heavy loads) must not import TFX and TensorFlow through here.
   if name in __all__:
-    from tfx_hypertune.components.tuner import component  # pylint: disable=import-outside-toplevel
+    from tfx_hypertune.components.tuner import component
     return getattr(component, name)
   raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -20,7 +20,8 @@ inbound connection to it from any worker):
 
 Faults:
 - A trial process that dies (killed, out of memory) runs again on its worker, up to
-  beam_worker.TRIAL_PROCESS_ATTEMPTS times; after that its trial ends FAILED with the exit status and its
+  beam_worker.TRIAL_PROCESS_ATTEMPTS times; after that its trial ends FAILED with the exit status
+  and its
   log. A trial whose code raises is Keras Tuner's business: FAILED or retried by its rules.
 - A batch whose pipeline fails (a worker machine lost on a runner that gives up, a runner
   error) runs again for the trials without a result, up to PIPELINE_ATTEMPTS times; if the
@@ -44,11 +45,10 @@ import apache_beam as beam
 from apache_beam.options import pipeline_options
 from tfx.dsl.io import fileio
 
-from tfx_hypertune.components.tuner import (beam_worker, instrument, one_trial, parallel,
-                                            progress, spec)
+from tfx_hypertune.components.tuner import (beam_worker, files, local_pool, one_trial, plan,
+                                            progress, trials)
 
 BEAM_DIR = 'beam'                 # in the search directory: arguments, results and logs
-ARGS_FILE = 'worker_args.json'    # in BEAM_DIR: what a trial process rebuilds the tuner from
 PIPELINE_ATTEMPTS = 2             # a failed batch pipeline runs once more for the missing trials
 TUNER_ID_PREFIX = 'beam'          # the driver's tuner ids: one per place in a batch
 
@@ -68,30 +68,31 @@ def search(tuner, batch_size: int, input_dict, exec_properties: Dict[str, Any],
   oracle.verbose = 0  # we print our own lines
   options = pipeline_options.PipelineOptions(beam_args)
   runner = runner_name(options)
-  args_path = parallel.write_worker_args(
-      spec.join(working_dir, BEAM_DIR, ARGS_FILE), input_dict, exec_properties, working_dir,
+  args_path = local_pool.write_worker_args(
+      files.join(working_dir, BEAM_DIR, files.WORKER_ARGS_FILE), input_dict, exec_properties,
+      working_dir,
       trials_per_machine(options))
-  print(f'  [Tuner] trials on Beam ({runner}): up to {batch_size} trials per batch', flush=True)
+  progress.say(f'  [Tuner] trials on Beam ({runner}): up to {batch_size} trials per batch')
   reported = {t.trial_id for t in oracle.completed_trials()}
   logs: Dict[str, str] = {}
-  reporter = progress.TrialReporter(oracle, instrument.planned_trials(oracle),
+  reporter = progress.TrialReporter(oracle, plan.planned_trials(oracle),
                                     error_log=lambda trial: _error_log(tuner, trial, logs))
   run_stamp = time.strftime('%Y%m%dT%H%M%S', time.gmtime())
   batches: List[Dict[str, Any]] = []
   while True:
-    trials = next_batch(oracle, batch_size)
-    if not trials:
+    batch = next_batch(oracle, batch_size)
+    if not batch:
       break
-    batch_dir = spec.join(working_dir, BEAM_DIR, f'{run_stamp}-batch{len(batches) + 1:03d}')
-    record = run_batch(trials, batch_dir, args_path, beam_args,
+    batch_dir = files.join(working_dir, BEAM_DIR, f'{run_stamp}-batch{len(batches) + 1:03d}')
+    record = run_batch(batch, batch_dir, args_path, beam_args,
                        exec_properties.get('tuner_fn'), first=not batches and not reported)
-    for trial in trials:
+    for trial in batch:
       one_trial.replay(oracle, trial, record['results'].get(trial.trial_id)
                        or missing_result(record))
       logs[trial.trial_id] = trial_request(trial, 0, batch_dir)['log_path']
     tuner.save()  # the oracle, and the tuner file a resumed run reloads it through
-    print(f'  [Tuner] Beam batch {len(batches) + 1}: {len(trials)} trial(s), '
-          f'{record["seconds"]:.1f}s', flush=True)
+    progress.say(f'  [Tuner] Beam batch {len(batches) + 1}: {len(batch)} trial(s), '
+                 f'{record["seconds"]:.1f}s')
     del record['results']
     batches.append(record)
     reporter.report_new()
@@ -109,23 +110,23 @@ def _error_log(tuner, trial, process_logs: Dict[str, str]) -> Optional[str]:
 def next_batch(oracle, size: int) -> List[Any]:
   """Up to `size` new trials, each under its own tuner id; fewer when the oracle answers IDLE
   (it waits for running trials) or STOPPED."""
-  trials = []
+  batch = []
   for place in range(size):
     trial = oracle.create_trial(f'{TUNER_ID_PREFIX}{place}')
-    if trial.status != 'RUNNING':
+    if trial.status != trials.TrialStatus.RUNNING:
       break
-    trials.append(trial)
-  return trials
+    batch.append(trial)
+  return batch
 
 
-def run_batch(trials: List[Any], batch_dir: str, args_path: str, beam_args: List[str],
+def run_batch(batch: List[Any], batch_dir: str, args_path: str, beam_args: List[str],
               tuner_fn: Optional[str], first: bool) -> Dict[str, Any]:
   """Runs one batch (retrying the pipeline for trials it left without a result); returns
   {'results': {trial_id: TrialResult}, 'seconds', 'pipeline_attempts', 'pipeline_errors',
   'trials': [...], 'longest_trial_process_seconds'}."""
   started = time.monotonic()
   requests = {t.trial_id: trial_request(t, place, batch_dir)
-              for place, t in enumerate(trials)}
+              for place, t in enumerate(batch)}
   results: Dict[str, Dict[str, Any]] = {}
   errors: List[str] = []
   attempts = 0
@@ -134,14 +135,14 @@ def run_batch(trials: List[Any], batch_dir: str, args_path: str, beam_args: List
     missing = [r for trial_id, r in requests.items() if trial_id not in results]
     try:
       run_pipeline(missing, args_path, beam_args, tuner_fn)
-    except Exception as e:  # pylint: disable=broad-except  (the runner's error, any type)
-      errors.append(f'{type(e).__name__}: {spec.last_line(str(e))}')
+    except Exception as e:  # noqa: BLE001  # the runner's error, any type
+      errors.append(f'{type(e).__name__}: {trials.last_line(str(e))}')
     results.update(read_results(missing))
     if first and not results and errors:
       raise SetupError(f'Tuner: trials on Beam: the Beam pipeline failed before any trial '
                        f'ran: {errors[-1]}')
     if errors and len(results) < len(requests):
-      print(f'  [Tuner] Beam batch pipeline failed ({errors[-1][:200]}); '
+      progress.say(f'  [Tuner] Beam batch pipeline failed ({errors[-1][:200]}); '
             f'{len(requests) - len(results)} trial(s) without a result', flush=True)
   return {'trials': sorted(requests), 'results': results,
           'seconds': round(time.monotonic() - started, 2),
@@ -157,8 +158,8 @@ def run_batch(trials: List[Any], batch_dir: str, args_path: str, beam_args: List
 def trial_request(trial, place: int, batch_dir: str) -> Dict[str, Any]:
   return {'trial_id': trial.trial_id, 'trial': trial.get_state(),
           'tuner_id': f'{TUNER_ID_PREFIX}{place}',
-          'result_path': spec.join(batch_dir, f'trial_{trial.trial_id}.json'),
-          'log_path': spec.join(batch_dir, f'trial_{trial.trial_id}.log')}
+          'result_path': files.join(batch_dir, f'trial_{trial.trial_id}.json'),
+          'log_path': files.join(batch_dir, f'trial_{trial.trial_id}.log')}
 
 
 def run_pipeline(requests: List[Dict[str, Any]], args_path: str, beam_args: List[str],
@@ -175,7 +176,7 @@ def read_results(requests: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
   results = {}
   for request in requests:
     if fileio.exists(request['result_path']):
-      results[request['trial_id']] = spec.read_json(request['result_path'])
+      results[request['trial_id']] = files.read_json(request['result_path'])
   return results
 
 

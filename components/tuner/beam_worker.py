@@ -76,14 +76,14 @@ def run_in_trial_process(request: Dict[str, Any], args_path: str) -> None:
 
 
 def write_failure(request: Dict[str, Any], deaths: List[str], log_file: str) -> None:
-  from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import one_trial, spec  # pylint: disable=import-outside-toplevel
+  from tfx.dsl.io import fileio
+  from tfx_hypertune.components import filesystems
+  from tfx_hypertune.components.tuner import files, one_trial
   filesystems.support(request['result_path'])
   fileio.makedirs(os.path.dirname(request['log_path']))
   if os.path.exists(log_file):
     fileio.copy(log_file, request['log_path'], overwrite=True)
-  spec.write_json(request['result_path'], {
+  files.write_json(request['result_path'], {
       **one_trial.failed_result(f'the trial process {", then ".join(deaths)}; its log: '
                                 f'{request["log_path"]}\n{log_tail(log_file)}'),
       'beam_worker': request['beam_worker'], 'restarts': deaths,

@@ -16,51 +16,63 @@ TunerFnResult = stock_tuner.TunerFnResult
 
 
 class Tuner(base_beam_component.BaseBeamComponent):
-  """tfx.components.Tuner with a search that resumes, warm-starts, runs trials in parallel,
-  never crashes with Hyperband, and explains its trials.
+  """tfx.components.Tuner with a search that resumes, warm-starts, runs trials in parallel
+  (on this machine or on a Beam runner), never crashes with Hyperband, and explains its trials.
 
-  Takes the stock arguments with the stock defaults (`examples`; optional `schema`,
-  `transform_graph`, `base_model`; exactly one of `module_file` or `tuner_fn`; `train_args`,
-  `eval_args`, `tune_args`, `custom_config`) and gives the stock outputs
+  Takes the stock arguments with the stock defaults and gives the stock outputs
   (`best_hyperparameters`: HyperParameters.get_config() of the best trial in
   best_hyperparameters.txt; `tuner_results`: tuner_results.json in the stock format), so any
-  tuner_fn that returns a TunerFnResult, and any Trainer that reads those outputs, work as
-  they are. What it adds, each switched by the arguments after `custom_config` (all optional):
+  tuner_fn that returns a TunerFnResult, and any Trainer that reads those outputs, work as they
+  are. Results are read from the completed trials, never through
+  `get_best_trials(oracle.max_trials)`, which crashes with Hyperband (tensorflow/tfx#7778). The
+  Tuner logs a line per trial (absl, INFO) and writes a report into `tuner_results`:
+  trials.csv, report.html with plots and findings, TensorBoard HParams logs, search_info.json
+  and a copy of the trial files. Values fixed when the pipeline is built are checked then, in
+  one line naming the argument (a ValueError, as for a missing module).
 
-  - Resume. The search state lives in `search_state_dir` (default: `TunerState` beside the
-    component's outputs, `<pipeline_root>/<node id>/TunerState`), one folder per search
-    settings and data; `fn_args.working_dir` is that folder. A run killed mid-search resumes
-    from its finished trials (Keras Tuner reloads its oracle) when the pipeline runs again.
-  - Parallel trials. `tune_args=TuneArgs(num_parallel_trials=N)` (or `parallel_trials=N`) runs
-    N Keras Tuner workers, forked from a warm pool, against one chief oracle over gRPC on
-    127.0.0.1; capped by the cores the container may use. A dead worker's trial ends FAILED.
-  - No Hyperband crash (tensorflow/tfx#7778): results are read from the completed trials,
-    never through `get_best_trials(oracle.max_trials)`.
-  - Warm start. A search on new data first tries the `warm_start_trials` (default 3; 0: off)
-    best configurations of the previous search of the same settings, within its own budget.
-  - Retune policy. `tuning='always' | 'never' | 'if-data-changed'`; `hyperparameters_file`:
-    reuse a best_hyperparameters.txt instead of searching.
-  - Budget. `max_epochs`, `max_trials` (may be RuntimeParameters): set as the oracle's
-    `max_trials` and the search's `epochs`, and passed to tuner_fn in
-    `fn_args.custom_config['max_epochs' | 'max_trials']` (Hyperband's max_epochs must be given
-    to its constructor).
-  - A choice. `select='smallest_within' | 'fastest_within'` with `select_tolerance=T` gives
-    the Trainer the trial with the fewest trainable parameters (or seconds per epoch) whose
-    objective is within T of the best, among trials trained to the final epoch count
-    (selection.py); best_hyperparameters.txt and search_info.json say which and why.
-  - A clock. `max_minutes` (may be a RuntimeParameter; 0 or None: none): no trial starts that
-    would end after it if it took as long as the longest trial so far; running trials finish
-    and the search ends with what completed (search_info.json says so). It is not part of what
-    makes two searches the same, so a later run with more minutes resumes the search.
-  - Trials on Beam. `trials_on='beam'` runs the trials as Beam pipelines, `parallel_trials`
-    at a time, on the Tuner's Beam runner (the pipeline's `beam_pipeline_args`, and the
-    Tuner's own `with_beam_pipeline_args`): one search across a Dataflow, Flink or Spark
-    cluster, the oracle staying in this executor (beam_trials.py). The search directory must
-    be where every worker reaches it (the pipeline root's bucket).
-  - Report. A progress line per trial, and in `tuner_results`: trials.csv, report.html with
-    plots (objective by trial, against trainable parameters, against each hyperparameter),
-    TensorBoard HParams logs, search_info.json (resumed? carried over? worker failures) and a
-    copy of the trial files.
+  Args:
+    examples: A Channel of 'Examples' to search on (the stock argument).
+    schema: An optional Channel of 'Schema' (the stock argument).
+    transform_graph: An optional Channel of 'TransformGraph' (the stock argument).
+    base_model: An optional Channel of 'Model' to warm-start from (the stock argument).
+    module_file: A path to a module that defines `tuner_fn`; exactly one of module_file and
+      tuner_fn (the stock argument).
+    tuner_fn: The dotted path of a tuner_fn (the stock argument).
+    train_args: trainer_pb2.TrainArgs (the stock argument).
+    eval_args: trainer_pb2.EvalArgs (the stock argument).
+    tune_args: tuner_pb2.TuneArgs; `num_parallel_trials` N runs N trials at a time (the stock
+      executor refuses it); the same as parallel_trials, give one of them.
+    custom_config: A dict handed to tuner_fn as fn_args.custom_config (the stock argument),
+      with max_epochs and max_trials added when given.
+    search_state_dir: Where search state outlives executions (resume, warm start, reuse):
+      one folder per search settings and data, fn_args.working_dir of tuner_fn. Default:
+      `<pipeline_root>/<node id>/TunerState`, derived from the output URI; on Kubeflow, where
+      an output URI is per run, give the pipeline root's bucket.
+    parallel_trials: Trials at a time (default 1): Keras Tuner workers forked from a warm pool
+      against one chief oracle over gRPC on 127.0.0.1, capped by the cores the container may
+      use; with trials_on='beam', the trials that run at once on the Beam runner.
+    warm_start_trials: A search on new data first tries this many best configurations of the
+      previous search of the same settings, within its own budget (default 3; 0: off).
+    tuning: 'always' (default) searches; 'never' reuses the latest best values of a search on
+      this dataset (the first run searches); 'if-data-changed' reuses them while the training
+      data is unchanged.
+    hyperparameters_file: A best_hyperparameters.txt to reuse instead of searching whenever
+      `tuning` would reuse.
+    max_epochs: The epochs a trial trains (may be a RuntimeParameter): fit's `epochs`, and
+      fn_args.custom_config['max_epochs'] for a tuner_fn that builds Hyperband from it.
+    max_trials: The oracle's max_trials (may be a RuntimeParameter), and
+      fn_args.custom_config['max_trials'].
+    max_minutes: A clock for the search (may be a RuntimeParameter; 0 or None: none): no trial
+      starts that would end after it if it took as long as the longest trial so far; running
+      trials finish. Not part of what makes two searches the same: more minutes resume.
+    select: 'best' (default), or 'smallest_within' / 'fastest_within': the Trainer gets the
+      trial with the fewest trainable parameters (or seconds per epoch) whose objective is
+      within select_tolerance of the best, among trials trained to the final epoch count.
+    select_tolerance: How far from the best objective, in the objective's units (default 0).
+    trials_on: 'local' (default: this process, or parallel_trials local workers) or 'beam':
+      the trials run on the Tuner's Beam runner (the pipeline's beam_pipeline_args, then its
+      own with_beam_pipeline_args), the oracle staying in the executor; the search state dir
+      must be where every worker reaches it (the pipeline root's bucket).
 
   The executor class is `Tuner.EXECUTOR_SPEC.executor_class` (tfx_hypertune.components.tuner.
   executor.Executor).
@@ -96,6 +108,15 @@ class Tuner(base_beam_component.BaseBeamComponent):
                trials_on: Optional[str] = None):
     if bool(module_file) == bool(tuner_fn):
       raise ValueError("Exactly one of 'module_file' or 'tuner_fn' must be supplied")
+    spec.check_parameters({
+        spec.PARALLEL_TRIALS_KEY: parallel_trials, spec.WARM_START_TRIALS_KEY: warm_start_trials,
+        spec.TUNING_POLICY_KEY: tuning, spec.MAX_EPOCHS_KEY: max_epochs,
+        spec.MAX_TRIALS_KEY: max_trials, spec.MAX_MINUTES_KEY: max_minutes,
+        spec.SELECT_KEY: select, spec.SELECT_TOLERANCE_KEY: select_tolerance,
+        spec.TRIALS_ON_KEY: trials_on})
+    if tune_args is not None and parallel_trials is not None:
+      spec.requested_workers({spec.PARALLEL_TRIALS_KEY: parallel_trials},
+                             tune_args.num_parallel_trials)
     component_spec = spec.TunerSpec(
         examples=examples, schema=schema, transform_graph=transform_graph,
         base_model=base_model, module_file=module_file, tuner_fn=tuner_fn,

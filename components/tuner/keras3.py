@@ -13,10 +13,10 @@ import os
 
 
 def resolve_tf_keras_as_keras_3() -> None:
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
   saved = os.environ.pop('TF_USE_LEGACY_KERAS', None)
   try:
-    tf.keras.Model  # pylint: disable=pointless-statement  (first use resolves it)
+    tf.keras.Model  # noqa: B018  # first use resolves it
   finally:
     if saved is not None:
       os.environ['TF_USE_LEGACY_KERAS'] = saved

@@ -17,6 +17,9 @@ What is here has no public route in keras-tuner 1.4.8:
   trial's whole traceback to the console (the traceback is kept in `trial.message` all the
   same); it is switched off, and the Tuner says each failed trial in one line
   (progress.py), its traceback in the trial's folder.
+- An oracle that hands out a trial again (oracle_mixin: a lost worker's, an interrupted
+  run's) tells Keras Tuner's display it began, as the oracle's own retry does
+  (`Oracle._display.on_trial_begin`), or the display fails when the trial ends.
 - `keras_tuner.Hyperband.__init__` builds its own HyperbandOracle; our tuner is Keras Tuner's
   Hyperband tuner (rounds train to `tuner/epochs` from their parent's checkpoint) over an
   oracle we build, so it runs `keras_tuner.Tuner.__init__` instead.
@@ -36,7 +39,8 @@ from keras_tuner.src.engine import conditions as conditions_module
 WRITTEN_FOR = '1.4.8'
 if keras_tuner.__version__ != WRITTEN_FOR:
   warnings.warn(f'tfx-hypertune extends private parts of keras-tuner {WRITTEN_FOR}; '
-                f'{keras_tuner.__version__} is installed (components/tuner/keras_tuner_private.py)')
+                f'{keras_tuner.__version__} is installed (components/tuner/keras_tuner_private.py)',
+                stacklevel=2)
 
 HYPERBAND_BRACKET_METHODS = ('_get_size', '_get_epochs', '_get_num_rounds', '_get_num_brackets')
 
@@ -74,6 +78,10 @@ class MirroredBrackets:
       response = {**response, 'values': {
           **values, 'tuner/bracket': self._mirror(values['tuner/bracket'])}}
     return response
+
+
+def display_trial_begin(oracle, trial) -> None:
+  oracle._display.on_trial_begin(trial)  # noqa: SLF001
 
 
 def add_oracle_servicer(oracle, server) -> None:

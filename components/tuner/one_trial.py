@@ -93,20 +93,20 @@ def run(request: Dict[str, Any], args_path: str, log_file: str) -> None:
   """In the trial process (beam_worker.py forks it): runs request['trial'], copies this
   process's log (log_file, a local file) and then writes the trial's result where the driver
   reads them (request['log_path'], request['result_path'])."""
-  from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import spec, worker  # pylint: disable=import-outside-toplevel
+  from tfx.dsl.io import fileio
+  from tfx_hypertune.components import filesystems
+  from tfx_hypertune.components.tuner import files, worker
   filesystems.support(args_path)
   started = time.monotonic()
-  tuner, fit_kwargs = worker.build_tuner_from(spec.read_json(args_path))
+  tuner, fit_kwargs = worker.build_tuner_from(files.read_json(args_path))
   build_seconds = time.monotonic() - started
   trial = trial_module.Trial.from_state(request['trial'])
   oracle = OneTrialOracle(tuner.oracle, trial, tuner.project_dir)
   tuner.oracle = oracle
   tuner.tuner_id = request['tuner_id']
   tuner.search(**fit_kwargs)
-  # Which Beam worker ran it, beside the trial process's own host:pid (instrument.py).
-  spec.update_json(spec.join(tuner.get_trial_dir(trial.trial_id), spec.TRIAL_STATS_FILE),
+  # Which Beam worker ran it, beside the trial process's own host:pid (tuner_mixin.py).
+  files.update_json(files.join(tuner.get_trial_dir(trial.trial_id), files.TRIAL_STATS_FILE),
                    {'beam_worker': request['beam_worker']})
   result = {**result_of(oracle), 'beam_worker': request['beam_worker'],
             'restarts': request['restarts'], 'tuner_build_seconds': round(build_seconds, 2),
@@ -115,7 +115,7 @@ def run(request: Dict[str, Any], args_path: str, log_file: str) -> None:
   sys.stderr.flush()
   fileio.makedirs(posixpath.dirname(request['log_path']))
   fileio.copy(log_file, request['log_path'], overwrite=True)
-  spec.write_json(request['result_path'], result)  # last: a result means the trial is done
+  files.write_json(request['result_path'], result)  # last: a result means the trial is done
 
 
 def replay(oracle: keras_tuner.Oracle, trial: trial_module.Trial,

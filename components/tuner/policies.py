@@ -1,6 +1,6 @@
-"""The names of the Tuner's choices, in a module that imports nothing: the Tuner's executor
-decides with them, and the application's config validates against them before anything heavy
-is imported."""
+"""The names of the Tuner's choices and their defaults, in a module that imports nothing: the
+Tuner's component and executor decide with them, and an application's config validates
+against them before anything heavy is imported."""
 
 ALWAYS = 'always'                    # search on every run (the default)
 NEVER = 'never'                      # reuse the latest best values; the first run ever searches
@@ -15,3 +15,9 @@ TRIALS_ON = (TRIALS_LOCAL, TRIALS_BEAM)
 # Warm start is on unless asked off (0): a search on new data of the same settings first tries
 # the previous search's best configurations, within its own budget.
 DEFAULT_WARM_START_TRIALS = 3
+
+# The search algorithms the search API builds an oracle for (oracles.make_oracle), by name.
+# hyperband_longest_first: Hyperband's brackets in the opposite order (full-length trials
+# first).
+HYPERBAND_ALGORITHMS = ('hyperband', 'hyperband_longest_first')
+ALGORITHMS = (*HYPERBAND_ALGORITHMS, 'random', 'bayesian', 'grid')

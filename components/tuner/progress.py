@@ -2,7 +2,8 @@
 process ran the trial (this one, a parallel worker, a Beam worker).
 
     [Tuner  12.3s] trial 4 of ~30: val_accuracy=0.9512 epochs=2 {'units_0': 64, ...}
-    [Tuner  13.0s] trial 5 of ~30 FAILED: ValueError: bad input (full traceback: .../trial_05/trial_error.log)
+    [Tuner  13.0s] trial 5 of ~30 FAILED: ValueError: bad input (full traceback:
+        .../trial_05/trial_error.log)
 
 A failed trial is one line: Keras Tuner prints each failed trial's whole traceback (it runs
 with its DEBUG switch on); here the traceback goes to the trial's `trial_error.log`, written by
@@ -12,15 +13,17 @@ the process that ran the trial, and the line names it.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Optional, Set
+from typing import Any, Callable, Optional, Set
 
-from keras_tuner.engine import trial as trial_module
 from tfx.dsl.io import fileio
 
-from tfx_hypertune.components.tuner import spec
+from tfx_hypertune.components import log
+from tfx_hypertune.components.tuner import files, trials
 from tfx_hypertune.components.tuner.hyperparameters import active_values
 
-TrialStatus = trial_module.TrialStatus
+say = log.say  # every line the Tuner says goes out through absl logging at INFO
+
+TrialStatus = trials.TrialStatus
 
 
 def trial_line(done: int, planned: Optional[int], objective: str, trial, elapsed: float,
@@ -29,7 +32,7 @@ def trial_line(done: int, planned: Optional[int], objective: str, trial, elapsed
   a result, its error's last line and where the whole traceback is."""
   of = f' of ~{planned}' if planned else ''
   head = f'  [Tuner {elapsed:6.1f}s] trial {done}{of}'
-  if spec.is_failed(trial.status):
+  if trials.is_failed(trial.status):
     where = f' (full traceback: {error_log})' if error_log else ''
     return f'{head} {trial.status}: {trial_error(trial.message, error_log)}{where}'
   values = {k: round(v, 6) if isinstance(v, float) else v
@@ -47,20 +50,20 @@ def trial_error(message: Optional[str], error_log: Optional[str]) -> str:
   if not message and error_log and fileio.exists(error_log):
     with fileio.open(error_log, 'r') as f:
       message = f.read()
-  return spec.last_line(message)
+  return trials.last_line(message)
 
 
 def error_log_path(trial_dir: str) -> str:
-  return spec.join(trial_dir, spec.TRIAL_ERROR_FILE)
+  return files.join(trial_dir, files.TRIAL_ERROR_FILE)
 
 
 def write_error_log(trial_dir: str, trial) -> Optional[str]:
   """The traceback of a trial that ended without a result (Keras Tuner keeps it in
   `trial.message`) into its folder; returns the path, or None for a finished trial."""
-  if not spec.is_failed(trial.status):
+  if not trials.is_failed(trial.status):
     return None
   path = error_log_path(trial_dir)
-  spec.write_text(path, trial.message or 'no message')
+  files.write_text(path, trial.message or 'no message')
   return path
 
 
@@ -70,7 +73,7 @@ class TrialReporter:
   at the oracle."""
 
   def __init__(self, oracle, planned: Optional[int], error_log: Callable[[Any], Optional[str]],
-               say: Callable[[str], None] = print):
+               say: Callable[[str], None] = log.say):
     self._oracle = oracle
     self._planned = planned
     self._error_log = error_log
@@ -86,9 +89,9 @@ class TrialReporter:
       self._reported.add(trial.trial_id)
       self._say(trial_line(len(self._reported), self._planned, self._oracle.objective.name,
                            trial, time.monotonic() - self._started,
-                           self._error_log(trial) if spec.is_failed(trial.status) else None))
+                           self._error_log(trial) if trials.is_failed(trial.status) else None))
 
 
 def _ended(trial) -> bool:
   """Completed, or failed for good (an INVALID trial still has retries left)."""
-  return spec.is_completed(trial.status) or trial.status == TrialStatus.FAILED
+  return trials.is_completed(trial.status) or trial.status == TrialStatus.FAILED

@@ -1,31 +1,13 @@
-"""The Tuner's contract, in one place: its parameters, inputs and outputs (TunerSpec), the
-files it writes into its artifacts and search state, and small readers and writers for them.
-
-Everything that writes or reads these files (the executor, the search API, warm start, the
-report, the application's results and CLI) imports the names and helpers from here. All I/O
-goes through TFX's fileio, so a pipeline root may be a bucket (gs://, s3://) as well as a
-local folder.
-
-    <tuner_results>/
-      tuner_results.json    the stock format: completed trials, best first
-      search_info.json      how this run got its hyperparameters (searched? resumed? reused?)
-      trials.csv, report.html, *.png, tensorboard/    the trial report (report.py)
-      search/trials/...     a copy of Keras Tuner's trial files (no checkpoints)
-    <best_hyperparameters>/best_hyperparameters.txt   HyperParameters.get_config() + budget
-    <search_state_dir>/<settings hash>-<data hash>/     fn_args.working_dir of tuner_fn
-        <project_name>/   the live Keras Tuner project (any name the tuner_fn gives it)
-            oracle.json, trial_<id>/trial.json, trial_<id>/trial_stats.json, checkpoints
-    <search_state_dir>/latest/<dataset>/   the latest search's best values (tuning.py)
+"""The Tuner's contract with the pipeline around it: its parameters beyond the stock TunerSpec,
+the custom properties it sets on its output artifact, and where its search state lives by
+default. The files it writes are files.py's; search_info.json is search_info.py's.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import posixpath
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
+from typing import Any, Dict, Optional
 
-from tfx.dsl.io import fileio
 from tfx.types import standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
 
@@ -67,179 +49,95 @@ SOURCE_PROPERTY = 'hyperparameters_source'  # where the values came from (search
 TUNED_ON_PROPERTY = 'tuned_on_data'         # fingerprint of the data they were tuned on
 DATASET_PROPERTY = 'dataset'                # the dataset's signature: columns, types, label
 
-# ---------------------------------------------------------------------------------------------
-# File names.
 
-BEST_HYPERPARAMETERS_FILE = 'best_hyperparameters.txt'  # the stock name: the Trainer reads it
-TUNER_RESULTS_FILE = 'tuner_results.json'
-SEARCH_INFO_FILE = 'search_info.json'
-SEARCH_DIR = 'search'          # in tuner_results: a copy of the trial files
-TRIALS_PROJECT = 'trials'      # Keras Tuner's project folder inside a search directory
-ORACLE_FILE = 'oracle.json'    # Keras Tuner's oracle state: present once a search began
-TRIAL_FILE = 'trial.json'      # Keras Tuner's per-trial record
-TRIAL_STATS_FILE = 'trial_stats.json'  # ours, beside trial.json: parameters, epoch seconds
-TRIAL_ERROR_FILE = 'trial_error.log'   # ours, beside trial.json: a failed trial's traceback
-TRIALS_CSV = 'trials.csv'
-REPORT_HTML = 'report.html'
-TENSORBOARD_DIR = 'tensorboard'
-# In best_hyperparameters.txt beside Keras Tuner's config: the budget the search really used
-# (on Kubeflow max_epochs may be a runtime parameter), which the Trainer trains within.
-BUDGET_FIELD = 'search_budget'
-BEST_EPOCHS_KEY = 'best_epochs'  # in BUDGET_FIELD: epochs the best trial needed for its best
-# In best_hyperparameters.txt and search_info.json: which trial was chosen and why (selection.py).
-SELECTION_FIELD = 'selection'
+# Where search state outlives executions when the Tuner is not told (search_state_dir): the
+# folder TunerState beside the node's outputs, <pipeline_root>/<node id>/TunerState. The one
+# default: the executor derives it from its output URI in TFX's layout
+# (<pipeline_root>/<node id>/<output>/<execution id>); a pipeline that knows its root passes
+# the same folder explicitly (on Kubeflow an output URI is per run, and nothing would resume).
+STATE_FOLDER = 'TunerState'
 
 
-# Keras Tuner's status of a finished trial (TrialStatus.COMPLETED), as trial.json and trials.csv
-# spell it. A trial counts once it has this status: every filter of finished trials goes
-# through is_completed.
-COMPLETED = 'COMPLETED'
+def default_state_dir(pipeline_root: str, node_id: str = 'Tuner') -> str:
+  return posixpath.join(pipeline_root.rstrip('/'), node_id, STATE_FOLDER)
 
 
-def is_completed(status: Optional[str]) -> bool:
-  return status == COMPLETED
-
-
-# Keras Tuner's statuses of a trial that ended without a result: FAILED (no more retries) and
-# INVALID (crashed; retried while max_retries_per_trial allows).
-FAILED_STATUSES = ('FAILED', 'INVALID')
-
-
-def is_failed(status: Optional[str]) -> bool:
-  return status in FAILED_STATUSES
-
-
-def last_line(message: Optional[str]) -> str:
-  """The last non-empty line of a trial's message: the error of a traceback."""
-  lines = [line.strip() for line in (message or '').splitlines() if line.strip()]
-  return lines[-1] if lines else 'no message'
-
-
-def join(*parts: str) -> str:
-  """Path join for local paths and bucket URIs alike (always '/')."""
-  return posixpath.join(*parts)
-
-
-def trial_dir(project_dir: str, trial_id: str) -> str:
-  """A trial's folder in a Keras Tuner project (Tuner.get_trial_dir's layout)."""
-  return join(project_dir, f'trial_{trial_id}')
-
-
-def trial_dirs(project_dir: str) -> List[str]:
-  """The trial_<id> folders of a Keras Tuner project, in trial order."""
-  return sorted(posixpath.dirname(p) for p in fileio.glob(join(project_dir, 'trial_*',
-                                                                  TRIAL_FILE)))
-
-
-def has_search_under(working_dir: str) -> bool:
-  """Whether a Keras Tuner project (any project_name a tuner_fn chose) began under the
-  tuner's working directory."""
-  return bool(fileio.glob(join(working_dir, '*', ORACLE_FILE)))
-
-
-# ---------------------------------------------------------------------------------------------
-# Readers and writers.
-
-
-def read_json(path: str, default: Any = None) -> Any:
-  if default is not None and not fileio.exists(path):
-    return default
-  with fileio.open(path, 'r') as f:
-    return json.loads(f.read())
-
-
-def write_json(path: str, value: Any) -> None:
-  """Writes a temporary file beside `path` and renames it into place: a kill mid-write
-  leaves the old file or the new one, never a truncated one."""
-  fileio.makedirs(posixpath.dirname(path))
-  partial = f'{path}.partial-{os.getpid()}'
-  with fileio.open(partial, 'w') as f:
-    f.write(json.dumps(value, indent=1))
-  fileio.rename(partial, path, overwrite=True)
-
-
-def unreadable_json(paths: Iterable[str]) -> Optional[Tuple[str, str]]:
-  """(path, why) of the first file that is not valid JSON (cut short by a kill, say)."""
-  for path in paths:
-    try:
-      read_json(path)
-    except (ValueError, UnicodeDecodeError) as e:
-      return path, ' '.join(str(e).split())
-  return None
-
-
-def project_state_files(project_dir: str) -> List[str]:
-  """The files Keras Tuner reloads a project from: oracle.json, its tuner's file, and every
-  trial.json."""
-  return sorted(fileio.glob(join(project_dir, '*.json'))) + [
-      join(trial_dir, TRIAL_FILE) for trial_dir in trial_dirs(project_dir)]
-
-
-def update_json(path: str, values: Dict[str, Any]) -> None:
-  write_json(path, {**read_json(path, default={}), **values})
-
-
-def write_text(path: str, text: str) -> None:
-  fileio.makedirs(posixpath.dirname(path))
-  with fileio.open(path, 'w') as f:
-    f.write(text)
-
-
-def write_bytes(path: str, data: bytes) -> None:
-  fileio.makedirs(posixpath.dirname(path))
-  with fileio.open(path, 'wb') as f:
-    f.write(data)
-
-
-def read_best_hyperparameters(hyperparameters_uri: str) -> Dict[str, Any]:
-  """The best_hyperparameters.txt of an artifact: HyperParameters.get_config() (+ budget)."""
-  return read_json(join(hyperparameters_uri, BEST_HYPERPARAMETERS_FILE))
-
-
-def write_best_hyperparameters(hyperparameters_uri: str, config: Dict[str, Any]) -> None:
-  write_json(join(hyperparameters_uri, BEST_HYPERPARAMETERS_FILE), config)
-
-
-def read_search_info(tuner_results_uri: str) -> Dict[str, Any]:
-  return read_json(join(tuner_results_uri, SEARCH_INFO_FILE), default={})
-
-
-def count_trials(project_dir: str) -> int:
-  """Trials a search has started (one trial.json each), whatever their status."""
-  return len(trial_dirs(project_dir))
-
-
-Item = TypeVar('Item')
-
-
-def best_first(items: Iterable[Item], direction: str, score: Callable[[Item], float],
-               trial_id: Callable[[Item], str],
-               val_loss: Optional[Callable[[Item], Optional[float]]] = None) -> List[Item]:
-  """Items ordered best score first for the objective's direction ('max' or 'min'); ties go
-  to the lower val_loss when `val_loss` reads it (accuracy on a small eval split moves in steps
-  of one row, and many trials tie), then to the earlier trial. Items without a score are left
-  out."""
-  scored = [item for item in items if score(item) is not None]
-  sign = -1 if direction == 'max' else 1
-
-  def loss(item) -> float:
-    value = val_loss(item) if val_loss else None
-    return float('inf') if value in (None, '') else float(value)
-
-  return sorted(scored, key=lambda item: (sign * float(score(item)), loss(item), trial_id(item)))
-
-
-def trial_val_loss(trial) -> Optional[float]:
-  """A Keras Tuner trial's best val_loss, or None if it has none."""
-  if not trial.metrics.exists('val_loss'):
-    return None
-  return trial.metrics.get_best_value('val_loss')
-
-
-def search_dir_of(tuner_results_uri: str) -> str:
-  """The copy of the trial files inside a tuner_results artifact."""
-  return join(tuner_results_uri, SEARCH_DIR, TRIALS_PROJECT)
+def state_dir_beside(output_uri: str) -> str:
+  """default_state_dir of the node whose output (in TFX's layout) is `output_uri`."""
+  return posixpath.join(posixpath.dirname(posixpath.dirname(output_uri.rstrip('/'))),
+                        STATE_FOLDER)
 
 
 def optional_int(value: Optional[Any]) -> Optional[int]:
   return None if value in (None, '') else int(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The parameters checked: a value a pipeline fixes when it is built is checked then (the
+# component), a runtime parameter when the executor reads it. Each error is one line naming
+# the parameter, as the stock Tuner names a missing module.
+
+
+def is_placeholder(value: Any) -> bool:
+  """A runtime parameter (or another placeholder) whose value is known only at run time."""
+  return value is not None and not isinstance(value, (str, int, float, bool))
+
+
+def check_parameters(values: Dict[str, Any]) -> None:
+  """Raises ValueError, naming the parameter, for the first value that cannot work."""
+  from tfx_hypertune.components.tuner import policies, selection
+  choices = {TUNING_POLICY_KEY: policies.POLICIES, TRIALS_ON_KEY: policies.TRIALS_ON,
+             SELECT_KEY: selection.RULES}
+  for key, allowed in choices.items():
+    value = values.get(key)
+    if value is not None and not is_placeholder(value) and value not in allowed:
+      raise ValueError(f'Tuner parameter {key}={value!r}: choose one of {", ".join(allowed)}')
+  minimum = {MAX_EPOCHS_KEY: 1, MAX_TRIALS_KEY: 1, PARALLEL_TRIALS_KEY: 1,
+             WARM_START_TRIALS_KEY: 0, MAX_MINUTES_KEY: 0, SELECT_TOLERANCE_KEY: 0}
+  for key, least in minimum.items():
+    value = values.get(key)
+    if value is None or value == '' or is_placeholder(value):
+      continue
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
+      what = {0: 'must be 0 or more', 1: 'must be a positive integer'}[least]
+      if key == MAX_MINUTES_KEY:
+        what += ' (minutes; 0: no clock)'
+      raise ValueError(f'Tuner parameter {key}={value!r}: {what}')
+
+
+def requested_workers(exec_properties: Dict[str, Any], stock_parallel_trials: int = 0) -> int:
+  """Parallel trials asked for: the stock tune_args.num_parallel_trials or our
+  parallel_trials (both given, they must agree)."""
+  ours = optional_int(exec_properties.get(PARALLEL_TRIALS_KEY)) or 0
+  if stock_parallel_trials and ours and stock_parallel_trials != ours:
+    raise ValueError(f'tune_args.num_parallel_trials={stock_parallel_trials} and '
+                     f'parallel_trials={ours}: give one of them')
+  if min(stock_parallel_trials, ours) < 0:
+    raise ValueError('parallel trials: must be a positive integer')
+  return max(1, stock_parallel_trials or ours)
+
+
+def warm_start_count(exec_properties: Dict[str, Any]) -> int:
+  """How many of the previous search's best configurations a new search tries first: the
+  `warm_start_trials` parameter, policies.DEFAULT_WARM_START_TRIALS when it is not given."""
+  from tfx_hypertune.components.tuner import policies
+  value = optional_int(exec_properties.get(WARM_START_TRIALS_KEY))
+  if value is None:
+    return policies.DEFAULT_WARM_START_TRIALS
+  check_parameters({WARM_START_TRIALS_KEY: value})
+  return value
+
+
+def trials_location(exec_properties: Dict[str, Any]) -> str:
+  from tfx_hypertune.components.tuner import policies
+  value = exec_properties.get(TRIALS_ON_KEY) or policies.TRIALS_LOCAL
+  check_parameters({TRIALS_ON_KEY: value})
+  return value
+
+
+def max_minutes(exec_properties: Dict[str, Any]) -> Optional[float]:
+  """The search's clock in minutes (None: no clock; 0 means none too)."""
+  value = exec_properties.get(MAX_MINUTES_KEY)
+  minutes = float(value) if value not in (None, '') else 0.0
+  check_parameters({MAX_MINUTES_KEY: minutes})
+  return minutes or None

@@ -23,12 +23,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from typing import Any, Dict, Optional
+from typing import Optional
 
 from tfx import types
 from tfx.dsl.io import fileio
 
-from tfx_hypertune.components.tuner import spec
+from tfx_hypertune.components.tuner import files, search_info, spec
 from tfx_hypertune.components.tuner.policies import ALWAYS, IF_DATA_CHANGED, POLICIES
 
 LATEST_DIR = 'latest'
@@ -51,18 +51,18 @@ class PreviousSearch:
 
 
 def latest_dir(state_root: str, dataset: str) -> str:
-  return spec.join(state_root, LATEST_DIR, dataset)
+  return files.join(state_root, LATEST_DIR, dataset)
 
 
 def remember(state_root: str, dataset: str, hp_dir: str, data_hash: str,
              results_dir: str) -> str:
   """Keeps this search's best values as the dataset's latest; returns the folder."""
   folder = latest_dir(state_root, dataset)
-  with fileio.open(spec.join(hp_dir, spec.BEST_HYPERPARAMETERS_FILE), 'r') as f:
-    spec.write_text(spec.join(folder, spec.BEST_HYPERPARAMETERS_FILE), f.read())
+  with fileio.open(files.join(hp_dir, files.BEST_HYPERPARAMETERS_FILE), 'r') as f:
+    files.write_text(files.join(folder, files.BEST_HYPERPARAMETERS_FILE), f.read())
   # Written last: if a search dies between the two writes, the record still names the earlier
   # search's data, so `if-data-changed` searches again rather than trust the new file.
-  spec.write_json(spec.join(folder, LATEST_FILE), {
+  files.write_json(files.join(folder, LATEST_FILE), {
       'tuned_on': data_hash, 'results': results_dir,
       'written': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})
   return folder
@@ -72,19 +72,19 @@ def previous_search(state_root: Optional[str], dataset: str) -> Optional[Previou
   if not state_root:
     return None
   folder = latest_dir(state_root, dataset)
-  record = spec.join(folder, LATEST_FILE)
+  record = files.join(folder, LATEST_FILE)
   if not fileio.exists(record):
     return None
-  values = spec.read_json(record)
-  return PreviousSearch(spec.join(folder, spec.BEST_HYPERPARAMETERS_FILE),
+  values = files.read_json(record)
+  return PreviousSearch(files.join(folder, files.BEST_HYPERPARAMETERS_FILE),
                         values.get('tuned_on', ''), values.get('results', ''))
 
 
 def other_datasets_searched(state_root: Optional[str], dataset: str) -> bool:
-  if not state_root or not fileio.exists(spec.join(state_root, LATEST_DIR)):
+  if not state_root or not fileio.exists(files.join(state_root, LATEST_DIR)):
     return False
   return any(name.strip('/') != dataset
-             for name in fileio.listdir(spec.join(state_root, LATEST_DIR)))
+             for name in fileio.listdir(files.join(state_root, LATEST_DIR)))
 
 
 def decide(policy: Optional[str], imported_file: Optional[str], state_root: str,
@@ -124,7 +124,7 @@ def reuse_decision(policy: Optional[str], imported_file: Optional[str],
                   source_file=previous.hyperparameters_file, tuned_on=previous.tuned_on)
 
 
-def reuse(decision: Decision, hp_artifact: types.Artifact) -> Dict[str, Any]:
+def reuse(decision: Decision, hp_artifact: types.Artifact) -> search_info.SearchInfo:
   """Emits the reused hyperparameters as this run's best_hyperparameters; no search runs.
   Returns what search_info.json records."""
   with fileio.open(decision.source_file, 'r') as f:
@@ -133,18 +133,18 @@ def reuse(decision: Decision, hp_artifact: types.Artifact) -> Dict[str, Any]:
     json.loads(text)  # fail here, naming the file, rather than in the Trainer
   except ValueError as e:
     raise ValueError(f'{decision.source_file}: not a best_hyperparameters file ({e})') from None
-  spec.write_text(spec.join(hp_artifact.uri, spec.BEST_HYPERPARAMETERS_FILE), text)
+  files.write_text(files.join(hp_artifact.uri, files.BEST_HYPERPARAMETERS_FILE), text)
   hp_artifact.set_string_custom_property(spec.SOURCE_PROPERTY, decision.reason)
   hp_artifact.set_string_custom_property(spec.TUNED_ON_PROPERTY, decision.tuned_on)
-  return {'hyperparameters_source': decision.reason, 'trials_run': 0,
-          'reused_file': decision.source_file}
+  return search_info.SearchInfo(hyperparameters_source=decision.reason, trials_run=0,
+                                reused_file=decision.source_file)
 
 
-def mark_searched(hp_artifact: types.Artifact, trials: int, data_hash: str,
-                  results_dir: str, reason: str) -> Dict[str, Any]:
-  """Records on the artifact that a search found these values; returns the same for
-  search_info.json."""
-  source = f'search: {trials} completed trials ({results_dir})'
+def mark_searched(info: search_info.SearchInfo, hp_artifact: types.Artifact, data_hash: str,
+                  results_dir: str, reason: str) -> None:
+  """Records on the artifact, and in the search's record, that a search found these values."""
+  source = f'search: {info.trials_completed} completed trials ({results_dir})'
   hp_artifact.set_string_custom_property(spec.SOURCE_PROPERTY, source)
   hp_artifact.set_string_custom_property(spec.TUNED_ON_PROPERTY, data_hash)
-  return {'hyperparameters_source': source, 'tuning_decision': reason}
+  info.hyperparameters_source = source
+  info.tuning_decision = reason

@@ -26,7 +26,8 @@ WARM_MODULES = ('__main__', 'tensorflow', 'keras', 'tfx_hypertune.components.tun
 
 def prewarm(tuner_fn: Optional[str] = None) -> None:
   """Starts the warm pool (in the background; returns at once) with WARM_MODULES and the
-  module of `tuner_fn` ('tfx_hypertune.model.tuner_fn.tuner_fn') imported. Later calls do nothing while it
+  module of `tuner_fn` ('tfx_hypertune.model.tuner_fn.tuner_fn') imported. Later calls do
+  nothing while it
   runs."""
   modules = list(WARM_MODULES)
   if tuner_fn:

@@ -12,14 +12,14 @@ from typing import Any, Dict, List
 
 from tfx.dsl.io import fileio
 
-from tfx_hypertune.components.tuner import report, spec
+from tfx_hypertune.components.tuner import files, progress, trial_table
 
 
 def previous_search(state_root: str, key: str) -> str:
   """The Keras Tuner project (whatever the tuner_fn named it) of the newest other search
   directory with the same settings, or ''."""
   settings = key.split('-')[0]
-  oracles = fileio.glob(spec.join(state_root, f'{settings}-*', '*', spec.ORACLE_FILE))
+  oracles = fileio.glob(files.join(state_root, f'{settings}-*', '*', files.ORACLE_FILE))
   candidates = [path for path in oracles
                 if posixpath.basename(posixpath.dirname(posixpath.dirname(path))) != key]
   if not candidates:
@@ -35,12 +35,10 @@ def search_name(project_dir: str) -> str:
 
 def best_values(project_dir: str, count: int, direction: str) -> List[Dict[str, Any]]:
   """The `count` best distinct configurations of a Keras Tuner project, best first."""
-  rows = [r for r in report.trial_rows(report.load_trials(project_dir))
-          if spec.is_completed(r['status'])]
+  table = trial_table.build(project_dir)
   carried: List[Dict[str, Any]] = []
-  for row in spec.best_first(rows, direction, score=lambda r: r['score'],
-                             trial_id=lambda r: r['trial_id'], val_loss=lambda r: r['val_loss']):
-    values = report.hyperparameters_of(row)
+  for row in trial_table.best_first(table, direction):
+    values = table.values_of(row)
     if values not in [c['values'] for c in carried]:
       carried.append({'from_trial': row['trial_id'], 'score': row['score'], 'values': values})
     if len(carried) == count:
@@ -57,6 +55,6 @@ def enqueue_previous_best(oracle, state_root: str, key: str, count: int) -> List
   for item in carried:
     item['from_search'] = search_name(previous)
   oracle.enqueue([item['values'] for item in carried])
-  print(f'  [Tuner] warm start: trying {len(carried)} configuration(s) from search '
-        f'{search_name(previous)} first', flush=True)
+  progress.say(f'  [Tuner] warm start: trying {len(carried)} configuration(s) from search '
+               f'{search_name(previous)} first')
   return carried

@@ -1,6 +1,6 @@
-"""A Keras Tuner worker process for parallel trials (see parallel.py).
+"""A Keras Tuner worker process for parallel trials (see local_pool.py).
 
-parallel.py forks it from the warm pool (`run_forked`); by hand it runs as
+local_pool.py forks it from the warm pool (`run_forked`); by hand it runs as
 
     KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=N \
         python -m tfx_hypertune.components.tuner.worker ARGS.json
@@ -18,29 +18,29 @@ from typing import Any, Dict
 
 def main(args_path: str) -> None:
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import spec  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components import filesystems
+  from tfx_hypertune.components.tuner import files
   filesystems.support(args_path)
-  tuner, fit_kwargs = build_tuner_from(spec.read_json(args_path))
+  tuner, fit_kwargs = build_tuner_from(files.read_json(args_path))
   tuner.search(**fit_kwargs)
 
 
 def build_tuner_from(args: Dict[str, Any]):
   """The tuner and fit_kwargs that tuner_fn builds from a worker arguments file's content
-  (parallel.py and beam_trials.py write it): the same fn_args as the executor's, with the
+  (local_pool.py and beam_trials.py write it): the same fn_args as the executor's, with the
   cores shared among the `workers` processes of this machine."""
-  from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components import filesystems
   filesystems.support(args['working_dir'])
-  from tfx_hypertune.components.tuner import keras3  # pylint: disable=import-outside-toplevel,unused-import
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from tfx.components.trainer import fn_args_utils  # pylint: disable=import-outside-toplevel
-  from tfx.types import artifact_utils  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import instrument  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import keras3  # noqa: F401
+  import tensorflow as tf
+  from tfx.components.trainer import fn_args_utils
+  from tfx.types import artifact_utils
+  from tfx_hypertune.components.tuner import tuner_mixin
   share_cores(tf, int(args['workers']))
   input_dict = artifact_utils.parse_artifact_dict(args['input_dict'])
   exec_properties = args['exec_properties']
   fn_args = fn_args_utils.get_common_fn_args(input_dict, exec_properties, args['working_dir'])
-  return instrument.build_tuner(exec_properties, fn_args)
+  return tuner_mixin.build_tuner(exec_properties, fn_args, owns_oracle=False)
 
 
 def share_cores(tf, workers: int) -> None:
@@ -73,13 +73,15 @@ def run_in_forked_process(function, args, log_path: str, environ: Dict[str, str]
   log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
   os.dup2(log, 1)
   os.dup2(log, 2)
+  from absl import logging
+  logging.set_verbosity(logging.INFO)  # the Tuner's lines (components/log.py) into the log
   code = 0
   try:
     if isinstance(function, str):
       module, _, name = function.rpartition('.')
       function = getattr(importlib.import_module(module), name)
     function(*args)
-  except BaseException:  # pylint: disable=broad-except  (the parent reports the exit status)
+  except BaseException:  # noqa: BLE001  # the parent reports the exit status
     traceback.print_exc()
     code = 1
   _exit(code)
@@ -90,7 +92,7 @@ def _exit(code: int) -> None:
   # called"), which would report a worker that finished its trials as dead.
   sys.stdout.flush()
   sys.stderr.flush()
-  os._exit(code)  # pylint: disable=protected-access
+  os._exit(code)  # noqa: SLF001
 
 
 if __name__ == '__main__':

@@ -88,9 +88,9 @@ def node_states(metadata_path):
 def moto_s3_server(bucket: str = 'mlpipeline'):
   """An S3-compatible server (moto's server mode) on 127.0.0.1 with one bucket; yields
   (the environment a process that uses it needs, a boto3 client). Stopped afterwards."""
-  import boto3  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import parallel  # pylint: disable=import-outside-toplevel
-  port = parallel.free_port()
+  import boto3
+  from tfx_hypertune.components.tuner import local_pool
+  port = local_pool.free_port()
   server = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p',
                              str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   endpoint = f'http://127.0.0.1:{port}'
@@ -104,7 +104,7 @@ def moto_s3_server(bucket: str = 'mlpipeline'):
       try:
         client.create_bucket(Bucket=bucket)
         break
-      except Exception:  # pylint: disable=broad-except  (the server is still starting)
+      except Exception:  # noqa: BLE001  # the server is still starting
         assert time.monotonic() < deadline, 'moto server did not start'
         time.sleep(0.3)
     yield env, client
@@ -194,3 +194,20 @@ def tuner_outputs(out_dir: str):
   with open(os.path.join(out_dir, 'results', 'trials.csv')) as f:
     rows = list(csv.DictReader(f))
   return best, results, info, rows
+
+
+def progress_lines(caplog, containing: str = ''):
+  """The lines our components said (components/log.py) that hold `containing`."""
+  from tfx_hypertune.components import log
+  return [r.getMessage() for r in caplog.records
+          if log.is_progress(r) and containing in r.getMessage()]
+
+
+def transformed_inputs(transformed):
+  """The Tuner's input_dict for the transformed_digits fixture (tests/conftest.py)."""
+  from tfx.types import standard_artifacts
+  examples = make_artifact(standard_artifacts.Examples, transformed['examples'],
+                           json.dumps(transformed['splits']))
+  return {'examples': [examples],
+          'transform_graph': [make_artifact(standard_artifacts.TransformGraph,
+                                            transformed['transform_graph'])]}

@@ -15,14 +15,14 @@ import sys
 
 
 def main(root: str, data_dir: str, metadata_path: str) -> None:
-  from tfx.orchestration import metadata as tfx_metadata  # pylint: disable=import-outside-toplevel
-  from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # pylint: disable=import-outside-toplevel
+  from tfx.orchestration import metadata as tfx_metadata
+  from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-  from tfx_hypertune.components import filesystems  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.hypertune import local_runner  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.kubeflow import entrypoint  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.pipeline import pipeline as pipeline_lib  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components import filesystems
+  from tfx_hypertune.hypertune import local_runner
+  from tfx_hypertune.kubeflow import entrypoint
+  from tfx_hypertune.pipeline import config as config_lib
+  from tfx_hypertune.pipeline import pipeline as pipeline_lib
 
   config = config_lib.build_config({
       'pipeline_name': 'hypertune-digits', 'data': {'path': data_dir},
@@ -36,7 +36,7 @@ def main(root: str, data_dir: str, metadata_path: str) -> None:
   pipeline = pipeline_lib.create_pipeline(
       config, pipeline_root=root, serving_dir=f'{root}/serving', run_values=values,
       metadata_connection_config=tfx_metadata.sqlite_metadata_connection_config(metadata_path))
-  with local_runner._progress_logging(verbose=False):  # pylint: disable=protected-access
+  with local_runner._progress_logging(verbose=False):  # noqa: SLF001
     LocalDagRunner().run(pipeline)
 
 
@@ -44,4 +44,4 @@ if __name__ == '__main__':
   main(*sys.argv[1:4])
   sys.stdout.flush()
   sys.stderr.flush()
-  os._exit(0)  # pylint: disable=protected-access  (see the module docstring)
+  os._exit(0)  # noqa: SLF001  # see the module docstring

@@ -9,6 +9,7 @@ runs one execution on two Beam worker processes (the driver-kill test's child)."
 
 import glob
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -41,16 +42,18 @@ def _trial_stats(project_glob: str):
   return stats
 
 
-def test_a_killed_trial_runs_again_and_a_trial_that_raises_is_reported(tmp_path, capfd):
+def test_a_killed_trial_runs_again_and_a_trial_that_raises_is_reported(tmp_path, capfd,
+                                                                        caplog):
   """Two Beam worker processes (DirectRunner, multi_processing): trial 1's process is killed
   the first time (SIGKILL) and runs again on its worker; trial 2 raises, ends FAILED by Keras
   Tuner's rules, and the search goes on to its plan of 4 trials; search_info.json and the
   report say which trial failed and why."""
   out = str(tmp_path)
+  caplog.set_level(logging.INFO, logger='absl')
   _search_on_beam(out, 'faulty_tuner_fn', RANDOM_CONFIG, TWO_WORKERS)
-  printed = ''.join(capfd.readouterr())
+  printed = ''.join(capfd.readouterr()) + caplog.text
   assert 'Traceback' not in printed
-  (line,) = [l for l in printed.splitlines() if 'FAILED' in l]
+  (line,) = helpers.progress_lines(caplog, 'FAILED')
   assert line.endswith('FAILED: ValueError: a deliberate error in trial 2 (full traceback: '
                        f'{glob.glob(os.path.join(out, "state", "*", "kinds"))[0]}'
                        '/trial_2/trial_error.log)'), line
@@ -83,13 +86,13 @@ def test_hyperband_on_the_portable_runner_hands_checkpoints_between_rounds(tmp_p
   """A stock Hyperband through PortableRunner (Beam's embedded job service, LOOPBACK workers:
   the path Flink and Spark take): every trial of its plan completes, and a later round's
   trial resumed from its parent's checkpoint in the shared search directory."""
-  from tfx_hypertune.components.tuner import instrument
+  from tfx_hypertune.components.tuner import plan
   out = str(tmp_path)
   _search_on_beam(out, 'hyperband_tuner_fn', {'epochs': 3}, PORTABLE)
   _, _, info, rows = helpers.tuner_outputs(out)
   assert info['beam']['runner'] == 'PortableRunner'
-  plan = instrument.hyperband_trials(3, 3)
-  assert len(rows) == plan and all(r['status'] == 'COMPLETED' for r in rows)
+  planned = plan.hyperband_trials(3, 3)
+  assert len(rows) == planned and all(r['status'] == 'COMPLETED' for r in rows)
   trials = helpers.tuner_trial_files(out)['COMPLETED']
   promoted = [t for t in trials if 'tuner/trial_id' in t['hyperparameters']['values']]
   assert promoted, 'no Hyperband round resumed a parent trial'
@@ -135,5 +138,5 @@ if __name__ == '__main__':
   _search_on_beam(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), TWO_WORKERS,
                   **({'search_state_dir': sys.argv[4]} if len(sys.argv) > 4 else {}))
   sys.stdout.flush()
-  os._exit(0)  # pylint: disable=protected-access  (tensorflow-io's S3 client aborts in teardown
+  os._exit(0)  # noqa: SLF001  # tensorflow-io's S3 client aborts in teardown
   # when the search state is in a bucket)

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tfx_hypertune.components.tuner import search
+from tfx_hypertune.model import search_config
 from tfx_hypertune.hypertune import results
 from tests.conftest import DIGITS_CSV
 from tests.e2e import helpers
@@ -66,8 +66,9 @@ def test_tuned_widths_reach_the_trained_model(first_run):
 
 
 def test_trial_count_follows_the_hyperband_plan(first_run):
-  assert first_run['summary'].trials == search.planned_trials(
-      {'algorithm': 'hyperband', 'max_epochs': 3, 'factor': 3, 'hyperband_iterations': 1}) == 6
+  assert first_run['summary'].trials == search_config.planned_trials(
+      {'algorithm': 'hyperband', 'max_epochs': 3, 'factor': 3, 'hyperband_iterations': 1,
+       'max_trials': None}) == 6
   trials_csv = os.path.join(first_run['summary'].trials_dir, 'trials.csv')
   with open(trials_csv) as f:
     assert len(f.read().strip().splitlines()) == 1 + 6
@@ -145,7 +146,10 @@ def test_report_numbers_equal_the_trial_files(first_run):
     assert row['units_0'] == str(values['units_0'])
     # Only the widths of the layers the trial had (Keras Tuner's conditional scopes).
     widths = [values[f'units_{i}'] for i in range(values['num_layers'])]
-    assert int(row['hidden_units']) == stats['hidden_units'] == sum(widths)
+    # The parameters of that network on digits' 64 columns and 10 classes.
+    sizes = [64, *widths, 10]
+    assert int(row['trainable_parameters']) == sum(
+        (a + 1) * b for a, b in zip(sizes, sizes[1:]))
     assert all(row.get(f'units_{i}', '') == '' for i in range(values['num_layers'], 3))
   for name in report.PLOTS:
     path = os.path.join(results_dir, name)

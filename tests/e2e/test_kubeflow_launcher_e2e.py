@@ -91,7 +91,7 @@ def _only(result, task, key):
 
 def _entrypoint_report(result, task):
   with open(os.path.join(result.log_dir, task, 'executor.log')) as f:
-    line = next(l for l in f if l.startswith('[hypertune entrypoint]'))
+    line = next(text for text in f if text.startswith('[hypertune entrypoint]'))
   return json.loads(line.split(']', 1)[1])
 
 
@@ -140,12 +140,12 @@ def test_every_artifact_is_in_the_object_store(launched):
   # The search state and the report are in the bucket too: one trial_stats.json per trial
   # of both searches, each worker's log, trials.csv with a row per trial.
   infos = [_first_search_info(launched), _search_info(launched, second)]
-  trial_stats = [k for k in keys if k.startswith(_key(ROOT) + '/TunerState/')
+  trial_stats = [k for k in keys if k.startswith(_key(ROOT) + '/Tuner/TunerState/')
                  and k.endswith('/trial_stats.json')]
   assert len(trial_stats) == sum(info['trials_completed'] for info in infos)
   assert any(k.endswith('/tuner1.log') for k in keys)
   results_uri = _first_uri(launched, 'Tuner', 'tuner_results')
-  for name in ('trials.csv', 'report.html', 'accuracy_by_trial.png', 'tuner_results.json'):
+  for name in ('trials.csv', 'report.html', 'objective_by_trial.png', 'tuner_results.json'):
     assert f'{_key(results_uri)}/{name}' in keys, name
   csv_rows = launched['read'](f'{results_uri}/trials.csv').strip().splitlines()
   assert len(csv_rows) == 1 + infos[0]['trials_completed']
@@ -165,7 +165,7 @@ def test_run_one_searched_in_parallel_and_pushed_into_the_bucket(launched):
   read = launched['read']
   info = _first_search_info(launched)
   assert info['parallel_trials'] == 2 and info['worker_failures'] == []
-  assert _key(info['search_state_dir']).startswith(_key(ROOT) + '/TunerState/')
+  assert _key(info['search_state_dir']).startswith(_key(ROOT) + '/Tuner/TunerState/')
   assert info['trials_completed'] >= 2
   assert info['tuning_decision'] == 'searching'  # tuning: always (the default)
   budget = json.loads(read(_first_uri(launched, 'Tuner', 'best_hyperparameters')
@@ -199,10 +199,10 @@ def test_run_two_warm_started_from_run_ones_search_in_the_bucket(launched):
 def test_run_two_ran_its_trials_on_beam_against_the_bucket(launched):
   """Run 2's spec has the Tuner's trials on Beam: each batch ran as a Beam pipeline on two
   worker processes, whose trial processes read and wrote the search state in the bucket."""
-  from tfx_hypertune.components.tuner import instrument
+  from tfx_hypertune.components.tuner import plan
   info = _search_info(launched, launched['second'])
   assert info['trials_on'] == 'beam' and info['beam']['runner'] == 'DirectRunner'
-  assert info['trials_completed'] == instrument.hyperband_trials(2, 3)  # max_epochs=2
+  assert info['trials_completed'] == plan.hyperband_trials(2, 3)  # max_epochs=2
   # The Tuner's own arguments came after the pipeline's (the entrypoint adds S3 settings).
   args = info['beam']['beam_pipeline_args']
   assert args.index('--direct_num_workers=2') > args.index('--direct_num_workers=1')

@@ -8,6 +8,7 @@ runs one execution (the SIGKILL test's child process)."""
 
 import glob
 import json
+import logging
 import os
 import re
 import signal
@@ -39,7 +40,8 @@ KINDS = {
 @pytest.mark.parametrize('kind', sorted(KINDS))
 def test_each_kind_of_tuner(tmp_path, kind):
   expected, direction = KINDS[kind]
-  helpers.run_tuner_executor(str(tmp_path), f'{FNS}.{kind}_tuner_fn', {'epochs': 3 if kind == 'hyperband' else 2})
+  helpers.run_tuner_executor(str(tmp_path), f'{FNS}.{kind}_tuner_fn',
+                             {'epochs': 3 if kind == 'hyperband' else 2})
   completed = helpers.tuner_trial_files(str(tmp_path)).get('COMPLETED', [])
   assert len(completed) == expected
   best, results, info, rows = helpers.tuner_outputs(str(tmp_path))
@@ -64,16 +66,17 @@ def test_each_kind_of_tuner(tmp_path, kind):
 
 
 @pytest.mark.parametrize('parallel_trials', [1, 2])
-def test_a_failed_trial_is_one_line_with_its_traceback_in_a_file(tmp_path, capfd,
+def test_a_failed_trial_is_one_line_with_its_traceback_in_a_file(tmp_path, capfd, caplog,
                                                                   parallel_trials):
   """A trial whose code raises, searched in this process and by two parallel workers: the
   output says it in one line (the trial, its error, where its traceback is), never the
   traceback itself; the search goes on and the file holds the whole traceback."""
+  caplog.set_level(logging.INFO, logger='absl')
   helpers.run_tuner_executor(str(tmp_path), f'{FNS}.raising_tuner_fn', {'trials': 3},
                              parallel_trials=parallel_trials)
   out, err = capfd.readouterr()
-  assert 'Traceback' not in out + err
-  (line,) = [l for l in (out + err).splitlines() if 'FAILED' in l]
+  assert 'Traceback' not in out + err + caplog.text
+  (line,) = helpers.progress_lines(caplog, 'FAILED')
   assert re.search(r'\[Tuner +[\d.]+s\] trial \d of ~3 FAILED: ValueError: a deliberate error '
                    r'in trial 1 \(full traceback: (\S+/trial_1/trial_error\.log)\)$', line), line
   log = re.search(r'full traceback: (\S+)\)$', line).group(1)
@@ -90,7 +93,7 @@ def test_a_failed_trial_is_one_line_with_its_traceback_in_a_file(tmp_path, capfd
 def test_a_search_whose_every_trial_fails_stops_in_one_line(tmp_path):
   """Keras Tuner stops a search after three failures in a row, with a traceback in its
   error's message; the Tuner says it in one line, naming the last trial's error and log."""
-  from tfx_hypertune.components.tuner import executor  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components.tuner import executor
   with pytest.raises(executor.TrialsFailedError) as error:
     helpers.run_tuner_executor(str(tmp_path), f'{FNS}.raising_tuner_fn',
                                {'trials': 5, 'failing': ['*']})
@@ -98,7 +101,8 @@ def test_a_search_whose_every_trial_fails_stops_in_one_line(tmp_path):
   assert '\n' not in message
   assert re.fullmatch(r'Tuner: 3 trials in a row failed, and Keras Tuner stops a search then: '
                       r'3 trial\(s\) failed; the last, trial 2: ValueError: a deliberate error '
-                      r'in trial 2 \(full traceback: \S+/trial_2/trial_error\.log\)', message), message
+                      r'in trial 2 \(full traceback: \S+/trial_2/trial_error\.log\)',
+                      message), message
 
 
 def test_a_stock_random_search_resumes_after_sigkill(tmp_path):
@@ -164,7 +168,8 @@ def test_the_clock_ends_a_search_within_its_minutes_and_more_minutes_resume_it(t
   assert best['values']['learning_rate'] == pytest.approx(float(best_row['learning_rate']))
   finished = {r['trial_id'] for r in completed}
 
-  helpers.run_tuner_executor(out, f'{FNS}.random_tuner_fn', config)  # no clock this time: the same search resumes
+  # no clock this time: the same search resumes
+  helpers.run_tuner_executor(out, f'{FNS}.random_tuner_fn', config)
   _, _, info, rows = helpers.tuner_outputs(out)
   assert info['resumed'] is True and set(info['trials_finished_before_this_run']) == finished
   assert info['stopped_by_clock'] is False and info['trials_completed'] == 6
@@ -175,7 +180,8 @@ def test_smallest_within_hands_on_the_smallest_full_length_trial(tmp_path):
   tolerance that admits every trial, the Trainer gets the full-length (3-epoch) trial with the
   fewest trainable parameters, never a shorter one, and the files say which and why."""
   out = str(tmp_path)
-  helpers.run_tuner_executor(out, f'{FNS}.hyperband_tuner_fn', {'epochs': 3}, select='smallest_within',
+  helpers.run_tuner_executor(out, f'{FNS}.hyperband_tuner_fn', {'epochs': 3},
+                             select='smallest_within',
       select_tolerance=1.0)
   best, _, info, rows = helpers.tuner_outputs(out)
   size = {r['trial_id']: int(r['trainable_parameters']) for r in rows}

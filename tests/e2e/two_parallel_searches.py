@@ -18,21 +18,21 @@ MODULE_LEVEL_SUM = float(tf.reduce_sum(tf.constant([1.0, 2.0])))  # initialises 
 
 
 def search_with_parallel_trials(out_dir: str) -> dict:
-  from tfx.components.tuner import executor_test  # pylint: disable=import-outside-toplevel
-  from tfx.proto import tuner_pb2  # pylint: disable=import-outside-toplevel
-  from tfx.utils import proto_utils  # pylint: disable=import-outside-toplevel
-  import tfx_hypertune  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.components.tuner import spec  # pylint: disable=import-outside-toplevel
+  from tfx.components.tuner import executor_test
+  from tfx.proto import tuner_pb2
+  from tfx.utils import proto_utils
+  import tfx_hypertune
+  from tfx_hypertune.components.tuner import search_info
   fixture = executor_test.ExecutorTest('testDoWithModuleFile')
   fixture.setUp()  # TFX's own Tuner test data: penguin examples, schema, a tuner module
-  fixture._exec_properties['module_file'] = os.path.join(  # pylint: disable=protected-access
-      fixture._testdata_dir, 'module_file', 'tuner_module.py')  # pylint: disable=protected-access
-  fixture._exec_properties['tune_args'] = proto_utils.proto_to_json(  # pylint: disable=protected-access
+  fixture._exec_properties['module_file'] = os.path.join(  # noqa: SLF001
+      fixture._testdata_dir, 'module_file', 'tuner_module.py')  # noqa: SLF001
+  fixture._exec_properties['tune_args'] = proto_utils.proto_to_json(  # noqa: SLF001
       tuner_pb2.TuneArgs(num_parallel_trials=2))
-  executor = tfx_hypertune.Tuner.EXECUTOR_SPEC.executor_class(fixture._context)  # pylint: disable=protected-access
-  executor.Do(input_dict=fixture._input_dict, output_dict=fixture._output_dict,  # pylint: disable=protected-access
-              exec_properties=fixture._exec_properties)  # pylint: disable=protected-access
-  return spec.read_search_info(fixture._tuner_results.uri)  # pylint: disable=protected-access
+  executor = tfx_hypertune.Tuner.EXECUTOR_SPEC.executor_class(fixture._context)  # noqa: SLF001
+  executor.Do(input_dict=fixture._input_dict, output_dict=fixture._output_dict,  # noqa: SLF001
+              exec_properties=fixture._exec_properties)  # noqa: SLF001
+  return search_info.read(fixture._tuner_results.uri).to_json()  # noqa: SLF001
 
 
 if __name__ == '__main__':

@@ -7,7 +7,7 @@ import pytest
 from apache_beam.options import pipeline_options
 from keras_tuner.engine import trial as trial_module
 
-from tfx_hypertune.components.tuner import beam_trials, executor, instrument, one_trial
+from tfx_hypertune.components.tuner import beam_trials, one_trial, outcome, plan, spec
 
 
 def _oracle(oracle_class, directory, **kwargs):
@@ -15,7 +15,7 @@ def _oracle(oracle_class, directory, **kwargs):
   hp.Int('units', 1, 10_000)
   oracle = oracle_class(objective=keras_tuner.Objective('score', 'max'), seed=1,
                         hyperparameters=hp, **kwargs)
-  oracle._set_project_dir(directory, 'plan')  # pylint: disable=protected-access
+  oracle._set_project_dir(directory, 'plan')  # noqa: SLF001
   return oracle
 
 
@@ -53,7 +53,7 @@ def test_hyperband_in_batches_runs_its_whole_plan(tmp_path, batch_size):
       one_trial.replay(oracle, trial, _run_on_a_worker(
           trial, float(trial.hyperparameters.get('units')), str(tmp_path)))
     finished |= {t.trial_id for t in batch}
-  assert len(finished) == instrument.hyperband_trials(9, 3)
+  assert len(finished) == plan.hyperband_trials(9, 3)
   assert max(sizes) <= batch_size
   assert all(t.status == 'COMPLETED' and t.score is not None for t in oracle.trials.values())
 
@@ -84,7 +84,7 @@ def test_grid_in_batches_runs_every_configuration_once(tmp_path):
   hp.Choice('rate', [0.1, 0.01])
   oracle = keras_tuner.oracles.GridSearchOracle(
       objective=keras_tuner.Objective('score', 'max'), hyperparameters=hp)
-  oracle._set_project_dir(str(tmp_path), 'grid')  # pylint: disable=protected-access
+  oracle._set_project_dir(str(tmp_path), 'grid')  # noqa: SLF001
   seen = []
   while True:
     batch = beam_trials.next_batch(oracle, 4)
@@ -106,7 +106,7 @@ def test_a_failed_or_missing_result_ends_the_trial_failed_and_the_search_goes_on
   assert 'worker lost' in oracle.trials[second.trial_id].message
   (third,) = beam_trials.next_batch(oracle, 2)  # the third of max_trials=3
   assert third.status == 'RUNNING'
-  assert [t['trial_id'] for t in executor.failed_trials(oracle)] == sorted(
+  assert [t['trial_id'] for t in outcome.failed_trials(oracle)] == sorted(
       [first.trial_id, second.trial_id])
 
 
@@ -123,5 +123,5 @@ def test_trials_sharing_a_machine(args, per_machine):
 
 def test_an_unknown_place_for_trials_is_refused():
   with pytest.raises(ValueError, match="trials_on='cluster': choose one of local, beam"):
-    executor.trials_location({'trials_on': 'cluster'})
-  assert executor.trials_location({}) == 'local'
+    spec.trials_location({'trials_on': 'cluster'})
+  assert spec.trials_location({}) == 'local'

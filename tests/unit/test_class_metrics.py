@@ -95,7 +95,7 @@ def _metrics_by_name(eval_config):
 
 def test_an_imbalanced_run_is_blessed_by_balanced_accuracy_against_the_baseline_too():
   config_json, eval_config_class, proto_utils = _pipeline_eval_config()
-  rule = evaluator._ClassificationRule(  # pylint: disable=protected-access
+  rule = evaluator._ClassificationRule(  # noqa: SLF001
       (Counter({b'ok': 970, b'fraud': 30}), Counter({b'ok': 97, b'fraud': 3})), floor=0.0)
   assert rule.imbalanced and rule.required_balanced == pytest.approx(0.55)
   by_name = _metrics_by_name(proto_utils.json_to_proto(rule.eval_config(config_json),
@@ -112,7 +112,7 @@ def test_an_imbalanced_run_is_blessed_by_balanced_accuracy_against_the_baseline_
 
 def test_a_balanced_run_keeps_the_accuracy_rule_and_reports_balanced_accuracy():
   config_json, eval_config_class, proto_utils = _pipeline_eval_config()
-  rule = evaluator._ClassificationRule(  # pylint: disable=protected-access
+  rule = evaluator._ClassificationRule(  # noqa: SLF001
       (Counter({b'1': 50, b'2': 30, b'3': 20}), Counter({b'1': 5, b'2': 3, b'3': 2})), floor=0.0)
   assert not rule.imbalanced
   by_name = _metrics_by_name(proto_utils.json_to_proto(rule.eval_config(config_json),

@@ -79,9 +79,9 @@ def test_the_summary_prints_hyperparameters_as_a_reader_would_write_them(tmp_pat
 
 
 def test_trials_on_beam_from_the_command_line():
-  args = cli._parser().parse_args(['run', '--trials-on', 'beam', '--set',  # pylint: disable=protected-access
+  args = cli._parser().parse_args(['run', '--trials-on', 'beam', '--set',  # noqa: SLF001
                                    'search.parallel_trials=4'])
   config = cli.config_from_args(args)
   assert (config.search.trials_on, config.search.parallel_trials) == ('beam', 4)
   with pytest.raises(SystemExit):
-    cli._parser().parse_args(['run', '--trials-on', 'cluster'])  # pylint: disable=protected-access
+    cli._parser().parse_args(['run', '--trials-on', 'cluster'])  # noqa: SLF001

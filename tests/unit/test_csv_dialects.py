@@ -16,7 +16,8 @@ HEADER = ('label', 'x', 'color', 'n')
 
 
 def _plain():
-  quote = lambda cell: f'"{cell.replace(chr(34), chr(34) * 2)}"' if '"' in cell else cell
+  def quote(cell):
+    return f'"{cell.replace(chr(34), chr(34) * 2)}"' if '"' in cell else cell
   return '\n'.join(','.join(quote(c) for c in row) for row in [HEADER, *ROWS]) + '\n'
 
 
@@ -42,7 +43,7 @@ def _examples(folder):
   """ExampleGen's (split, tf.Example) pairs for the folder's file, through Beam."""
   files = [os.path.join(folder, 'data.csv')]
   with beam.Pipeline() as pipeline:
-    out = pipeline | example_gen._PositionSplitCsv(files, 0, [14, 3, 3])  # pylint: disable=protected-access
+    out = pipeline | example_gen._PositionSplitCsv(files, 0, [14, 3, 3])  # noqa: SLF001
     collected = out | beam.Map(lambda item: (item[0], sorted(
         (name, str(feature).replace('\n', ' '))
         for name, feature in item[1].features.feature.items())))

@@ -262,7 +262,7 @@ def test_a_folder_of_empty_parts_is_refused(tmp_path):
 def test_example_gen_reads_the_files_the_check_reads(tmp_path):
   """One rule for which files are data: hidden and bookkeeping files are not, and a part of
   no bytes holds nothing to read."""
-  from tfx_hypertune.components import example_gen  # pylint: disable=import-outside-toplevel
+  from tfx_hypertune.components import example_gen
   folder = _parts_folder(tmp_path)
   checked = data_check.csv_files(str(folder))
   read = example_gen.input_files({'input_base': str(folder)}, '*.csv')

@@ -30,8 +30,8 @@ def test_parent_to_proto_still_prints_so_the_silencing_is_still_needed():
 
 
 def test_the_chief_servicer_still_takes_the_oracle_and_the_service_still_registers_it():
-  from keras_tuner.src import protos  # pylint: disable=import-outside-toplevel
-  from keras_tuner.src.distribute import oracle_chief  # pylint: disable=import-outside-toplevel
+  from keras_tuner.src import protos
+  from keras_tuner.src.distribute import oracle_chief
   assert list(inspect.signature(oracle_chief.OracleServicer.__init__).parameters) == [
       'self', 'oracle']
   assert callable(protos.get_service_grpc().add_OracleServicer_to_server)
@@ -43,9 +43,16 @@ def test_the_hyperband_tuner_still_builds_its_own_oracle():
 
 
 def test_failed_trials_print_their_traceback_only_under_the_debug_switch():
-  from keras_tuner.src import config as config_module  # pylint: disable=import-outside-toplevel
-  from keras_tuner.src.engine import base_tuner  # pylint: disable=import-outside-toplevel
-  source = inspect.getsource(base_tuner.BaseTuner._try_run_and_update_trial)  # pylint: disable=protected-access
+  from keras_tuner.src import config as config_module
+  from keras_tuner.src.engine import base_tuner
+  source = inspect.getsource(base_tuner.BaseTuner._try_run_and_update_trial)  # noqa: SLF001
   assert 'if config_module.DEBUG:' in source and 'traceback.print_exc()' in source
   keras_tuner_private.quiet_trial_tracebacks()
   assert config_module.DEBUG is False
+
+
+def test_the_oracles_display_still_records_a_trials_begin():
+  from keras_tuner.src.engine import oracle as oracle_module
+  assert 'self._display.on_trial_begin(trial)' in inspect.getsource(oracle_module.Oracle)
+  assert 'self.trial_start[trial.trial_id]' in inspect.getsource(
+      oracle_module.Display.on_trial_end)

@@ -107,12 +107,13 @@ def test_kfps_local_runner_cannot_run_a_pipeline(compiled_kfp):
 
 def test_user_functions_and_settings_travel_as_parameters(compiled):
   tasks = compiled[2].root.dag.tasks
-  assert _param(tasks['Transform'], 'preprocessing_fn') == 'tfx_hypertune.model.transform.preprocessing_fn'
+  assert _param(tasks['Transform'], 'preprocessing_fn') == (
+      'tfx_hypertune.model.transform.preprocessing_fn')
   assert _param(tasks['Tuner'], 'tuner_fn') == 'tfx_hypertune.model.tuner_fn.tuner_fn'
   assert _param(tasks['Trainer'], 'run_fn') == 'tfx_hypertune.model.trainer.run_fn'
   tuner_config = json.loads(_param(tasks['Tuner'], 'custom_config'))
   assert tuner_config['search']['max_epochs'] == 4
-  assert _param(tasks['Tuner'], 'search_state_dir') == 'gs://bucket/root/TunerState'
+  assert _param(tasks['Tuner'], 'search_state_dir') == 'gs://bucket/root/Tuner/TunerState'
   # The Evaluator finds its baseline where the Pusher pushes.
   assert _param(tasks['Evaluator'], 'baseline_dir') == 'gs://bucket/root/serving'
   assert 'gs://bucket/root/serving' in _param(tasks['Pusher'], 'push_destination')

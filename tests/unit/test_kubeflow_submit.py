@@ -122,7 +122,7 @@ def test_the_vertex_job_is_the_compiled_pipeline_with_the_run_values(compiled_kf
   job = submit.vertex_job(json_path, project='my-project', region='europe-west4',
                           parameters={'max_epochs': '6'}, pipeline_root='gs://bucket/run-2',
                           run_name='nightly', credentials=AnonymousCredentials())
-  resource = job._gca_resource  # pylint: disable=protected-access
+  resource = job._gca_resource  # noqa: SLF001
   assert resource.display_name == 'nightly'
   assert resource.runtime_config.gcs_output_directory == 'gs://bucket/run-2'
   assert resource.runtime_config.parameter_values['max_epochs'] == 6

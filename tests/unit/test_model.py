@@ -26,7 +26,8 @@ def test_layers_match_hyperparameters(widths):
            **{f'units_{i}': w for i, w in enumerate(widths)})
   built = network.build_model(hp, INPUTS, SPACE)
   assert network.hidden_widths(built) == widths
-  assert len([l for l in built.layers if isinstance(l, keras.layers.Dropout)]) == len(widths)
+  dropouts = [layer for layer in built.layers if isinstance(layer, keras.layers.Dropout)]
+  assert len(dropouts) == len(widths)
   assert built.output_shape == (None, 3)
   assert float(built.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
   # The input is the numeric vector plus the one-hot of 4 color ids.
@@ -65,7 +66,7 @@ def test_a_classifier_reports_balanced_accuracy_and_for_two_classes_auc():
 def test_no_dropout_layer_when_dropout_is_zero():
   built = network.build_model(_hp(num_layers=1, units_0=16, dropout=0.0, learning_rate=1e-2),
                             INPUTS, SPACE)
-  assert not [l for l in built.layers if isinstance(l, keras.layers.Dropout)]
+  assert not [layer for layer in built.layers if isinstance(layer, keras.layers.Dropout)]
 
 
 def test_model_predicts_probabilities():
@@ -103,7 +104,7 @@ def test_every_column_name_becomes_one_safe_identifier(raw, expected):
   """The one place a CSV header becomes an identifier (Keras layer names, TensorFlow scope
   names): ASCII letters, digits and _, starting with a letter, and distinct for distinct
   names (a hash of the raw name unless it was safe already)."""
-  import re  # pylint: disable=import-outside-toplevel
+  import re
   safe = features.safe_name(raw)
   assert re.fullmatch(r'[A-Za-z][A-Za-z0-9_]*', safe)
   assert safe == expected if raw == expected else safe.startswith(expected)
@@ -113,8 +114,8 @@ def test_every_column_name_becomes_one_safe_identifier(raw, expected):
 
 
 def test_labels_no_training_row_has_are_refused_in_one_line():
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from tfx_hypertune.model import datasets  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
+  from tfx_hypertune.model import datasets
   rows = tf.data.Dataset.from_tensor_slices(({'x': [[1.0], [2.0], [3.0]]}, [[0], [-1], [-1]]))
   with pytest.raises(ValueError, match=r'^eval split: 2 row\(s\) have a label that no '
                                        r'training row has'):

@@ -51,8 +51,9 @@ def test_user_functions_get_the_config_and_code_version():
   tuner = next(c for c in pipeline.components if c.id == 'Tuner')
   custom = json.loads(tuner.exec_properties['custom_config'])
   # The Tuner's own settings are parameters of their own, not part of the model's config.
+  # The Tuner's own default folder (<pipeline_root>/<node id>/TunerState), given explicitly.
   assert tuner.exec_properties['search_state_dir'] == os.path.join(config.pipeline_root,
-                                                                   'TunerState')
+                                                                   'Tuner', 'TunerState')
   assert (tuner.exec_properties['tuning'], tuner.exec_properties['hyperparameters_file']) == (
       'always', None)
   assert (tuner.exec_properties['parallel_trials'],

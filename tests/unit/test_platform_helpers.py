@@ -8,11 +8,12 @@ import keras_tuner
 import pytest
 import tensorflow_model_analysis as tfma
 from tensorflow_metadata.proto.v0 import anomalies_pb2
-from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
 from tfx_hypertune.components import evaluator, example_gen, validation
-from tfx_hypertune.components.tuner import executor, report, search, spec, warm_start
+from tfx_hypertune.components.tuner import (executor, files, keying, search, spec, trial_table,
+                                            trials, warm_start)
+from tfx_hypertune.model import search_config
 from tests.conftest import REPO
 
 
@@ -26,10 +27,10 @@ PROPERTIES = {'custom_config': json.dumps(CUSTOM), 'train_args': '{"splits": ["t
 
 
 def test_search_key_is_settings_then_data():
-  key = executor.search_key(PROPERTIES, 'dataset1', 'abcdef0123456789')
+  key = keying.search_key(PROPERTIES, 'dataset1', 'abcdef0123456789')
   settings, data = key.split('-')
   assert len(settings) == 10 and data == 'abcdef0123'
-  assert executor.search_key(dict(PROPERTIES), 'dataset1', 'abcdef0123456789') == key
+  assert keying.search_key(dict(PROPERTIES), 'dataset1', 'abcdef0123456789') == key
 
 
 @pytest.mark.parametrize('change', [
@@ -38,23 +39,23 @@ def test_search_key_is_settings_then_data():
     {'tuner_fn': 'tfx_hypertune.model.trainer.run_fn'},  # another function, another file
     {'module_file': os.path.join(REPO, 'model', 'tuner_fn.py'), 'tuner_fn': None}])
 def test_search_key_settings_part_follows_each_setting(change):
-  before = executor.search_key(PROPERTIES, 'dataset1', 'd' * 16).split('-')[0]
-  assert executor.search_key({**PROPERTIES, **change}, 'dataset1', 'd' * 16).split('-')[0] != (
+  before = keying.search_key(PROPERTIES, 'dataset1', 'd' * 16).split('-')[0]
+  assert keying.search_key({**PROPERTIES, **change}, 'dataset1', 'd' * 16).split('-')[0] != (
       before)
   # The dataset is part of the settings; the parallel trials, warm start, policy, budget
   # parameters, the splits (data) and the JSON's formatting are not.
-  assert executor.search_key(PROPERTIES, 'dataset2', 'd' * 16).split('-')[0] != before
-  assert executor.search_key({**PROPERTIES, 'parallel_trials': 2, 'warm_start_trials': 0,
+  assert keying.search_key(PROPERTIES, 'dataset2', 'd' * 16).split('-')[0] != before
+  assert keying.search_key({**PROPERTIES, 'parallel_trials': 2, 'warm_start_trials': 0,
                               'tuning': 'never'}, 'dataset1', 'd' * 16).split('-')[0] == before
   same = {**PROPERTIES, 'train_args': '{"splits":["eval"]}',
           'custom_config': json.dumps({**CUSTOM, 'max_epochs': 3}, indent=2)}
-  assert executor.search_key(same, 'dataset1', 'd' * 16).split('-')[0] == before
+  assert keying.search_key(same, 'dataset1', 'd' * 16).split('-')[0] == before
 
 
 def test_budget_parameters_reach_tuner_fn_beside_its_custom_config():
   custom = executor.with_budget({**PROPERTIES, 'max_epochs': 3, 'max_trials': None})
   assert custom == {**CUSTOM, 'max_epochs': 3}
-  assert search.search_settings(custom)['max_epochs'] == 3 and CUSTOM['search'][
+  assert search_config.search_settings(custom)['max_epochs'] == 3 and CUSTOM['search'][
       'max_epochs'] == 10
   with pytest.raises(ValueError, match='max_epochs: 0: must be a positive integer'):
     executor.with_budget({**PROPERTIES, 'max_epochs': 0})
@@ -77,41 +78,43 @@ def test_tune_args_and_parallel_trials_that_disagree_are_refused():
 def test_warm_start_is_on_by_default_for_the_component_and_the_command():
   """One default, told once: a Tuner given no warm_start_trials warm-starts from the previous
   search's 3 best configurations, as the hypertune command's config does; 0 turns it off."""
-  from tfx_hypertune.pipeline import config as config_lib  # pylint: disable=import-outside-toplevel
-  assert executor.warm_start_count({}) == 3
-  assert executor.warm_start_count({'warm_start_trials': None}) == 3
-  assert executor.warm_start_count({'warm_start_trials': 0}) == 0
+  from tfx_hypertune.pipeline import config as config_lib
+  assert spec.warm_start_count({}) == 3
+  assert spec.warm_start_count({'warm_start_trials': None}) == 3
+  assert spec.warm_start_count({'warm_start_trials': 0}) == 0
   assert config_lib.SearchConfig().warm_start_trials == 3
   with pytest.raises(ValueError, match='warm_start_trials=-1: must be 0'):
-    executor.warm_start_count({'warm_start_trials': -1})
+    spec.warm_start_count({'warm_start_trials': -1})
 
 
 def test_default_search_state_sits_beside_the_node_outputs():
-  assert executor.default_state_root('/root/Tuner/tuner_results/7') == '/root/Tuner/TunerState'
-  assert executor.default_state_root('s3://b/root/Tuner/tuner_results/7/') == (
+  assert spec.state_dir_beside('/root/Tuner/tuner_results/7') == '/root/Tuner/TunerState'
+  assert spec.state_dir_beside('s3://b/root/Tuner/tuner_results/7/') == (
       's3://b/root/Tuner/TunerState')
+  # The one default: the same folder a pipeline that knows its root passes explicitly.
+  assert spec.default_state_dir('s3://b/root/', 'Tuner') == 's3://b/root/Tuner/TunerState'
 
 
 def test_a_json_write_cut_short_leaves_the_old_file(tmp_path, monkeypatch):
   path = str(tmp_path / 'oracle.json')
-  spec.write_json(path, {'trials': 1})
+  files.write_json(path, {'trials': 1})
 
   def cut_short(*args, **kwargs):
     raise KeyboardInterrupt
   monkeypatch.setattr(json, 'dumps', cut_short)
   with pytest.raises(KeyboardInterrupt):
-    spec.write_json(path, {'trials': 2})
+    files.write_json(path, {'trials': 2})
   monkeypatch.undo()
-  assert spec.read_json(path) == {'trials': 1}
-  assert spec.unreadable_json([path]) is None
+  assert files.read_json(path) == {'trials': 1}
+  assert files.unreadable_json([path]) is None
   open(path, 'w').close()
-  assert spec.unreadable_json([path])[0] == path
+  assert files.unreadable_json([path])[0] == path
 
 
 # --- trial files: rows, best values, best first ------------------------------------------------
 
 def _write_trial(project, trial_id, score, values, status='COMPLETED', stats=None,
-                 direction='max'):
+                 direction='max', metrics=None):
   hp = keras_tuner.HyperParameters()
   hp.Int('num_layers', 1, 3)
   for i in range(3):
@@ -121,32 +124,52 @@ def _write_trial(project, trial_id, score, values, status='COMPLETED', stats=Non
   trial = {'trial_id': trial_id, 'status': status, 'score': score,
            'hyperparameters': hp.get_config(),
            'metrics': {'metrics': {'val_accuracy': {'direction': direction, 'observations': [
-               {'value': [score - 0.1], 'step': 0}, {'value': [score], 'step': 1}]}}}}
-  spec.write_json(spec.join(project, f'trial_{trial_id}', spec.TRIAL_FILE), trial)
+               {'value': [score - 0.1], 'step': 0}, {'value': [score], 'step': 1}]}, **{
+                   name: {'direction': way, 'observations': [
+                       {'value': [v], 'step': i} for i, v in enumerate(observed)]}
+                   for name, (way, observed) in (metrics or {}).items()}}}}
+  files.write_json(files.join(project, f'trial_{trial_id}', files.TRIAL_FILE), trial)
   if stats:
-    spec.write_json(spec.join(project, f'trial_{trial_id}', spec.TRIAL_STATS_FILE), stats)
+    files.write_json(files.join(project, f'trial_{trial_id}', files.TRIAL_STATS_FILE), stats)
 
 
 def test_trial_rows_carry_stats_and_only_active_values(tmp_path):
   project = str(tmp_path / 'trials')
   _write_trial(project, '0', 0.9, {'num_layers': 1, 'units_0': 32, 'units_1': 64,
                                    'tuner/epochs': 2, 'tuner/bracket': 1, 'tuner/round': 0},
-               stats={'trainable_parameters': 100, 'hidden_units': 32,
-                      'epoch_seconds': [1.0, 3.0], 'trial_seconds': 5.0, 'tuner_id': 'chief'})
-  (row,) = report.trial_rows(report.load_trials(project))
-  assert tuple(row)[:len(report.TRIAL_COLUMNS)] == report.TRIAL_COLUMNS
+               stats={'trainable_parameters': 100, 'epoch_seconds': [1.0, 3.0],
+                      'trial_seconds': 5.0, 'tuner_id': 'chief'})
+  table = trial_table.build(project, 'val_accuracy', 'max')
+  (row,) = table.rows
+  assert list(row) == table.columns
+  assert table.columns[:4] == ['trial_id', 'status', 'score', 'val_accuracy']
   assert (row['val_accuracy'], row['epochs_run'], row['seconds_per_epoch']) == (0.9, 2, 2.0)
-  assert (row['bracket'], row['round'], row['hidden_units']) == (1, 0, 32)
+  assert (row['bracket'], row['round'], row['trainable_parameters']) == (1, 0, 100)
   # units_1 is inactive with one layer; tuner/ values are bookkeeping.
-  assert report.hyperparameters_of(row) == {'num_layers': 1, 'units_0': 32}
+  assert table.values_of(row) == {'num_layers': 1, 'units_0': 32}
+
+
+def test_the_table_names_only_what_the_trials_recorded_with_their_directions(tmp_path):
+  """A model's own metric (a direction Keras Tuner cannot infer: it records 'min') takes the
+  direction its metric object declared (trial_stats.json); the objective takes the oracle's."""
+  project = str(tmp_path / 'trials')
+  _write_trial(project, '0', 0.9, {'num_layers': 1, 'units_0': 32},
+               stats={'directions': {'val_my_recall': 'max'}},
+               metrics={'val_my_recall': ('min', [0.2, 0.7]), 'loss': ('min', [0.1])})
+  table = trial_table.build(project, 'val_accuracy', 'max')
+  assert table.metrics == ['val_accuracy', 'val_my_recall']  # not the training loss
+  assert table.directions == {'val_accuracy': 'max', 'val_my_recall': 'max'}
+  assert table.rows[0]['val_my_recall'] == 0.7
 
 
 def test_trials_csv_keeps_every_column(tmp_path):
   project = str(tmp_path / 'trials')
   _write_trial(project, '0', 0.9, {'num_layers': 2, 'units_0': 32, 'units_1': 16})
   _write_trial(project, '1', 0.5, {'num_layers': 1, 'units_0': 48}, status='FAILED')
-  header = report.csv_text(report.trial_rows(report.load_trials(project))).splitlines()[0]
-  assert header.split(',') == [*report.TRIAL_COLUMNS, 'num_layers', 'units_0', 'units_1']
+  table = trial_table.build(project, 'val_accuracy', 'max')
+  header = table.csv_text().splitlines()[0]
+  assert header.split(',') == [*trial_table.LEADING_COLUMNS, 'val_accuracy',
+                               *trial_table.TRAILING_COLUMNS, 'num_layers', 'units_0', 'units_1']
 
 
 @pytest.mark.parametrize('direction, expected', [('max', ['2', '0', '1']),
@@ -154,7 +177,7 @@ def test_trials_csv_keeps_every_column(tmp_path):
 def test_best_first_follows_the_objective_direction(direction, expected):
   rows = [{'trial_id': '0', 'score': 0.5}, {'trial_id': '1', 'score': 0.2},
           {'trial_id': '2', 'score': 0.9}, {'trial_id': '3', 'score': None}]
-  ranked = spec.best_first(rows, direction, score=lambda r: r['score'],
+  ranked = trials.best_first(rows, direction, score=lambda r: r['score'],
                            trial_id=lambda r: r['trial_id'])
   assert [r['trial_id'] for r in ranked] == expected
 
@@ -165,14 +188,14 @@ def test_ties_on_the_objective_go_to_the_lower_val_loss_then_the_earlier_trial()
           {'trial_id': '2', 'score': 0.9, 'val_loss': ''},  # none recorded: after the others
           {'trial_id': '3', 'score': 0.9, 'val_loss': 0.3},
           {'trial_id': '4', 'score': 0.95, 'val_loss': 2.0}]  # a better score wins outright
-  ranked = spec.best_first(rows, 'max', score=lambda r: r['score'],
+  ranked = trials.best_first(rows, 'max', score=lambda r: r['score'],
                            trial_id=lambda r: r['trial_id'], val_loss=lambda r: r['val_loss'])
   assert [r['trial_id'] for r in ranked] == ['4', '1', '3', '0', '2']
 
 
 def test_best_values_are_distinct_and_best_first(tmp_path):
   search_dir = str(tmp_path / 'search')
-  project = spec.join(search_dir, spec.TRIALS_PROJECT)
+  project = files.join(search_dir, files.TRIALS_PROJECT)
   _write_trial(project, '0', 0.80, {'num_layers': 1, 'units_0': 32})
   _write_trial(project, '1', 0.95, {'num_layers': 1, 'units_0': 64})
   _write_trial(project, '2', 0.96, {'num_layers': 1, 'units_0': 64, 'tuner/round': 1})
@@ -188,9 +211,9 @@ def test_previous_search_is_the_newest_other_with_the_same_settings(tmp_path):
   # Any project name the tuner_fn chose.
   for key, project in (('aaa-111', 'penguin_tuning'), ('aaa-222', 'trials'),
                        ('bbb-333', 'trials')):
-    spec.write_json(spec.join(root, key, project, spec.ORACLE_FILE), {})
+    files.write_json(files.join(root, key, project, files.ORACLE_FILE), {})
   previous = warm_start.previous_search(root, 'aaa-222')
-  assert previous == spec.join(root, 'aaa-111', 'penguin_tuning')
+  assert previous == files.join(root, 'aaa-111', 'penguin_tuning')
   assert warm_start.search_name(previous) == 'aaa-111'
   assert warm_start.previous_search(root, 'ccc-444') == ''
 
@@ -200,7 +223,7 @@ def test_queued_configurations_come_first(tmp_path):
   hp.Int('units', 1, 1000)
   oracle = search.RandomSearchOracle(objective=keras_tuner.Objective('score', 'max'),
                                      max_trials=4, seed=1, hyperparameters=hp)
-  oracle._set_project_dir(str(tmp_path), 'queue')  # pylint: disable=protected-access
+  oracle._set_project_dir(str(tmp_path), 'queue')  # noqa: SLF001
   oracle.enqueue([{'units': 7}, {'units': 9}])
   drawn = []
   for i in range(3):
@@ -214,10 +237,10 @@ def test_queued_configurations_come_first(tmp_path):
 
 def test_training_epochs():
   assert search.training_epochs({'values': {'tuner/epochs': 4}}) == 4
-  assert search.training_epochs({'values': {}, spec.BUDGET_FIELD: {'max_epochs': 2}}) == 2
+  assert search.training_epochs({'values': {}, files.BUDGET_FIELD: {'max_epochs': 2}}) == 2
   # The search's budget over a short Hyperband trial's epochs (early stopping does the rest).
   assert search.training_epochs({'values': {'tuner/epochs': 2},
-                                 spec.BUDGET_FIELD: {'max_epochs': 10}}) == 10
+                                 files.BUDGET_FIELD: {'max_epochs': 10}}) == 10
   assert search.training_epochs({'values': {'tuner/epochs': 4}}, configured=9) == 9
   with pytest.raises(ValueError, match='set training.epochs'):
     search.training_epochs({'values': {}})
@@ -340,23 +363,23 @@ def test_majority_rule_needs_ten_percent_fewer_errors_than_the_majority_class():
 # --- parallel workers inside one pod --------------------------------------------------------
 
 def test_workers_are_capped_by_the_pods_cpu_limit(tmp_path):
-  from tfx_hypertune.components.tuner import parallel
+  from tfx_hypertune.components.tuner import local_pool
   cpu_max = tmp_path / 'cpu.max'
   cpu_max.write_text('150000 100000\n')  # limits.cpu: 1500m
-  assert parallel.cpu_limit(str(cpu_max)) == 1.5
-  assert parallel.usable_cores(limit=1.5) == min(2, len(os.sched_getaffinity(0)))
-  assert parallel.usable_cores(limit=0.5) == 1
+  assert local_pool.cpu_limit(str(cpu_max)) == 1.5
+  assert local_pool.usable_cores(limit=1.5) == min(2, len(os.sched_getaffinity(0)))
+  assert local_pool.usable_cores(limit=0.5) == 1
   cpu_max.write_text('max 100000\n')  # no limit
-  assert parallel.cpu_limit(str(cpu_max)) == float('inf')
+  assert local_pool.cpu_limit(str(cpu_max)) == float('inf')
   quota, period = tmp_path / 'quota', tmp_path / 'period'
   quota.write_text('300000')
   period.write_text('100000')
-  assert parallel.cpu_limit(str(tmp_path / 'absent'), str(quota), str(period)) == 3.0
+  assert local_pool.cpu_limit(str(tmp_path / 'absent'), str(quota), str(period)) == 3.0
   quota.write_text('-1')
-  assert parallel.cpu_limit(str(tmp_path / 'absent'), str(quota), str(period)) == float('inf')
-  assert parallel.worker_count(4, cores=2) == 2
-  assert parallel.worker_count(1, cores=8) == 1
-  assert parallel.worker_count(0, cores=8) == 1
+  assert local_pool.cpu_limit(str(tmp_path / 'absent'), str(quota), str(period)) == float('inf')
+  assert local_pool.worker_count(4, cores=2) == 2
+  assert local_pool.worker_count(1, cores=8) == 1
+  assert local_pool.worker_count(0, cores=8) == 1
 
 
 def test_regression_rule_needs_ten_percent_less_squared_error_than_the_training_mean():

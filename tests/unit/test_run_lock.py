@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 
-import pytest
 
 from tests.conftest import REPO
 from tfx_hypertune.hypertune import run_lock

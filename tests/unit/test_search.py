@@ -1,5 +1,6 @@
 """The search API (components/tuner/search.py): the Hyperband plan against Keras Tuner's own
-oracle, and the tuner the config builds (algorithm, space, budget, callbacks)."""
+oracle, the oracle mixin's clock; and the tuner our config builds through it
+(model/search_config.py: algorithm, space, budget, callbacks)."""
 
 import collections
 import functools
@@ -8,7 +9,8 @@ import keras
 import keras_tuner
 import pytest
 
-from tfx_hypertune.components.tuner import instrument, search
+from tfx_hypertune.components.tuner import oracle_mixin, plan, search, tuner_mixin
+from tfx_hypertune.model import search_config
 from tfx_hypertune.model import features, network, space
 from tfx_hypertune.pipeline import config as config_lib
 from tfx_hypertune.pipeline.pipeline import user_function_config
@@ -20,7 +22,7 @@ def _hyperband_oracle(oracle_class, max_epochs, factor, iterations, directory):
   oracle = oracle_class(
       objective=keras_tuner.Objective('score', 'max'), max_epochs=max_epochs, factor=factor,
       hyperband_iterations=iterations, seed=1, hyperparameters=hp)
-  oracle._set_project_dir(directory, 'plan')  # pylint: disable=protected-access
+  oracle._set_project_dir(directory, 'plan')  # noqa: SLF001
   return oracle
 
 
@@ -58,9 +60,8 @@ def _oracle_rounds(max_epochs, factor, iterations, directory,
                          [(10, 3, 1), (27, 3, 1), (3, 3, 2), (20, 4, 1), (2, 2, 1)])
 def test_hyperband_plan_matches_the_oracle(max_epochs, factor, iterations, tmp_path):
   counts, epochs = _oracle_rounds(max_epochs, factor, iterations, str(tmp_path))
-  plan = search.hyperband_plan(max_epochs, factor, iterations)
   planned = collections.Counter()
-  for r in plan:
+  for r in search.hyperband_plan(max_epochs, factor, iterations):
     planned[(r.bracket, r.round)] += r.trials
     assert epochs[(r.bracket, r.round)] == (r.initial_epoch, r.epochs)
   assert planned == counts
@@ -92,11 +93,13 @@ def test_longest_first_resumes_its_plan_from_the_saved_state(tmp_path):
   """A search killed after 7 of 30 trials: the reloaded oracle (what the Tuner builds when it
   resumes) goes on where it stopped, brackets still longest first, and completes the plan.
 
-  Keras Tuner's own HyperbandOracle runs one trial more than its plan after such a reload (the
-  round that was filling gets one extra configuration); ours does the same, no more."""
-  plan = collections.Counter()
+  Keras Tuner's own HyperbandOracle runs one trial more than its plan after such a reload: it
+  saves oracle.json with the last ended trial still listed as ongoing, and the round that was
+  filling gets one extra configuration. Ours saves again once the trial is off the ongoing
+  ones (oracle_mixin.end_trial), and runs exactly the plan."""
+  rounds = collections.Counter()
   for r in search.hyperband_plan(10, 3, 1):
-    plan[(r.bracket, r.round)] += r.trials
+    rounds[(r.bracket, r.round)] += r.trials
   resumed, stock_resumed = [], []
   for oracle_class, order in ((search.LongestFirstHyperbandOracle, resumed),
                               (keras_tuner.oracles.HyperbandOracle, stock_resumed)):
@@ -105,14 +108,16 @@ def test_longest_first_resumes_its_plan_from_the_saved_state(tmp_path):
     assert len(order) == 7
     _oracle_rounds(10, 3, 1, directory, oracle_class, order=order)  # resumed
   done = collections.Counter(resumed)
-  assert all(done[key] >= count for key, count in plan.items())  # every round ran
-  assert len(resumed) == len(stock_resumed) <= sum(plan.values()) + 1
+  assert all(done[key] >= count for key, count in rounds.items())  # every round ran
+  assert len(resumed) == sum(rounds.values())
+  assert len(stock_resumed) <= sum(rounds.values()) + 1
   assert list(dict.fromkeys(bracket for bracket, _ in resumed)) == [0, 1, 2]
 
 
 def test_default_budget_is_thirty_trials():
-  assert search.planned_trials(
-      {'algorithm': 'hyperband', 'max_epochs': 10, 'factor': 3, 'hyperband_iterations': 1}) == 30
+  assert search_config.planned_trials(
+      {'algorithm': 'hyperband', 'max_epochs': 10, 'factor': 3, 'hyperband_iterations': 1,
+       'max_trials': None}) == 30
 
 
 def _search(**overrides):
@@ -131,13 +136,13 @@ def _hypermodel(settings):
 
 def test_make_tuner_builds_configured_hyperband(tmp_path):
   settings = _search(max_epochs=9, factor=4, hyperband_iterations=2)
-  tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
+  tuner = search_config.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   assert isinstance(tuner, keras_tuner.Hyperband)
   oracle = tuner.oracle
   # Not the defaults (3, 1): each setting reaches the oracle.
   assert (oracle.max_epochs, oracle.factor, oracle.hyperband_iterations) == (9, 4, 2)
   assert oracle.objective.name == 'val_accuracy' and oracle.objective.direction == 'max'
-  assert instrument.planned_trials(oracle) == sum(
+  assert plan.planned_trials(oracle) == sum(
       r.trials for r in search.hyperband_plan(9, 4, 2))
   tuner.hypermodel.build(oracle.hyperparameters)  # declares the space, as a trial would
   space = {hp.name: hp for hp in oracle.hyperparameters.space}
@@ -154,13 +159,13 @@ def test_make_tuner_builds_configured_hyperband(tmp_path):
 ])
 def test_make_tuner_other_algorithms(tmp_path, algorithm, oracle_class):
   settings = _search(algorithm=algorithm, max_trials=7)
-  tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
+  tuner = search_config.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   assert isinstance(tuner.oracle, oracle_class)
   assert tuner.oracle.max_trials == 7
 
 
 def test_search_callbacks_stop_early_on_val_loss():
-  (callback,) = search.search_callbacks(_search(early_stopping_patience=4))
+  (callback,) = search_config.search_callbacks(_search(early_stopping_patience=4))
   assert isinstance(callback, keras.callbacks.EarlyStopping)
   assert (callback.monitor, callback.patience) == ('val_loss', 4)
 
@@ -170,7 +175,7 @@ def test_search_begin_freezes_existing_objects_out_of_gc(tmp_path):
   the search begins are frozen so that those collections skip them (bench/search_efficiency)."""
   import gc
   settings = _search(algorithm='random', max_trials=1)
-  tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
+  tuner = search_config.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   gc.unfreeze()
   try:
     tuner.on_search_begin()
@@ -182,7 +187,7 @@ def test_search_begin_freezes_existing_objects_out_of_gc(tmp_path):
 @pytest.mark.parametrize('objective, direction', [('val_accuracy', 'max'), ('val_loss', 'min')])
 def test_the_objective_and_its_direction_reach_the_oracle(tmp_path, objective, direction):
   settings = _search(algorithm='random', max_trials=2, objective=objective)
-  tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
+  tuner = search_config.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   assert (tuner.oracle.objective.name, tuner.oracle.objective.direction) == (objective,
                                                                               direction)
 
@@ -191,17 +196,17 @@ def test_a_worker_pauses_only_after_a_request_that_got_no_trial(tmp_path, monkey
   """BaseTuner.search asks again at once after an IDLE answer; ours waits IDLE_PAUSE_SECONDS
   first, and never before the request that follows a trial."""
   settings = _search(algorithm='random', max_trials=3)
-  tuner = search.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
+  tuner = search_config.make_tuner(settings, _hypermodel(settings), str(tmp_path), seed=3)
   pauses = []
-  monkeypatch.setattr(instrument.time, 'sleep', pauses.append)
+  monkeypatch.setattr(tuner_mixin.time, 'sleep', pauses.append)
   tuner.pre_create_trial()  # the first request
   assert pauses == []
   tuner.pre_create_trial()  # the previous request started no trial (IDLE)
   tuner.pre_create_trial()
-  assert pauses == [instrument.IDLE_PAUSE_SECONDS] * 2
+  assert pauses == [tuner_mixin.IDLE_PAUSE_SECONDS] * 2
   tuner.on_trial_begin(tuner.oracle.create_trial(tuner.tuner_id))
   tuner.pre_create_trial()  # after a trial: ask at once
-  assert pauses == [instrument.IDLE_PAUSE_SECONDS] * 2
+  assert pauses == [tuner_mixin.IDLE_PAUSE_SECONDS] * 2
 
 
 def test_conditional_spaces_go_to_proto_without_printing(capsys):
@@ -218,7 +223,7 @@ def test_the_clock_stops_new_trials_and_leaves_the_plan_resumable(tmp_path, monk
   search has no half-planned trial, and the same oracle with a later deadline goes on with
   Hyperband's plan, the durations kept through its saved state."""
   now = [1000.0]
-  monkeypatch.setattr(instrument.time, 'time', lambda: now[0])
+  monkeypatch.setattr(oracle_mixin.time, 'time', lambda: now[0])
   oracle = _hyperband_oracle(search.HyperbandOracle, 3, 3, 1, str(tmp_path))
 
   def run_one(seconds):
@@ -236,7 +241,7 @@ def test_the_clock_stops_new_trials_and_leaves_the_plan_resumable(tmp_path, monk
   assert run_one(50) == 'COMPLETED'   # 40 s left: 30 s fits
   assert run_one(10) == 'STOPPED'     # 30 s left, the longest so far 50 s: it would overrun
   assert oracle.stopped_by_clock and len(oracle.trials) == 2
-  assert sorted(oracle.get_state()['hypertune_trial_seconds'].values()) == [30.0, 50.0]
+  assert sorted(oracle.get_state()['hypertune']['trial_seconds'].values()) == [30.0, 50.0]
 
   again = _hyperband_oracle(search.HyperbandOracle, 3, 3, 1, str(tmp_path))
   again.reload()  # a later run: the saved state, durations included

@@ -61,9 +61,9 @@ def test_the_pareto_front_keeps_only_trials_no_cheaper_trial_beats():
           for i, acc, size in [('a', 0.90, 100), ('b', 0.89, 200), ('c', 0.95, 300),
                                ('d', 0.95, 400), ('e', 0.97, 5000), ('f', None, 50),
                                ('g', 0.99, None)]]
-  accuracy = report.metric_of('val_accuracy', 'max')
+  accuracy = report.Metric('val_accuracy', higher_is_better=True)
   assert [r['trial_id'] for r in report.pareto_front(rows, 'trainable_parameters', accuracy)] == [
       'a', 'c', 'e']
-  loss = report.metric_of('val_accuracy', 'min')  # the same numbers read as a loss
+  loss = report.Metric('val_accuracy', higher_is_better=False)  # the same numbers read as a loss
   assert [r['trial_id'] for r in report.pareto_front(rows, 'trainable_parameters', loss)] == [
       'a', 'b']

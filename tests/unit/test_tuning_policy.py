@@ -64,7 +64,7 @@ def test_an_imported_file_is_reused_even_on_the_first_run(tmp_path):
       'values': {'num_layers': 2}}
   assert output.get_string_custom_property(spec.SOURCE_PROPERTY) == (
       f'reusing the imported file {imported}')
-  assert info['trials_run'] == 0 and info['reused_file'] == str(imported)
+  assert info.trials_run == 0 and info.reused_file == str(imported)
 
 
 def test_a_broken_file_fails_naming_it(tmp_path):

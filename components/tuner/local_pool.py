@@ -1,5 +1,5 @@
-"""Parallel trials: one chief oracle in the executor's process, N Keras Tuner workers as local
-processes, talking over gRPC on loopback (Keras Tuner's own distributed mode:
+"""Parallel trials on this machine: one chief oracle in the executor's process, N Keras Tuner
+workers as local processes, talking over gRPC on loopback (Keras Tuner's own distributed mode:
 KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT).
 
 Workers come from a warm pool: multiprocessing's fork server, started (`prewarm`) with
@@ -14,7 +14,9 @@ pod still overlaps the imports with reading its data.
 Keras Tuner's chief loop (keras_tuner/src/distribute/oracle_chief.py) waits for every ongoing
 trial to end, so one dead worker would hang it forever. Here the chief serves the same gRPC
 servicer but watches the worker processes: a worker that exits with an error is reported, its
-trial is ended as FAILED, and the search finishes with the trials that completed.
+trial goes back to the oracle to be handed to the next worker that asks (OracleExtras.run_again;
+FAILED after MAX_LOST_RUNS losses), and a new worker takes the dead one's place (up to
+MAX_REPLACEMENTS in a search), so the search finishes its plan.
 """
 
 from __future__ import annotations
@@ -33,13 +35,13 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import json_utils
 
-from tfx_hypertune.components.tuner import (instrument, keras_tuner_private, progress, spec,
+from tfx_hypertune.components.tuner import (files, keras_tuner_private, plan, progress,
                                             warm_pool, worker)
 
-WORKER_ARGS_FILE = 'worker_args.json'  # in the search directory: what each worker rebuilds from
-WORKER_PIDS_FILE = 'worker_pids.json'  # in the search directory: {tuner_id: pid} while it runs
-
 POLL_SECONDS = 0.5
+# Dead workers replaced in one search, at most (a worker that dies at once every time, a
+# broken image say, must not be restarted for ever).
+MAX_REPLACEMENTS = 4
 
 
 CGROUP_V2_CPU_MAX = '/sys/fs/cgroup/cpu.max'
@@ -97,20 +99,19 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
   keras_tuner_private.add_oracle_servicer(oracle, server)
   server.add_insecure_port(f'127.0.0.1:{port}')
   server.start()
-  args_path = write_worker_args(spec.join(working_dir, WORKER_ARGS_FILE), input_dict,
+  args_path = write_worker_args(files.join(working_dir, files.WORKER_ARGS_FILE), input_dict,
                                 exec_properties, working_dir, workers)
   # A process writes its log to a local file; the search directory may be a bucket.
   local_logs = tempfile.mkdtemp(prefix='hypertune-workers-')
   warm_pool.prewarm(exec_properties.get('tuner_fn'))
-  processes = {f'tuner{i}': _start_worker(f'tuner{i}', port, args_path, local_logs)
-               for i in range(workers)}
-  spec.write_json(spec.join(working_dir, WORKER_PIDS_FILE),
-                  {tuner_id: process.pid for tuner_id, process in processes.items()})
+  start = lambda tuner_id: _start_worker(tuner_id, port, args_path, local_logs)  # noqa: E731
+  processes = {f'tuner{i}': start(f'tuner{i}') for i in range(workers)}
+  record_pids(working_dir, processes)
+  reporter = progress.TrialReporter(
+      oracle, plan.planned_trials(oracle),
+      error_log=lambda trial: progress.error_log_path(tuner.get_trial_dir(trial.trial_id)))
   try:
-    reporter = progress.TrialReporter(
-        oracle, instrument.planned_trials(oracle),
-        error_log=lambda trial: progress.error_log_path(tuner.get_trial_dir(trial.trial_id)))
-    return _watch(oracle, processes, working_dir, reporter)
+    return _watch(oracle, processes, working_dir, reporter, start)
   finally:
     for process in processes.values():
       if process.is_alive():
@@ -119,14 +120,19 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
     server.stop(grace=None)
     for tuner_id in processes:
       fileio.copy(os.path.join(local_logs, f'{tuner_id}.log'),
-                  spec.join(working_dir, f'{tuner_id}.log'), overwrite=True)
+                  files.join(working_dir, f'{tuner_id}.log'), overwrite=True)
+
+
+def record_pids(working_dir: str, processes: Dict[str, multiprocessing.Process]) -> None:
+  files.write_json(files.join(working_dir, files.WORKER_PIDS_FILE),
+                   {tuner_id: process.pid for tuner_id, process in processes.items()})
 
 
 def write_worker_args(path: str, input_dict, exec_properties: Dict[str, Any], working_dir: str,
                       workers: int) -> str:
   """What a worker rebuilds the tuner from (worker.build_tuner_from): the executor's inputs
   and parameters, the search directory, and how many workers share a machine's cores."""
-  spec.write_json(path, {
+  files.write_json(path, {
       'input_dict': artifact_utils.jsonify_artifact_dict(input_dict),  # a JSON str
       'exec_properties': json.loads(json_utils.dumps(exec_properties)),
       'working_dir': working_dir, 'workers': workers})
@@ -145,7 +151,10 @@ def _start_worker(tuner_id: str, port: int, args_path: str, log_dir: str):
 
 
 def _watch(oracle, processes: Dict[str, multiprocessing.Process], working_dir: str,
-           reporter: progress.TrialReporter) -> List[str]:
+           reporter: progress.TrialReporter, start) -> List[str]:
+  """Until every worker has ended: reports finished trials; a worker that died has its trial
+  run again and, while the oracle has work left, a successor under the same tuner id (its log
+  goes on in the same file)."""
   failures: List[str] = []
   running = dict(processes)
   while running:
@@ -156,11 +165,18 @@ def _watch(oracle, processes: Dict[str, multiprocessing.Process], working_dir: s
         continue
       code = process.exitcode
       del running[tuner_id]
-      if code != 0:
-        message = (f'worker {tuner_id} exited with status {code}; its log: '
-                   f'{spec.join(working_dir, tuner_id + ".log")}')
-        failures.append(message)
-        print(f'  [Tuner] {message}; the search goes on without it', flush=True)
-        oracle.end_trial_of_dead_worker(tuner_id, f'worker {tuner_id} died')
+      if code == 0:
+        continue
+      message = (f'worker {tuner_id} exited with status {code}; its log: '
+                 f'{files.join(working_dir, tuner_id + ".log")}')
+      failures.append(message)
+      trial_id = oracle.run_again(tuner_id, f'worker {tuner_id} died')
+      again = f'its trial {trial_id} runs again' if trial_id else 'it had no trial'
+      if len(failures) <= MAX_REPLACEMENTS and not oracle.search_is_over():
+        running[tuner_id] = processes[tuner_id] = start(tuner_id)
+        record_pids(working_dir, processes)
+        progress.say(f'  [Tuner] {message}; {again}, and a new worker takes its place')
+      else:
+        progress.say(f'  [Tuner] {message}; {again}; the search goes on without it')
   reporter.report_new()
   return failures
