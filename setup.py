@@ -14,7 +14,7 @@ setup(
     description='A TFX pipeline with Keras Tuner search, runnable locally and on Kubeflow',
     python_requires='>=3.10,<3.11',
     # One import name, tfx_hypertune; its layers stay top-level folders of the repository
-    # (README, Layout), bottom up: components, model, pipeline, kubeflow, hypertune.
+    # (docs/layout.md), bottom up: components, model, pipeline, kubeflow, hypertune.
     packages=['tfx_hypertune'] + [f'tfx_hypertune.{name}' for name in find_packages(
         include=[f'{layer}{rest}' for layer in LAYERS for rest in ('', '.*')])],
     package_dir={'tfx_hypertune': 'tfx_hypertune',

@@ -47,7 +47,9 @@ from tfx_hypertune.model import features, network, space as model_space  # noqa:
 from tfx_hypertune.pipeline import config as config_lib  # noqa: E402
 from tfx_hypertune.pipeline.pipeline import user_function_config  # noqa: E402
 
-ALGORITHMS = ('hyperband', 'hyperband_longest_first', 'random', 'bayesian')
+# An algorithm, or `algorithm+median`: the same with weak trials stopped by the median rule.
+ALGORITHMS = ('hyperband', 'hyperband_longest_first', 'random', 'random+median', 'asha',
+              'asha+median', 'hyperband+median')
 
 
 def log(message):
@@ -119,13 +121,21 @@ def timeline(tuner, directory):
   return points
 
 
-def run_search(algorithm, data, seed, max_trials):
+def run_search(variant, data, seed, max_trials):
+  algorithm, _, rule = variant.partition('+')
   inputs, train, valid, _ = data
   search = search_settings(algorithm, max_trials)
   space = model_space.space_by_name(search['space'])
   directory = tempfile.mkdtemp(prefix=f'bench-{algorithm}-')
-  tuner = search_config.make_tuner(search, lambda hp: network.build_model(hp, inputs, space),
-                                 directory, seed)
+
+  def build(hp):  # each trial from the same random state, as model/hypermodel.py does
+    keras.utils.set_random_seed(seed)
+    return network.build_model(hp, inputs, space)
+
+  tuner = search_config.make_tuner(search, build, directory, seed)
+  if rule:  # the rule for weak trials, as the Tuner sets it (tuner_mixin.instrument)
+    tuner.reports_epochs = True
+    tuner.oracle.trial_stopping = rule
   tuner.bench_marks = []
   started = time.monotonic()
   finish = tuner.on_trial_end
@@ -138,7 +148,7 @@ def run_search(algorithm, data, seed, max_trials):
   keras.utils.set_random_seed(seed)
   kwargs = dict(x=train[0], y=train[1], validation_data=valid, batch_size=search['batch_size'],
                 callbacks=search_config.search_callbacks(search), verbose=0)
-  if algorithm not in search_api.HYPERBAND_ALGORITHMS:
+  if algorithm not in search_api.SUCCESSIVE_HALVING_ALGORITHMS:
     kwargs['epochs'] = search['max_epochs']
   tuner.search(**kwargs)
   return timeline(tuner, directory), tuner

@@ -1,4 +1,4 @@
-"""Search overhead (#12, goal 1): the Tuner's search against a plain loop over the same trials.
+"""Search overhead: the Tuner's search against a plain loop over the same trials.
 
 On a finished run's transformed data, in one process:
 - search: our tuner_fn builds the tuner exactly as the Tuner executor does (datasets.prepare,

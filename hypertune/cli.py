@@ -56,6 +56,7 @@ RUN_FLAGS = {
     'select': 'search.select',
     'select_tolerance': 'search.select_tolerance',
     'trials_on': 'search.trials_on',
+    'trial_stopping': 'search.trial_stopping',
     'seed': 'seed',
     'accuracy_threshold': 'evaluation.accuracy_threshold',
 }
@@ -284,9 +285,11 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   parser.add_argument('--select-tolerance', type=float,
                       help='how far below the best objective a chosen trial may be')
   parser.add_argument('--trials-on', choices=policies.TRIALS_ON,
-                      help='where trials run: local processes, or batches of --set '
-                      'search.parallel_trials=N trials as Beam pipelines (README, "Trials on '
-                      'Beam")')
+                      help='where trials run: local processes, or --set '
+                      'search.parallel_trials=N slots of one Beam job (docs/beam.md)')
+  parser.add_argument('--trial-stopping', choices=policies.TRIAL_STOPPING_RULES,
+                      help='stop weak trials while they train: none, or median (below the '
+                      'median of the other trials at the same epoch)')
   parser.add_argument('--seed', type=int)
   parser.add_argument('--accuracy-threshold', type=float)
   parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',

@@ -40,6 +40,10 @@ class Prepared(NamedTuple):
   eval: tf.data.Dataset
   # Keras fit's class_weight (training.class_weight), used by the search and the Trainer alike.
   class_weight: Optional[Dict[int, float]] = None
+  # The training rows before shuffling and batching, and the batch size: a trial makes its
+  # own shuffled dataset of them (hypermodel.py).
+  train_rows: Optional[tf.data.Dataset] = None
+  batch_size: int = 32
 
 
 def prepare(fn_args, fit_on_eval_too: bool = False) -> Prepared:
@@ -60,11 +64,17 @@ def prepare(fn_args, fit_on_eval_too: bool = False) -> Prepared:
   if not inputs.is_regression:
     check_labels_known(evaluation, 'eval')
   return Prepared(
-      search, seed, tf_transform_output, inputs,
-      train.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
-      .batch(batch_size).prefetch(tf.data.AUTOTUNE),
+      search, seed, tf_transform_output, inputs, shuffled(train, seed, batch_size),
       evaluation.batch(batch_size).prefetch(tf.data.AUTOTUNE),
-      class_weights(config.get('training', {}).get('class_weight'), rows_per_class))
+      class_weights(config.get('training', {}).get('class_weight'), rows_per_class),
+      train, batch_size)
+
+
+def shuffled(rows: tf.data.Dataset, seed: int, batch_size: int) -> tf.data.Dataset:
+  """The rows in batches, in another order each epoch, the orders fixed by the seed (for one
+  dataset object: a new one starts the orders again)."""
+  return (rows.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+          .batch(batch_size).prefetch(tf.data.AUTOTUNE))
 
 
 def class_weights(choice: Optional[str], rows_per_class: List[int]) -> Optional[Dict[int, float]]:

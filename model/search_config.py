@@ -72,6 +72,6 @@ def fit_kwargs(search: Mapping[str, Any], train, validation,
             'callbacks': search_callbacks(search), 'verbose': 0}
   if class_weight:
     kwargs['class_weight'] = class_weight
-  if search['algorithm'] not in search_api.HYPERBAND_ALGORITHMS:
+  if search['algorithm'] not in search_api.SUCCESSIVE_HALVING_ALGORITHMS:
     kwargs['epochs'] = search['max_epochs']
   return kwargs

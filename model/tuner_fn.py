@@ -7,19 +7,17 @@ through the platform's search API); this module says only what is searched.
 
 from __future__ import annotations
 
-import functools
-
 from tfx.components.tuner.component import TunerFnResult
 
-from tfx_hypertune.model import datasets, metrics, network, search_config, space
+from tfx_hypertune.model import datasets, metrics, search_config
+from tfx_hypertune.model import hypermodel as hypermodel_lib
 
 
 def tuner_fn(fn_args) -> TunerFnResult:
   """Builds the tuner and the search arguments (TFX Tuner's user function)."""
   prepared = datasets.prepare(fn_args)
   search = prepared.search
-  hypermodel = functools.partial(network.build_model, inputs=prepared.inputs,
-                                 space=space.space_by_name(search['space']))
+  hypermodel = hypermodel_lib.SeededHyperModel(prepared)
   if not prepared.inputs.is_regression:
     metrics.check_objective(search['objective'], prepared.inputs.num_classes)
   tuner = search_config.make_tuner(search, hypermodel, fn_args.working_dir, prepared.seed,

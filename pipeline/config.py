@@ -170,6 +170,9 @@ class SearchConfig:
   # Trials at a time: Keras Tuner workers side by side against one chief oracle (local
   # processes), or the size of a batch of trials on Beam.
   parallel_trials: int = 1
+  # Stop weak trials while they train: none, or median (below the median of the other trials at
+  # the same epoch: components/tuner/early_stopping.py).
+  trial_stopping: str = policies.DEFAULT_TRIAL_STOPPING
   # Where trials run: local (this machine) or beam (batches of parallel_trials trials as Beam
   # pipelines on the Tuner's runner, the oracle in the Tuner: components/tuner/beam_trials.py).
   trials_on: str = 'local'
@@ -508,6 +511,9 @@ def _validate_search(search: SearchConfig, task: str = 'auto') -> None:
   _check_positive_int(search.parallel_trials, 'search.parallel_trials')
   _check(search.trials_on in policies.TRIALS_ON, 'search.trials_on',
          f'{search.trials_on!r}: choose one of {", ".join(policies.TRIALS_ON)}')
+  _check(search.trial_stopping in policies.TRIAL_STOPPING_RULES, 'search.trial_stopping',
+         f'{search.trial_stopping!r}: choose one of '
+         f'{", ".join(policies.TRIAL_STOPPING_RULES)}')
   if search.beam_pipeline_args is not None:
     _check(isinstance(search.beam_pipeline_args, (list, tuple)) and all(
         isinstance(a, str) for a in search.beam_pipeline_args), 'search.beam_pipeline_args',

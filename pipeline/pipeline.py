@@ -91,7 +91,8 @@ class RunValues:
 
 # Search settings the Tuner component takes as parameters of its own, not model code's business.
 TUNER_PARAMETER_SETTINGS = ('parallel_trials', 'warm_start_trials', 'max_minutes', 'select',
-                            'select_tolerance', 'trials_on', 'beam_pipeline_args')
+                            'select_tolerance', 'trials_on', 'beam_pipeline_args',
+                            'trial_stopping')
 
 
 def user_function_config(config: Config, version: str) -> Dict[str, Any]:
@@ -167,6 +168,7 @@ def create_pipeline(config: Config, *, pipeline_root: Optional[str] = None,
                 tuning=config.tuning, hyperparameters_file=config.hyperparameters,
                 parallel_trials=config.search.parallel_trials,
                 trials_on=config.search.trials_on,
+                trial_stopping=config.search.trial_stopping,
                 warm_start_trials=config.search.warm_start_trials,
                 # Search state outlives executions (resume after a crash, warm start): the
                 # Tuner's own default folder, given explicitly, since on Kubeflow an

@@ -29,18 +29,21 @@ def pytest_configure(config):
 # whole files to two processes in collection order, so the longest ones start first and the
 # short ones fill in at the end; a file not listed here runs after these, unit tests last.
 LONGEST_FIRST = (
-    'test_kubeflow_launcher_e2e.py',   # ~10 min: two compiled runs (the second with trials
-                                       # on Beam), every task a process
+    'test_kubeflow_launcher_e2e.py',   # ~8-10 min: a LocalDagRunner run on the bucket, then
+                                       # a launched run (trials on Beam), every task a process
     'test_real_data_e2e.py',           # ~5 min: four datasets in one working directory
-    'test_beam_trials_e2e.py',         # ~3 min: Beam pipelines per batch of trials
-    'test_interrupts_e2e.py',
+    'test_beam_trials_e2e.py',         # ~5 min: one Beam job per search; kills and resumes
+    'test_interrupts_e2e.py',          # ~3 min
+    'test_trial_stopping_e2e.py',      # ~2 min: three searches, one on Beam
     'test_penguin_pipeline_e2e.py',
     'test_tuner_kinds_e2e.py',
     'test_stock_tuner_tests.py',
     'test_spans_retune_e2e.py',
     'test_regression_e2e.py',
     'test_tuner_component_e2e.py',
+    'test_algorithms_e2e.py',
     'test_digits_e2e.py',
+    'test_imbalanced_e2e.py',
     'test_portable_beam_e2e.py',
 )
 

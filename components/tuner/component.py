@@ -73,6 +73,9 @@ class Tuner(base_beam_component.BaseBeamComponent):
       the trials run on the Tuner's Beam runner (the pipeline's beam_pipeline_args, then its
       own with_beam_pipeline_args), the oracle staying in the executor; the search state dir
       must be where every worker reaches it (the pipeline root's bucket).
+    trial_stopping: 'none' (default) or 'median': a trial whose best objective so far is worse
+      than the median of the other trials' at the same epoch stops there (after two epochs,
+      among three trials or more), for any tuner, locally, with parallel workers and on Beam.
 
   The executor class is `Tuner.EXECUTOR_SPEC.executor_class` (tfx_hypertune.components.tuner.
   executor.Executor).
@@ -105,7 +108,8 @@ class Tuner(base_beam_component.BaseBeamComponent):
                max_minutes: Optional[Any] = None,
                select: Optional[str] = None,
                select_tolerance: Optional[float] = None,
-               trials_on: Optional[str] = None):
+               trials_on: Optional[str] = None,
+               trial_stopping: Optional[str] = None):
     if bool(module_file) == bool(tuner_fn):
       raise ValueError("Exactly one of 'module_file' or 'tuner_fn' must be supplied")
     spec.check_parameters({
@@ -113,7 +117,7 @@ class Tuner(base_beam_component.BaseBeamComponent):
         spec.TUNING_POLICY_KEY: tuning, spec.MAX_EPOCHS_KEY: max_epochs,
         spec.MAX_TRIALS_KEY: max_trials, spec.MAX_MINUTES_KEY: max_minutes,
         spec.SELECT_KEY: select, spec.SELECT_TOLERANCE_KEY: select_tolerance,
-        spec.TRIALS_ON_KEY: trials_on})
+        spec.TRIALS_ON_KEY: trials_on, spec.TRIAL_STOPPING_KEY: trial_stopping})
     if tune_args is not None and parallel_trials is not None:
       spec.requested_workers({spec.PARALLEL_TRIALS_KEY: parallel_trials},
                              tune_args.num_parallel_trials)
@@ -127,7 +131,7 @@ class Tuner(base_beam_component.BaseBeamComponent):
         warm_start_trials=warm_start_trials, tuning=tuning,
         hyperparameters_file=hyperparameters_file, max_epochs=max_epochs,
         max_trials=max_trials, max_minutes=max_minutes, select=select,
-        select_tolerance=select_tolerance, trials_on=trials_on,
+        select_tolerance=select_tolerance, trials_on=trials_on, trial_stopping=trial_stopping,
         best_hyperparameters=types.Channel(type=standard_artifacts.HyperParameters),
         tuner_results=types.Channel(type=standard_artifacts.TunerResults))
     super().__init__(spec=component_spec)

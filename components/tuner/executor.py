@@ -173,6 +173,9 @@ def run_search(context: SearchContext) -> search_info.SearchInfo:
       parallel_trials=workers, parallel_trials_requested=context.requested,
       worker_failures=failures, trials_on=context.trials_on, beam=beam,
       failed_trials=outcome.failed_trials(oracle, tuner.project_dir), **clock,
+      trial_stopping=spec.trial_stopping(context.exec_properties),
+      stopped_early=dict(oracle.extras.stopped_early),
+      epochs_trained=outcome.epochs_trained(tuner.project_dir),
       selection=choice.record(), unreadable_state_set_aside=set_aside, report=html_path)
 
 

@@ -1,7 +1,7 @@
 """Every use of a private part of Keras Tuner, in one place, for the version it was written for.
 
-Everything else in this package extends Keras Tuner through its public hooks (instrument.py).
-What is here has no public route in keras-tuner 1.4.8:
+Everything else in this package extends Keras Tuner through its public hooks (tuner_mixin.py,
+oracle_mixin.py). What is here has no public route in keras-tuner 1.4.8:
 
 - `Parent.to_proto` (engine/conditions.py) has a stray debug `print(self.values[0])`, which a
   parallel search's chief and workers call for every message about a conditional space:
@@ -12,11 +12,21 @@ What is here has no public route in keras-tuner 1.4.8:
 - The chief of a parallel search serves its oracle over gRPC with Keras Tuner's own servicer
   (`distribute/oracle_chief.OracleServicer` and the generated `protos` service), without Keras
   Tuner's blocking `start_server` loop, which waits forever for a dead worker's trial
-  (parallel.py watches the workers instead).
+  (local_pool.py watches the workers instead).
 - `config.DEBUG` is on in 1.4.8, so `BaseTuner._try_run_and_update_trial` prints every failed
   trial's whole traceback to the console (the traceback is kept in `trial.message` all the
   same); it is switched off, and the Tuner says each failed trial in one line
   (progress.py), its traceback in the trial's folder.
+- The ASHA oracle draws a new configuration as Keras Tuner's own oracles do, with
+  `Oracle._random_values` (values not tried before, within the space's conditions).
+- Keras Tuner's reload sends every trial that oracle.json lists as ongoing for retry
+  (`Oracle._retry_queue`), a trial that ended after that save included: the repair of a
+  reload (oracle_mixin.repair_reload) takes ended trials off that queue.
+- A tuner reloads its oracle only when its own file (`BaseTuner._get_tuner_fname`,
+  `<project>/<tuner id>.json`) exists, and a serial search writes that file only after its
+  first trial ended: a run killed in between would start afresh over the saved oracle, and
+  hand out the finished trial's id again. The Tuner reloads such an oracle itself
+  (tuner_mixin.instrument) and saves the tuner as its search begins.
 - An oracle that hands out a trial again (oracle_mixin: a lost worker's, an interrupted
   run's) tells Keras Tuner's display it began, as the oracle's own retry does
   (`Oracle._display.on_trial_begin`), or the display fails when the trial ends.
@@ -78,6 +88,21 @@ class MirroredBrackets:
       response = {**response, 'values': {
           **values, 'tuner/bracket': self._mirror(values['tuner/bracket'])}}
     return response
+
+
+def tuner_file(tuner) -> str:
+  """The tuner's own state file, whose existence makes Keras Tuner reload the oracle."""
+  return tuner._get_tuner_fname()  # noqa: SLF001
+
+
+def retry_queue(oracle) -> list:
+  """The oracle's queue of trial ids to run again (the list itself: changes stick)."""
+  return oracle._retry_queue  # noqa: SLF001
+
+
+def random_values(oracle):
+  """A new random configuration of the oracle's space (None when the space is exhausted)."""
+  return oracle._random_values()  # noqa: SLF001
 
 
 def display_trial_begin(oracle, trial) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -35,10 +36,11 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import json_utils
 
-from tfx_hypertune.components.tuner import (files, keras_tuner_private, plan, progress,
-                                            warm_pool, worker)
+from tfx_hypertune.components.tuner import (devices, files, keras_tuner_private, plan,
+                                            progress, warm_pool, worker)
 
 POLL_SECONDS = 0.5
+TUNER_PREFIX = 'tuner'  # the workers' Keras Tuner ids: tuner0, tuner1, ...
 # Dead workers replaced in one search, at most (a worker that dies at once every time, a
 # broken image say, must not be restarted for ever).
 MAX_REPLACEMENTS = 4
@@ -105,7 +107,7 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
   local_logs = tempfile.mkdtemp(prefix='hypertune-workers-')
   warm_pool.prewarm(exec_properties.get('tuner_fn'))
   start = lambda tuner_id: _start_worker(tuner_id, port, args_path, local_logs)  # noqa: E731
-  processes = {f'tuner{i}': start(f'tuner{i}') for i in range(workers)}
+  processes = {f'{TUNER_PREFIX}{i}': start(f'{TUNER_PREFIX}{i}') for i in range(workers)}
   record_pids(working_dir, processes)
   reporter = progress.TrialReporter(
       oracle, plan.planned_trials(oracle),
@@ -121,6 +123,7 @@ def search(tuner, workers: int, input_dict, exec_properties: Dict[str, Any],
     for tuner_id in processes:
       fileio.copy(os.path.join(local_logs, f'{tuner_id}.log'),
                   files.join(working_dir, f'{tuner_id}.log'), overwrite=True)
+    shutil.rmtree(local_logs, ignore_errors=True)
 
 
 def record_pids(working_dir: str, processes: Dict[str, multiprocessing.Process]) -> None:
@@ -141,9 +144,11 @@ def write_worker_args(path: str, input_dict, exec_properties: Dict[str, Any], wo
 
 def _start_worker(tuner_id: str, port: int, args_path: str, log_dir: str):
   """A worker forked from the warm pool, with this process's environment as it is now (the
-  pool may have started earlier) and Keras Tuner's worker variables."""
+  pool may have started earlier), Keras Tuner's worker variables, and a GPU of its own where
+  the machine has any (tuner<i>: the i-th, round robin; devices.py)."""
   environ = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP='127.0.0.1',
                  KERASTUNER_ORACLE_PORT=str(port))
+  environ = devices.environment_for(int(tuner_id.removeprefix(TUNER_PREFIX)), environ)
   process = warm_pool.pool().Process(target=worker.run_forked, name=f'hypertune-{tuner_id}', args=(
       args_path, os.path.join(log_dir, f'{tuner_id}.log'), environ))
   process.start()

@@ -8,13 +8,18 @@ tuner_mixin.instrument, or a base of our own oracles in oracles.py):
   is handed to the next tuner that asks, before any new trial (Keras Tuner hands an ongoing
   trial back only to the same tuner id, which may never ask again);
 - a repaired reload: Keras Tuner writes a new trial's trial.json before oracle.json, and saves
-  oracle.json with an ended trial still listed as ongoing; a run interrupted between those
-  writes left a trial RUNNING that no one would run again, or a finished trial that the same
-  tuner id would be handed again. On reload such a trial is set aside or closed (repair_reload);
+  oracle.json with an ended trial still listed as ongoing, which its reload sends for retry; a
+  run interrupted between those writes left a trial RUNNING that no one would run again, or a
+  finished trial that the next tuner would run again. On reload such a trial is set aside or
+  taken off the retry queue (repair_reload);
 - a clock (the Tuner's `max_minutes`): no trial starts that would end after the deadline if it
   took as long as the longest trial so far (the first trial always starts); running trials
   finish, and the search then ends with what completed. Each completed trial's wall time is
   kept in the saved state, so a resumed search judges by the durations of its earlier runs;
+- stopping weak trials (early_stopping.py): with `trial_stopping` 'median', an epoch's report
+  of a trial (update_trial with early_stopping.EPOCH_REPORT) is answered STOPPED when the
+  median rule says so; every trial's per-epoch values and the trials stopped early are kept in
+  the saved state;
 - its state is written whole: to a temporary file renamed into place, so a kill never leaves a
   truncated oracle.json (Keras Tuner writes it in place);
 - reads and changes from outside Keras Tuner's own calls (the local pool's watcher, the Beam
@@ -31,9 +36,10 @@ import time
 from typing import Any, Dict, List, Mapping, Optional
 
 import keras_tuner
+from keras_tuner.engine import trial as trial_module
 from tfx.dsl.io import fileio
 
-from tfx_hypertune.components.tuner import files, keras_tuner_private, trials
+from tfx_hypertune.components.tuner import early_stopping, files, keras_tuner_private, trials
 
 TrialStatus = trials.TrialStatus
 STATE_KEY = 'hypertune'  # in oracle.json, beside Keras Tuner's own state
@@ -48,6 +54,9 @@ class ExtrasState:
   rerun: List[str] = dataclasses.field(default_factory=list)  # trial ids to hand out again
   lost_runs: Dict[str, int] = dataclasses.field(default_factory=dict)  # trial id: times
   trial_seconds: Dict[str, float] = dataclasses.field(default_factory=dict)  # completed
+  # Per trial, the objective of each epoch it reported ({epoch: value}; JSON: str epochs).
+  epoch_values: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)
+  stopped_early: Dict[str, int] = dataclasses.field(default_factory=dict)  # trial id: epoch
 
   @classmethod
   def from_json(cls, values: Mapping[str, Any]) -> 'ExtrasState':
@@ -66,6 +75,7 @@ class OracleExtras:
   deadline: Optional[float]
   stopped_by_clock: bool
   said_stop: bool                # a create_trial was answered STOPPED: no new trials
+  trial_stopping: str            # policies.TRIAL_STOPPING_RULES: the rule for weak trials
 
   def __init__(self, *args, **kwargs):
     self.init_extras()
@@ -79,6 +89,7 @@ class OracleExtras:
     self.deadline = None
     self.stopped_by_clock = False
     self.said_stop = False
+    self.trial_stopping = early_stopping.NONE
 
   @property
   def accepts_queue(self) -> bool:
@@ -136,10 +147,38 @@ class OracleExtras:
     return self.said_stop and not self.extras.rerun
 
   @keras_tuner.synchronized
+  def update_trial(self, trial_id, metrics, step=0):
+    """Keras Tuner's; but an epoch's report (early_stopping.EpochReporter) is the rule's: kept
+    apart from the trial's metrics (Keras Tuner would take a trial that has its objective
+    recorded for one whose run_trial reported its own results, and record no other metric),
+    and answered with a trial whose status is STOPPED if the trial is to stop."""
+    epoch = metrics.get(early_stopping.EPOCH_REPORT)
+    if epoch is None:
+      return super().update_trial(trial_id, metrics, step=step)
+    trial = self.trials[trial_id]
+    value = metrics.get(self.objective.name)
+    if value is None:
+      return trial
+    self.extras.epoch_values.setdefault(trial_id, {})[str(int(epoch))] = float(value)
+    if self.trial_stopping == early_stopping.MEDIAN and early_stopping.median_says_stop(
+        early_stopping.history_of(self.extras.epoch_values), trial_id, int(epoch),
+        self.objective.direction):
+      self.extras.stopped_early[trial_id] = int(epoch)
+      return trial_module.Trial(trial.hyperparameters.copy(), trial_id=trial_id,
+                                status=TrialStatus.STOPPED)
+    return trial
+
+  @keras_tuner.synchronized
   def end_trial(self, trial):
     started = self.trial_started.pop(trial.trial_id, None)
     if started is not None and trials.is_completed(trial.status):
       self.extras.trial_seconds[trial.trial_id] = round(time.time() - started, 3)
+    if trial.trial_id in self.extras.stopped_early:
+      # Where it stopped: its last reported epoch (later than the deciding one only when a
+      # trial on Beam went on without the driver's ruling: one_trial.EpochChannel).
+      reported = self.extras.epoch_values.get(trial.trial_id, {})
+      self.extras.stopped_early[trial.trial_id] = max(
+          [int(e) for e in reported] + [self.extras.stopped_early[trial.trial_id]])
     super().end_trial(trial)
     # Keras Tuner saved oracle.json before it took the trial off the ongoing ones: saved again,
     # a resumed search does not hand the ended trial out once more.
@@ -156,16 +195,17 @@ class OracleExtras:
       del self.trials[trial_id]
       self._set_aside_trial_folder(trial_id)
       repaired['forgotten'].append(trial_id)
-    for tuner_id, trial in list(self.ongoing_trials.items()):
-      del self.ongoing_trials[tuner_id]
-      if trial.status == TrialStatus.RUNNING:
-        if trial.trial_id not in self.extras.rerun:
-          self.extras.rerun.append(trial.trial_id)
-        repaired['run_again'].append(trial.trial_id)
+    # Keras Tuner's reload sends every trial saved as ongoing for retry, ended ones too.
+    retry_queue = keras_tuner_private.retry_queue(self)
+    for trial_id in list(retry_queue):
+      if self.trials[trial_id].status in (TrialStatus.COMPLETED, TrialStatus.FAILED):
+        retry_queue.remove(trial_id)
+        repaired['closed'].append(trial_id)
       else:
-        repaired['closed'].append(trial.trial_id)
-    for trial in self.trials.values():  # running, yet not ongoing: from the same interruption
-      if trial.status == TrialStatus.RUNNING and trial.trial_id not in self.extras.rerun:
+        repaired['run_again'].append(trial_id)
+    for trial in self.trials.values():  # running, yet not going to run: the same interruption
+      if (trial.status == TrialStatus.RUNNING and trial.trial_id not in retry_queue
+          and trial.trial_id not in self.extras.rerun):
         self.extras.rerun.append(trial.trial_id)
         repaired['run_again'].append(trial.trial_id)
     if any(repaired.values()):

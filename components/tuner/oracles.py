@@ -14,7 +14,8 @@ from typing import Any, Optional
 
 import keras_tuner
 
-from tfx_hypertune.components.tuner import files, keras_tuner_private, oracle_mixin, policies
+from tfx_hypertune.components.tuner import (asha, files, keras_tuner_private, oracle_mixin,
+                                            plan, policies)
 from tfx_hypertune.components.tuner import tuner_mixin
 
 keras_tuner_private.silence_parent_to_proto_print()
@@ -57,6 +58,10 @@ def make_oracle(algorithm: str, objective: Any, *, max_epochs: int, factor: int 
                 seed: Optional[int] = None) -> keras_tuner.Oracle:
   """The oracle of one of policies.ALGORITHMS. `objective`: a metric name (Keras Tuner infers
   its direction) or a keras_tuner.Objective."""
+  if algorithm == policies.ASHA:
+    return asha.ASHAOracle(objective=objective, max_epochs=max_epochs, factor=factor, seed=seed,
+                           max_configurations=plan.asha_configurations(max_epochs, factor,
+                                                                       hyperband_iterations))
   if algorithm in policies.HYPERBAND_ALGORITHMS:
     oracle_class = (HyperbandOracle if algorithm == 'hyperband'
                     else LongestFirstHyperbandOracle)

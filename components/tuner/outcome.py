@@ -62,10 +62,16 @@ def select_trial(oracle, completed: List[Any], project_dir: str, rule: Optional[
   `completed`: the completed trials, best first (completed_trials)."""
   rows = {row['trial_id']: row for row in trial_table.build(project_dir).rows}
   final_epochs = plan.final_epochs(oracle)
+
+  def final_length(trial) -> bool:
+    """Trained as long as the search's longest trials: not a shorter round, not stopped."""
+    if rows.get(trial.trial_id, {}).get('stopped_early_at'):
+      return False
+    return final_epochs is None or trial.hyperparameters.values.get(
+        'tuner/epochs', final_epochs) >= final_epochs
+
   candidates = [selection.Candidate(
-      trial_id=t.trial_id, score=float(t.score),
-      final_length=final_epochs is None or t.hyperparameters.values.get(
-          'tuner/epochs', final_epochs) >= final_epochs,
+      trial_id=t.trial_id, score=float(t.score), final_length=final_length(t),
       trainable_parameters=rows.get(t.trial_id, {}).get('trainable_parameters'),
       seconds_per_epoch=rows.get(t.trial_id, {}).get('seconds_per_epoch')) for t in completed]
   choice = selection.choose(candidates, oracle.objective.direction, rule, tolerance)
@@ -89,6 +95,11 @@ def write_results(completed: List[Any], budget: Dict[str, Any], hp_dir: str, res
   files.write_json(files.join(results_dir, files.TUNER_RESULTS_FILE), [
       {'trial_id': t.trial_id, 'score': t.score, **t.hyperparameters.values}
       for t in completed if t.hyperparameters.values])
+
+
+def epochs_trained(project_dir: str) -> int:
+  """The epochs every trial of a search trained (trial_stats.json), the stopped ones' too."""
+  return sum(row['epochs_run'] or 0 for row in trial_table.build(project_dir).rows)
 
 
 def copy_trial_files(project_dir: str, target: str) -> None:

@@ -11,64 +11,40 @@ goes into best_hyperparameters.txt (files.BUDGET_FIELD), which a Trainer trains 
 from __future__ import annotations
 
 import inspect
-import math
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional
+from typing import Any, Dict, Mapping, Optional
 
 import keras_tuner
 
-from tfx_hypertune.components.tuner import files, policies, spec
+from tfx_hypertune.components.tuner import asha, brackets, files, policies, spec
 
 # The budget keys the executor adds to fn_args.custom_config when the component was given
 # them, for a tuner_fn that builds its oracle from them.
 BUDGET_KEYS = (spec.MAX_EPOCHS_KEY, spec.MAX_TRIALS_KEY)
 
 
-class HyperbandRound(NamedTuple):
-  iteration: int
-  bracket: int
-  round: int
-  trials: int
-  epochs: int          # `tuner/epochs`: the epoch a trial of this round trains up to
-  initial_epoch: int   # where it starts (it resumes the best trial of the previous round)
-
-
-def hyperband_plan(max_epochs: int, factor: int, iterations: int = 1) -> List[HyperbandRound]:
-  """The rounds Keras Tuner's Hyperband oracle will run, by its own bracket arithmetic
-  (keras_tuner/src/tuners/hyperband.py), so progress can say "trial N of M"."""
-  num_brackets, epochs = 0, float(max_epochs)
-  while epochs >= 1:
-    epochs /= factor
-    num_brackets += 1
-  bracket0_end_size = math.ceil(1 + math.log(max_epochs, factor))
-  plan = []
-  for iteration in range(iterations):
-    for bracket in reversed(range(num_brackets)):
-      end_size = bracket0_end_size / (bracket + 1)
-      for round_num in range(bracket + 1):
-        plan.append(HyperbandRound(
-            iteration, bracket, round_num,
-            trials=math.ceil(end_size * factor ** (bracket - round_num)),
-            epochs=math.ceil(max_epochs / factor ** (bracket - round_num)),
-            initial_epoch=(0 if round_num == 0 else
-                           math.ceil(max_epochs / factor ** (bracket - round_num + 1)))))
-  return plan
-
-
-def hyperband_trials(max_epochs: int, factor: int, iterations: int = 1) -> int:
-  return sum(r.trials for r in hyperband_plan(max_epochs, factor, iterations))
-
-
 def trials_in_plan(algorithm: str, max_epochs: int, factor: int = 3,
                    hyperband_iterations: int = 1, max_trials: Optional[int] = None) -> int:
-  """Trials a search of these settings runs: Hyperband's plan (either order), else
-  max_trials."""
+  """Trials a search of these settings runs: Hyperband's plan (either order); ASHA's
+  (asha_configurations of them in the first rung); else max_trials."""
   if algorithm in policies.HYPERBAND_ALGORITHMS:
-    return hyperband_trials(max_epochs, factor, hyperband_iterations)
+    return brackets.hyperband_trials(max_epochs, factor, hyperband_iterations)
+  if algorithm == policies.ASHA:
+    return asha.planned_trials(asha_configurations(max_epochs, factor, hyperband_iterations),
+                               max_epochs, factor)
   return int(max_trials)
 
 
+def asha_configurations(max_epochs: int, factor: int, iterations: int = 1) -> int:
+  """The configurations an ASHA search of these settings draws: as many as Keras Tuner's
+  Hyperband draws in its brackets' first rounds, per iteration (27 for 10 epochs, factor 3)."""
+  return asha.default_configurations(max_epochs, factor) * int(iterations)
+
+
 def planned_trials(oracle) -> Optional[int]:
-  """Trials the oracle will run (None: not known): trials_in_plan of its settings."""
+  """Trials the oracle will run (None: not known): trials_in_plan of its settings, or the
+  oracle's own count (ASHA's)."""
+  if isinstance(oracle, asha.ASHAOracle):
+    return oracle.planned_trials()
   if isinstance(oracle, keras_tuner.oracles.HyperbandOracle):
     iterations = oracle.hyperband_iterations
     return trials_in_plan('hyperband', oracle.max_epochs, oracle.factor,
@@ -80,7 +56,7 @@ def final_epochs(oracle) -> Optional[int]:
   """The most epochs a trial of this oracle trains, when trials differ in length (Hyperband:
   `max_epochs`; a trial's own count is its `tuner/epochs`); None when every trial trains as
   long as the others."""
-  if isinstance(oracle, keras_tuner.oracles.HyperbandOracle):
+  if isinstance(oracle, (keras_tuner.oracles.HyperbandOracle, asha.ASHAOracle)):
     return int(oracle.max_epochs)
   return None
 

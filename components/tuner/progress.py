@@ -27,7 +27,7 @@ TrialStatus = trials.TrialStatus
 
 
 def trial_line(done: int, planned: Optional[int], objective: str, trial, elapsed: float,
-               error_log: Optional[str] = None) -> str:
+               error_log: Optional[str] = None, stopped_at: Optional[int] = None) -> str:
   """The line for a finished trial: its score and values, or, for a trial that ended without
   a result, its error's last line and where the whole traceback is."""
   of = f' of ~{planned}' if planned else ''
@@ -39,8 +39,9 @@ def trial_line(done: int, planned: Optional[int], objective: str, trial, elapsed
             for k, v in active_values(trial.hyperparameters).items()}
   epochs = trial.hyperparameters.values.get('tuner/epochs')
   score = trial.score if trial.score is not None else float('nan')
+  stopped = f' stopped at epoch {stopped_at} (below the median)' if stopped_at else ''
   return (f'{head}: {objective}={score:.4f}'
-          f'{f" epochs={epochs}" if epochs else ""} {values}')
+          f'{f" epochs={epochs}" if epochs else ""}{stopped} {values}')
 
 
 def trial_error(message: Optional[str], error_log: Optional[str]) -> str:
@@ -89,7 +90,9 @@ class TrialReporter:
       self._reported.add(trial.trial_id)
       self._say(trial_line(len(self._reported), self._planned, self._oracle.objective.name,
                            trial, time.monotonic() - self._started,
-                           self._error_log(trial) if trials.is_failed(trial.status) else None))
+                           self._error_log(trial) if trials.is_failed(trial.status) else None,
+                           getattr(self._oracle, 'extras', None)
+                           and self._oracle.extras.stopped_early.get(trial.trial_id)))
 
 
 def _ended(trial) -> bool:

@@ -19,15 +19,33 @@ from tfx_hypertune.components.tuner.hyperparameters import (active_values,
 from tfx_hypertune.components.tuner.oracles import (
     BayesianOptimizationOracle, GridSearchOracle, HyperbandOracle, LongestFirstHyperbandOracle,
     RandomSearchOracle, SearchTuner, make_oracle, make_tuner)
-from tfx_hypertune.components.tuner.plan import (BUDGET_KEYS, HyperbandRound, best_epochs,
-                                                 hyperband_plan, trials_in_plan,
+from tfx_hypertune.components.tuner.brackets import HyperbandRound, hyperband_plan
+from tfx_hypertune.components.tuner.plan import (BUDGET_KEYS, best_epochs, trials_in_plan,
                                                  training_epochs)
-from tfx_hypertune.components.tuner.policies import ALGORITHMS, HYPERBAND_ALGORITHMS
+from tfx_hypertune.components.tuner.asha import ASHA, ASHAOracle
+from tfx_hypertune.components.tuner.policies import (ALGORITHMS, HYPERBAND_ALGORITHMS,
+                                                     SUCCESSIVE_HALVING_ALGORITHMS)
 
 __all__ = [
-    'ALGORITHMS', 'BUDGET_KEYS', 'BayesianOptimizationOracle', 'GridSearchOracle',
-    'HYPERBAND_ALGORITHMS', 'HyperbandOracle', 'HyperbandRound', 'LongestFirstHyperbandOracle',
-    'RandomSearchOracle', 'SearchTuner', 'active_values', 'active_values_of_config',
-    'best_epochs', 'hyperband_plan', 'make_oracle', 'make_tuner', 'training_epochs',
+    'ALGORITHMS',
+    'ASHA',
+    'ASHAOracle',
+    'BUDGET_KEYS',
+    'BayesianOptimizationOracle',
+    'GridSearchOracle',
+    'HYPERBAND_ALGORITHMS',
+    'HyperbandOracle',
+    'HyperbandRound',
+    'LongestFirstHyperbandOracle',
+    'RandomSearchOracle',
+    'SUCCESSIVE_HALVING_ALGORITHMS',
+    'SearchTuner',
+    'active_values',
+    'active_values_of_config',
+    'best_epochs',
+    'hyperband_plan',
+    'make_oracle',
+    'make_tuner',
+    'training_epochs',
     'trials_in_plan',
 ]

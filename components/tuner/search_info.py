@@ -37,6 +37,11 @@ class SearchInfo:
   trials_on: Optional[str] = None
   beam: Optional[Dict[str, Any]] = None  # trials on Beam: runner, slots, job seconds, ...
   failed_trials: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
+  # Weak trials stopped while they trained (trial_stopping): the rule, {trial id: epoch}, and
+  # the epochs every trial of the search trained.
+  trial_stopping: Optional[str] = None
+  stopped_early: Dict[str, int] = dataclasses.field(default_factory=dict)
+  epochs_trained: Optional[int] = None
   # The clock (max_minutes): what it did.
   max_minutes: Optional[float] = None
   stopped_by_clock: bool = False

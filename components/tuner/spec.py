@@ -18,13 +18,15 @@ MAX_EPOCHS_KEY = 'max_epochs'            # the budget: runtime parameters on Kub
 MAX_TRIALS_KEY = 'max_trials'            # override custom_config's search settings
 TUNING_POLICY_KEY = 'tuning'             # always | never | if-data-changed (tuning.py)
 HYPERPARAMETERS_FILE_KEY = 'hyperparameters_file'  # an imported best_hyperparameters.txt
-PARALLEL_TRIALS_KEY = 'parallel_trials'  # Keras Tuner worker processes (parallel.py)
+PARALLEL_TRIALS_KEY = 'parallel_trials'  # Keras Tuner worker processes (local_pool.py)
 WARM_START_TRIALS_KEY = 'warm_start_trials'  # previous best configurations tried first
 SEARCH_STATE_DIR_KEY = 'search_state_dir'  # where search state outlives executions
 MAX_MINUTES_KEY = 'max_minutes'  # the search's clock (a runtime parameter on Kubeflow; 0: none)
 SELECT_KEY = 'select'            # best | smallest_within | fastest_within (selection.py)
 SELECT_TOLERANCE_KEY = 'select_tolerance'  # how far below the best, in the objective's units
 TRIALS_ON_KEY = 'trials_on'      # local | beam (policies.TRIALS_ON): where trials run
+# none | median: weak trials stop early (early_stopping.py)
+TRIAL_STOPPING_KEY = 'trial_stopping'
 
 
 class TunerSpec(standard_component_specs.TunerSpec):
@@ -41,6 +43,7 @@ class TunerSpec(standard_component_specs.TunerSpec):
       SELECT_KEY: ExecutionParameter(type=str, optional=True),
       SELECT_TOLERANCE_KEY: ExecutionParameter(type=float, optional=True),
       TRIALS_ON_KEY: ExecutionParameter(type=str, optional=True),
+      TRIAL_STOPPING_KEY: ExecutionParameter(type=str, optional=True),
   }
 
 
@@ -87,7 +90,7 @@ def check_parameters(values: Dict[str, Any]) -> None:
   """Raises ValueError, naming the parameter, for the first value that cannot work."""
   from tfx_hypertune.components.tuner import policies, selection
   choices = {TUNING_POLICY_KEY: policies.POLICIES, TRIALS_ON_KEY: policies.TRIALS_ON,
-             SELECT_KEY: selection.RULES}
+             SELECT_KEY: selection.RULES, TRIAL_STOPPING_KEY: policies.TRIAL_STOPPING_RULES}
   for key, allowed in choices.items():
     value = values.get(key)
     if value is not None and not is_placeholder(value) and value not in allowed:
@@ -132,6 +135,14 @@ def trials_location(exec_properties: Dict[str, Any]) -> str:
   from tfx_hypertune.components.tuner import policies
   value = exec_properties.get(TRIALS_ON_KEY) or policies.TRIALS_LOCAL
   check_parameters({TRIALS_ON_KEY: value})
+  return value
+
+
+def trial_stopping(exec_properties: Dict[str, Any]) -> str:
+  """The rule for weak trials (policies.TRIAL_STOPPING_RULES; default DEFAULT_TRIAL_STOPPING)."""
+  from tfx_hypertune.components.tuner import policies  # imports nothing: light
+  value = exec_properties.get(TRIAL_STOPPING_KEY) or policies.DEFAULT_TRIAL_STOPPING
+  check_parameters({TRIAL_STOPPING_KEY: value})
   return value
 
 

@@ -20,8 +20,9 @@ from tfx_hypertune.components.tuner import files, hyperparameters, progress, tri
 
 # The columns before the metrics, and after them (before the hyperparameters).
 LEADING_COLUMNS = ('trial_id', 'status', 'score')
-TRAILING_COLUMNS = ('epochs_run', 'initial_epoch', 'trainable_parameters', 'seconds_per_epoch',
-                    'trial_seconds', 'bracket', 'round', 'tuner_id', 'worker', 'error')
+TRAILING_COLUMNS = ('epochs_run', 'initial_epoch', 'stopped_early_at', 'trainable_parameters',
+                    'seconds_per_epoch', 'trial_seconds', 'bracket', 'round', 'tuner_id',
+                    'worker', 'error')
 
 
 @dataclasses.dataclass
@@ -116,6 +117,8 @@ def _row(item: Dict[str, Any], metrics: List[str], directions: Dict[str, str]) -
       **{name: _best(_metrics(item).get(name), directions[name]) for name in metrics},
       'epochs_run': len(epoch_seconds),
       'initial_epoch': values.get('tuner/initial_epoch', 0),
+      # The epoch at which a rule for weak trials stopped it (early_stopping.py).
+      'stopped_early_at': stats.get('stopped_early_at'),
       'trainable_parameters': stats.get('trainable_parameters'),
       'seconds_per_epoch': (sum(epoch_seconds) / len(epoch_seconds)
                             if epoch_seconds else None),

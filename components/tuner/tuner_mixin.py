@@ -7,10 +7,12 @@ InstrumentedTuner in front, through Keras Tuner's public hooks only:
 
 - `run_trial`: a Keras callback writes trial_stats.json (trial_stats.py) beside Keras Tuner's
   trial.json; a `run_trial` that never calls `fit` gets its parameter count from
-  `hypermodel.build` in `on_trial_end` instead;
+  `hypermodel.build` in `on_trial_end` instead; with a rule for weak trials, another reports
+  each epoch to the oracle and stops the trial when it answers so (early_stopping.py);
 - `on_trial_begin` / `on_trial_end`: trial seconds, the worker, a failed trial's traceback
   into its folder, one progress line per trial (progress.py);
-- `on_search_begin`: gc.freeze (Keras clears its session, with a full collection, per trial);
+- `on_search_begin`: gc.freeze (Keras clears its session, with a full collection, per trial),
+  and the tuner's file saved (Keras Tuner reloads the oracle only where that file exists);
 - `pre_create_trial`: a pause after an IDLE answer (a parallel worker asks in a busy loop).
 
 Its oracle gets oracle_mixin.OracleExtras the same way.
@@ -20,14 +22,16 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import keras_tuner
 
 from tfx.components.util import udf_utils
+from tfx.dsl.io import fileio
 
-from tfx_hypertune.components.tuner import (files, keras_tuner_private, oracle_mixin, plan,
-                                            progress, trial_stats, warm_pool)
+from tfx_hypertune.components.tuner import (early_stopping, files, keras_tuner_private,
+                                            oracle_mixin, plan, progress, spec, trial_stats,
+                                            warm_pool)
 
 keras_tuner_private.quiet_trial_tracebacks()
 
@@ -47,9 +51,17 @@ class InstrumentedTuner:
   _finished: int
   _asked_without_trial: bool = False
   _trial_started: float
+  _trial_started_at: float  # wall time: trials of several processes and machines compare
+  _epoch_reporter: Optional[early_stopping.EpochReporter] = None
+  # Whether each epoch is reported to the oracle (a rule for weak trials is on): set by
+  # instrument(), in every process that runs trials.
+  reports_epochs: bool = False
 
   def on_search_begin(self):
     super().on_search_begin()
+    # Keras Tuner writes the tuner's file (which decides whether the next run reloads the
+    # oracle) only after the first trial ends: written now, a run killed before that resumes.
+    self.save()
     # Keras Tuner clears the Keras session before every model build, and Keras 3's
     # clear_session() runs a full gc.collect(): with TensorFlow and TFX loaded that walked
     # every live object, about 0.5 s, twice per trial (bench/search_efficiency.py). Freezing
@@ -70,30 +82,43 @@ class InstrumentedTuner:
   def run_trial(self, trial, *args, **kwargs):
     # Keras Tuner's run_trial passes callbacks on to fit; a user's own run_trial (a custom
     # training loop) may take no such argument, and then gets none.
+    self._epoch_reporter = None
     if plan.takes_argument(super().run_trial, 'callbacks'):
-      kwargs['callbacks'] = list(kwargs.get('callbacks') or []) + [
-          trial_stats.TrialStatsCallback(self._stats_path(trial), self.oracle.objective.name)]
+      extra = [trial_stats.TrialStatsCallback(self._stats_path(trial),
+                                              self.oracle.objective.name)]
+      if self.reports_epochs:
+        self._epoch_reporter = early_stopping.EpochReporter(
+            self.oracle, trial.trial_id, self.oracle.objective.name,
+            trial.hyperparameters.values.get('tuner/initial_epoch', 0))
+        extra.append(self._epoch_reporter)
+      kwargs['callbacks'] = list(kwargs.get('callbacks') or []) + extra
     return super().run_trial(trial, *args, **kwargs)
 
   def on_trial_begin(self, trial):
     super().on_trial_begin(trial)
     self._asked_without_trial = False
     self._trial_started = time.monotonic()
+    self._trial_started_at = time.time()
 
   def on_trial_end(self, trial):
     stats = {'trial_seconds': time.monotonic() - self._trial_started,
-             'tuner_id': self.tuner_id, 'worker': warm_pool.process_name()}
+             'started_at': self._trial_started_at, 'tuner_id': self.tuner_id,
+             'worker': warm_pool.process_name()}
     if not files.read_json(self._stats_path(trial), default={}).get('trainable_parameters'):
       stats.update(trial_stats.built_model_stats(getattr(self, 'hypermodel', None),
                                                  trial.hyperparameters))
+    if self._epoch_reporter is not None and self._epoch_reporter.stopped_at:
+      stats['stopped_early_at'] = self._epoch_reporter.stopped_at
     files.update_json(self._stats_path(trial), stats)
     error_log = progress.write_error_log(self.get_trial_dir(trial.trial_id), trial)
     super().on_trial_end(trial)
     self._finished += 1
     planned = (plan.planned_trials(self.oracle)
                if isinstance(self.oracle, keras_tuner.Oracle) else None)
-    progress.say(progress.trial_line(self._finished, planned, self.oracle.objective.name, trial,
-                                     time.monotonic() - self._search_started, error_log))
+    progress.say(progress.trial_line(
+        self._finished, planned, self.oracle.objective.name, trial,
+        time.monotonic() - self._search_started, error_log,
+        self._epoch_reporter.stopped_at if self._epoch_reporter else None))
 
   def _stats_path(self, trial) -> str:
     return files.join(self.get_trial_dir(trial.trial_id), files.TRIAL_STATS_FILE)
@@ -108,13 +133,20 @@ def mix_into(obj, mixin) -> None:
     obj.__class__ = type(name, (mixin, cls), {'__module__': __name__, '__qualname__': name})
 
 
-def instrument(tuner, owns_oracle: bool = True) -> Dict[str, Any]:
+def instrument(tuner, owns_oracle: bool = True,
+               trial_stopping: str = early_stopping.NONE) -> Dict[str, Any]:
   """Instruments the tuner and its oracle (a keras_tuner.Oracle; a parallel worker's
   OracleClient is the chief's business). The process that owns the oracle (the executor's;
   not a worker's, which must never write it) repairs what it reloaded; returns what it did."""
   mix_into(tuner, InstrumentedTuner)
+  tuner.reports_epochs = trial_stopping != early_stopping.NONE
   oracle = tuner.oracle
   state_file = files.join(tuner.project_dir, files.ORACLE_FILE)
+  if (owns_oracle and isinstance(oracle, keras_tuner.Oracle) and fileio.exists(state_file)
+      and not fileio.exists(keras_tuner_private.tuner_file(tuner))):
+    # Saved oracle, no tuner file (a run killed as its first trial ended, before Keras Tuner
+    # wrote it): Keras Tuner did not reload the oracle; the search goes on from it all the same.
+    oracle.reload()
   if isinstance(oracle, keras_tuner.Oracle) and not isinstance(oracle, oracle_mixin.OracleExtras):
     mix_into(oracle, oracle_mixin.OracleExtras)
     oracle.init_extras()
@@ -123,6 +155,7 @@ def instrument(tuner, owns_oracle: bool = True) -> Dict[str, Any]:
         files.read_json(state_file, default={}).get(oracle_mixin.STATE_KEY, {}))
   if isinstance(oracle, oracle_mixin.OracleExtras):
     oracle.state_file = state_file
+    oracle.trial_stopping = trial_stopping
     if owns_oracle:
       return oracle.repair_reload()
   return {}
@@ -134,7 +167,7 @@ def build_tuner(exec_properties: Dict[str, Any], fn_args,
   the component's budget applied: what the executor and every worker search with."""
   result = udf_utils.get_fn(exec_properties, 'tuner_fn')(fn_args)
   fit_kwargs = plan.apply_budget(result.tuner, result.fit_kwargs, fn_args.custom_config)
-  repaired = instrument(result.tuner, owns_oracle)
+  repaired = instrument(result.tuner, owns_oracle, spec.trial_stopping(exec_properties))
   if repaired.get('forgotten') or repaired.get('run_again'):
     forgotten = ', '.join(repaired['forgotten'])
     note = f'; never recorded by the oracle, set aside: {forgotten}' if forgotten else ''

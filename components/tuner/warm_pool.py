@@ -4,7 +4,7 @@ as a fresh interpreter, a worker spent about 20 s importing before its first tri
 (BENCHMARKS.md, "Parallel trials"). The server only imports: it never runs a TensorFlow op, so
 no TensorFlow thread pool exists yet to be lost in the fork.
 
-Used by parallel.py (local workers) and beam_worker.py (a Beam worker's trial processes). This
+Used by local_pool.py (local workers) and beam_slot.py (a Beam slot's trial processes). This
 module imports only the standard library, so that a Beam worker that only supervises trial
 processes never imports TensorFlow itself.
 """

@@ -2,6 +2,7 @@
 
 import contextlib
 import csv
+import logging
 import glob
 import json
 import os
@@ -211,3 +212,17 @@ def transformed_inputs(transformed):
   return {'examples': [examples],
           'transform_graph': [make_artifact(standard_artifacts.TransformGraph,
                                             transformed['transform_graph'])]}
+
+
+class ProgressCollector(logging.Handler):
+  """Collects the lines our components say (components/log.py), for a test that runs an
+  executor in this process (caplog holds them too, but not in a module fixture)."""
+
+  def __init__(self):
+    super().__init__(level=logging.INFO)
+    self.lines = []
+
+  def emit(self, record):
+    from tfx_hypertune.components import log
+    if log.is_progress(record):
+      self.lines.append(record.getMessage())

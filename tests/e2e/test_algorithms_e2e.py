@@ -1,6 +1,6 @@
 """Every search algorithm of our config through the Tuner's executor, on transformed digits rows
 (the shared fixture in tests/conftest.py, no pipeline run): the plan's trial count, the best
-values within the space, Hyperband's order of brackets."""
+values within the space, Hyperband's order of brackets, ASHA's rungs."""
 
 import csv
 import json
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize('algorithm', ['random', 'bayesian', 'grid', 'hyperband',
-                                       'hyperband_longest_first'])
+                                       'hyperband_longest_first', 'asha'])
 def test_each_algorithm_through_the_executor(transformed_digits, tmp_path, algorithm):
   """The executor alone, on transformed digits rows (tests/conftest.py), a tiny budget."""
   input_dict = helpers.transformed_inputs(transformed_digits)
@@ -48,8 +48,9 @@ def test_each_algorithm_through_the_executor(transformed_digits, tmp_path, algor
     rows = list(csv.DictReader(f))
   # Hyperband sizes itself: max_epochs 2, factor 2 -> brackets of 2+1 and 2 trials.
   expected = search_config.planned_trials(custom['search'])
+  # ASHA: Hyperband's 7 epochs as 5 one-epoch configurations, the best 2 promoted to 2.
   assert expected == {'random': 2, 'bayesian': 2, 'grid': 2, 'hyperband': 5,
-                      'hyperband_longest_first': 5}[algorithm]
+                      'hyperband_longest_first': 5, 'asha': 7}[algorithm]
   assert len([r for r in rows if r['status'] == 'COMPLETED']) == expected
   if algorithm.startswith('hyperband'):
     # Keras Tuner's order starts with the aggressive bracket (1: two 1-epoch trials, the best
@@ -59,3 +60,10 @@ def test_each_algorithm_through_the_executor(transformed_digits, tmp_path, algor
         ('1', '1') if algorithm == 'hyperband' else ('0', '2'))
     promoted = [r for r in rows if r['initial_epoch'] not in ('0', '')]
     assert len(promoted) == 1 and promoted[0]['bracket'] == '1'
+  if algorithm == 'asha':
+    # Rungs in place of brackets: bracket 0, round = rung. A promoted trial resumed its
+    # parent's checkpoint at epoch 1, and its parent ranked in the top half of rung 0.
+    assert {r['bracket'] for r in rows} == {'0'}
+    promoted = [r for r in rows if r['round'] == '1']
+    assert len(promoted) == 2
+    assert all(r['initial_epoch'] == '1' and r['epochs_run'] == '1' for r in promoted)

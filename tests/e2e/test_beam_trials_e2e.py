@@ -1,11 +1,12 @@
-"""Trials on Beam (components/tuner/beam_trials.py) with stock Keras Tuner tuner_fns on the
-penguin data that ships with tfx: real Beam pipelines on the DirectRunner's worker processes
-(SDK harness subprocesses) and on the portable runner, a trial process killed, a trial that
-raises, and the driver killed mid-search. Our own digits pipeline with its trials on Beam, its
-search state in a bucket, is run 2 of test_kubeflow_launcher_e2e.py (the compiled spec).
+"""Trials on Beam (components/tuner/beam_trials.py): one Beam job per search, its slots
+refilled as trials end, with stock Keras Tuner tuner_fns on the penguin data that ships with
+tfx, on real Beam runners: the DirectRunner's worker processes (SDK harness subprocesses) and
+the portable runner. A trial process killed, a trial that raises, a slot's whole worker killed,
+the driver killed. Our own digits pipeline with its trials on Beam, the exchange in a bucket, is
+the launched run of test_kubeflow_launcher_e2e.py (the compiled spec).
 
-    python -m tests.e2e.test_beam_trials_e2e OUT TUNER_FN CONFIG_JSON [SEARCH_STATE_DIR]
-runs one execution on two Beam worker processes (the driver-kill test's child)."""
+    python -m tests.e2e.test_beam_trials_e2e OUT TUNER_FN CONFIG_JSON
+runs one execution on two Beam worker processes (the child of the kill tests)."""
 
 import glob
 import json
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 
+import apache_beam as beam
 import pytest
 
 from tests.conftest import REPO
@@ -42,60 +44,93 @@ def _trial_stats(project_glob: str):
   return stats
 
 
-def test_a_killed_trial_runs_again_and_a_trial_that_raises_is_reported(tmp_path, capfd,
-                                                                        caplog):
-  """Two Beam worker processes (DirectRunner, multi_processing): trial 1's process is killed
-  the first time (SIGKILL) and runs again on its worker; trial 2 raises, ends FAILED by Keras
-  Tuner's rules, and the search goes on to its plan of 4 trials; search_info.json and the
-  report say which trial failed and why."""
-  out = str(tmp_path)
-  caplog.set_level(logging.INFO, logger='absl')
-  _search_on_beam(out, 'faulty_tuner_fn', RANDOM_CONFIG, TWO_WORKERS)
-  printed = ''.join(capfd.readouterr()) + caplog.text
-  assert 'Traceback' not in printed
-  (line,) = helpers.progress_lines(caplog, 'FAILED')
+@pytest.fixture(scope='module')
+def one_job(tmp_path_factory):
+  """Six trials on two slots, one Beam job: trial 0 takes 8 s longer than the others, trial 1
+  kills its own process the first time, trial 2 raises."""
+  out = str(tmp_path_factory.mktemp('one-job'))
+  runs = []
+  real_run = beam.Pipeline.run
+
+  def counted(pipeline, *args, **kwargs):
+    runs.append(pipeline)
+    return real_run(pipeline, *args, **kwargs)
+  beam.Pipeline.run = counted
+  logger = logging.getLogger('absl')
+  handler = helpers.ProgressCollector()
+  logger.addHandler(handler)
+  level = logger.level
+  logger.setLevel(logging.INFO)
+  try:
+    _search_on_beam(out, 'uneven_faulty_tuner_fn', {'trials': 6, 'epochs': 2}, TWO_WORKERS)
+  finally:
+    beam.Pipeline.run = real_run
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+  _, _, info, rows = helpers.tuner_outputs(out)
+  return {'out': out, 'runs': len(runs), 'info': info, 'rows': {r['trial_id']: r for r in rows},
+          'lines': handler.lines,
+          'stats': _trial_stats(os.path.join(out, 'state', '*', 'kinds'))}
+
+
+def test_one_beam_job_runs_the_whole_search_on_both_workers(one_job):
+  info, rows = one_job['info'], one_job['rows']
+  assert one_job['runs'] == 1  # one Beam pipeline for the search, not one per batch
+  assert info['beam']['job_attempts'] == 1 and info['beam']['job_ended'] is True
+  assert len(rows) == 6  # the plan: max_trials=6
+  assert {i for i, r in rows.items() if r['status'] == 'COMPLETED'} == {'0', '1', '3', '4', '5'}
+  assert sum(info['beam']['trials_per_slot'].values()) == 6
+  workers = {r['worker'] for r in rows.values()}
+  assert len(workers) == 2 and all(w.split(':')[1].isdigit() for w in workers)
+  assert info['beam']['job_start_seconds'] > 0
+
+
+def test_a_slot_that_finished_takes_the_next_trial_while_the_other_trains(one_job):
+  """Trial 0 took 8 s longer; meanwhile the other slot started two trials or more (their start
+  times fall inside trial 0's run, on another worker)."""
+  stats = one_job['stats']
+  slow = stats['0']
+  start, end = slow['started_at'], slow['started_at'] + slow['trial_seconds']
+  during = [t for t, s in stats.items() if t != '0' and start < s['started_at'] < end
+            and s['beam_worker'] != slow['beam_worker']]
+  assert len(during) >= 2, {t: (s['started_at'] - start, s['beam_worker'])
+                            for t, s in stats.items()}
+
+
+def test_a_killed_trial_runs_again_and_a_trial_that_raises_is_reported(one_job):
+  info, rows, out = one_job['info'], one_job['rows'], one_job['out']
+  assert rows['2']['status'] == 'FAILED'
+  assert rows['2']['error'] == 'ValueError: a deliberate error in trial 2'
+  (failed,) = info['failed_trials']
+  assert failed['trial_id'] == '2' and failed['error'] == rows['2']['error']
+  # Trial 1 died once (its marker file is there) and ran again in a new trial process.
+  assert info['beam']['trial_process_restarts'] == {'1': ['was killed (signal 9)']}
+  assert glob.glob(os.path.join(out, 'state', '*', 'kinds', 'killed-trial-1'))
+  (line,) = [text for text in one_job['lines'] if 'FAILED' in text]
   assert line.endswith('FAILED: ValueError: a deliberate error in trial 2 (full traceback: '
                        f'{glob.glob(os.path.join(out, "state", "*", "kinds"))[0]}'
                        '/trial_2/trial_error.log)'), line
-  _, _, info, rows = helpers.tuner_outputs(out)
-  by_id = {r['trial_id']: r for r in rows}
-  assert len(rows) == 4  # the plan: max_trials=4
-  assert {i for i, r in by_id.items() if r['status'] == 'COMPLETED'} == {'0', '1', '3'}
-  assert by_id['2']['status'] == 'FAILED'
-  assert by_id['2']['error'] == 'ValueError: a deliberate error in trial 2'
-  assert info['trials_completed'] == 3
-  (failed,) = info['failed_trials']
-  assert failed['trial_id'] == '2' and failed['error'] == by_id['2']['error']
-  # Trial 1 died once (its marker file is there) and ran again.
-  batches = info['beam']['batches']
-  restarts = {k: v for b in batches for k, v in b['trial_process_restarts'].items()}
-  assert restarts == {'1': ['was killed (signal 9)']}
-  assert glob.glob(os.path.join(out, 'state', '*', 'kinds', 'killed-trial-1'))
-  # Two batches of two, each on two Beam worker processes.
-  assert [b['trials'] for b in batches] == [['0', '1'], ['2', '3']]
-  assert info['trials_on'] == 'beam' and info['beam']['runner'] == 'DirectRunner'
-  workers = {r['trial_id']: r['worker'] for r in rows}
-  assert workers['0'] != workers['1'] and workers['2'] != workers['3']
-  assert all(w.split(':')[1].isdigit() for w in workers.values())
+  assert not [text for text in one_job['lines'] if 'Traceback' in text]
   with open(os.path.join(out, 'results', 'report.html')) as f:
     report = f.read()
   assert 'Failed trials' in report and 'a deliberate error in trial 2' in report
 
 
-def test_hyperband_on_the_portable_runner_hands_checkpoints_between_rounds(tmp_path):
-  """A stock Hyperband through PortableRunner (Beam's embedded job service, LOOPBACK workers:
-  the path Flink and Spark take): every trial of its plan completes, and a later round's
-  trial resumed from its parent's checkpoint in the shared search directory."""
-  from tfx_hypertune.components.tuner import plan
+def test_asha_on_the_portable_runner_hands_checkpoints_between_rungs(tmp_path):
+  """The public ASHA tuner (tfx_hypertune.ASHA) in a tuner_fn, its trials on the
+  PortableRunner (Beam's embedded job service, LOOPBACK workers: the path Flink and Spark
+  take): every trial of its plan completes, and a promoted trial resumed from its parent's
+  checkpoint in the shared search directory."""
+  from tfx_hypertune.components.tuner import asha
   out = str(tmp_path)
-  _search_on_beam(out, 'hyperband_tuner_fn', {'epochs': 3}, PORTABLE)
+  _search_on_beam(out, 'asha_tuner_fn', {'epochs': 3}, PORTABLE)
   _, _, info, rows = helpers.tuner_outputs(out)
   assert info['beam']['runner'] == 'PortableRunner'
-  planned = plan.hyperband_trials(3, 3)
+  planned = asha.planned_trials(asha.default_configurations(3, 3), 3, 3)
   assert len(rows) == planned and all(r['status'] == 'COMPLETED' for r in rows)
   trials = helpers.tuner_trial_files(out)['COMPLETED']
   promoted = [t for t in trials if 'tuner/trial_id' in t['hyperparameters']['values']]
-  assert promoted, 'no Hyperband round resumed a parent trial'
+  assert promoted, 'no trial was promoted'
   for trial in promoted:
     parent = trial['hyperparameters']['values']['tuner/trial_id']
     assert glob.glob(os.path.join(out, 'state', '*', 'kinds', f'trial_{parent}',
@@ -105,23 +140,97 @@ def test_hyperband_on_the_portable_runner_hands_checkpoints_between_rounds(tmp_p
     assert stats['epochs'][0] == trial['hyperparameters']['values']['tuner/initial_epoch'] + 1
 
 
-def test_the_driver_killed_mid_search_resumes_from_its_saved_oracle(tmp_path):
-  """The Tuner's own process (the driver) SIGKILLed with its Beam workers after the first
-  batch: the next execution resumes the saved oracle and runs only the rest of the plan."""
+def _child(out, tuner_fn, config, env=None):
+  return subprocess.Popen([sys.executable, '-m', 'tests.e2e.test_beam_trials_e2e', out,
+                           tuner_fn, json.dumps(config)], cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                          env=env)
+
+
+def _kill_group(child):
+  """The child and whatever it left (Beam worker processes of a job it abandoned)."""
+  try:
+    os.killpg(child.pid, signal.SIGKILL)
+  except ProcessLookupError:
+    pass
+  child.wait()
+
+
+def _descendants(pid):
+  """pid and every process below it (from /proc)."""
+  children = {}
+  for stat in glob.glob('/proc/[0-9]*/stat'):
+    try:
+      with open(stat) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+      children.setdefault(int(fields[1]), []).append(int(stat.split('/')[2]))
+    except (OSError, IndexError, ValueError):
+      continue
+  found, stack = [], [pid]
+  while stack:
+    current = stack.pop()
+    found.append(current)
+    stack += children.get(current, [])
+  return found
+
+
+def test_a_slot_killed_mid_trial_has_its_trial_run_elsewhere(tmp_path):
+  """Slot 1's whole Beam worker (the SDK harness process, its warm pool and its trial process)
+  SIGKILLed while its trial trains (trial 0, made slow): its heartbeat stops, the driver hands
+  the trial to slot 0, and the search completes with the full count."""
   out = str(tmp_path)
-  child = subprocess.Popen([sys.executable, '-m', 'tests.e2e.test_beam_trials_e2e', out,
-                            'random_tuner_fn', json.dumps(RANDOM_CONFIG)],
-                           cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           start_new_session=True)
+  env = dict(os.environ, HYPERTUNE_SLOT_LOST_SECONDS='12', HYPERTUNE_JOB_END_SECONDS='10')
+  child = _child(out, 'uneven_faulty_tuner_fn', {'trials': 4, 'epochs': 2, 'slow_seconds': 15},
+                 env)
+  killed = None
+  deadline = time.monotonic() + 300
+  try:
+    while killed is None:
+      assert child.poll() is None, child.communicate()[0][-3000:]
+      assert time.monotonic() < deadline, 'trial 0 never started on a slot'
+      for beat_file in glob.glob(os.path.join(out, 'state', '*', 'beam', '*', 'slot-*',
+                                              'heartbeat.json')):
+        try:
+          with open(beat_file) as f:
+            beat = json.load(f)
+        except ValueError:
+          continue
+        if beat.get('trial_id') == '0':
+          killed = {'slot': os.path.basename(os.path.dirname(beat_file)),
+                    'worker': beat['worker']}
+          for pid in _descendants(int(beat['worker'].split(':')[1])):
+            os.kill(pid, signal.SIGKILL)
+          break
+      time.sleep(0.3)
+    output, _ = child.communicate(timeout=600)
+  finally:
+    _kill_group(child)
+  assert child.returncode == 0, output[-3000:]
+  _, _, info, rows = helpers.tuner_outputs(out)
+  # The killed slot was taken for lost (the DirectRunner may retry its bundle on a new worker
+  # process, which may be lost again while the machine is loaded: at least once).
+  assert killed['slot'].split('-')[1] in info['beam']['slots_lost']
+  assert len(rows) == 4 and rows[0]['trial_id'] == '0'
+  assert {r['trial_id']: r['status'] for r in rows}['0'] == 'COMPLETED'
+  ran_again_on = {r['trial_id']: r['worker'] for r in rows}['0']
+  assert ran_again_on != killed['worker']  # the other slot ran it
+  assert 'trial 0 runs again elsewhere' in output
+
+
+def test_the_driver_killed_mid_search_resumes_from_its_saved_oracle(tmp_path):
+  """The Tuner's own process (the driver) SIGKILLed with its Beam workers after two trials:
+  the next execution resumes the saved oracle and runs only the rest of the plan, the trials
+  that were running included."""
+  out = str(tmp_path)
+  child = _child(out, 'random_tuner_fn', RANDOM_CONFIG)
   deadline = time.monotonic() + 300
   try:
     while len(helpers.tuner_trial_files(out).get('COMPLETED', [])) < 2:
       assert child.poll() is None, 'the search ended before it could be killed'
-      assert time.monotonic() < deadline, 'no batch finished in 5 minutes'
+      assert time.monotonic() < deadline, 'no trial finished in 5 minutes'
       time.sleep(0.2)
   finally:
-    os.killpg(child.pid, signal.SIGKILL)  # the driver, its Beam workers, their trials
-    child.wait()
+    _kill_group(child)  # the driver, its Beam workers, their trials
   finished = {t['trial_id'] for t in helpers.tuner_trial_files(out).get('COMPLETED', [])}
   assert 2 <= len(finished) < 4, 'the kill came too late to test a resume'
   _search_on_beam(out, 'random_tuner_fn', RANDOM_CONFIG, TWO_WORKERS)
@@ -129,14 +238,14 @@ def test_the_driver_killed_mid_search_resumes_from_its_saved_oracle(tmp_path):
   assert info['resumed'] is True
   assert set(info['trials_finished_before_this_run']) == finished
   assert info['trials_completed'] == 4
-  assert len({r['trial_id'] for r in rows if r['status'] == 'COMPLETED'}) == 4
-  ran_now = {t for b in info['beam']['batches'] for t in b['trials']}
-  assert not ran_now & finished  # nothing finished was run again
+  assert [r['status'] for r in rows] == ['COMPLETED'] * 4  # none left RUNNING
+  assert sum(info['beam']['trials_per_slot'].values()) == 4 - len(finished)
 
 
 if __name__ == '__main__':
-  _search_on_beam(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), TWO_WORKERS,
-                  **({'search_state_dir': sys.argv[4]} if len(sys.argv) > 4 else {}))
+  from absl import logging as absl_logging
+  absl_logging.set_verbosity(absl_logging.INFO)
+  _search_on_beam(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), TWO_WORKERS)
   sys.stdout.flush()
-  os._exit(0)  # noqa: SLF001  # tensorflow-io's S3 client aborts in teardown
-  # when the search state is in a bucket)
+  sys.stderr.flush()
+  os._exit(0)  # tensorflow-io's S3 client aborts in teardown when the state is in a bucket

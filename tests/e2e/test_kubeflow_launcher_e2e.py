@@ -197,26 +197,27 @@ def test_run_two_warm_started_from_run_ones_search_in_the_bucket(launched):
 
 
 def test_run_two_ran_its_trials_on_beam_against_the_bucket(launched):
-  """Run 2's spec has the Tuner's trials on Beam: each batch ran as a Beam pipeline on two
-  worker processes, whose trial processes read and wrote the search state in the bucket."""
-  from tfx_hypertune.components.tuner import plan
+  """Run 2's spec has the Tuner's trials on Beam: one Beam job of two slots, whose trial
+  processes read and wrote the search state, and exchanged assignments and results with the
+  Tuner, in the bucket."""
+  from tfx_hypertune.components.tuner import brackets
   info = _search_info(launched, launched['second'])
   assert info['trials_on'] == 'beam' and info['beam']['runner'] == 'DirectRunner'
-  assert info['trials_completed'] == plan.hyperband_trials(2, 3)  # max_epochs=2
+  assert info['trials_completed'] == brackets.hyperband_trials(2, 3)  # max_epochs=2
+  assert info['beam']['job_attempts'] == 1 and info['beam']['slots'] == 2
   # The Tuner's own arguments came after the pipeline's (the entrypoint adds S3 settings).
   args = info['beam']['beam_pipeline_args']
   assert args.index('--direct_num_workers=2') > args.index('--direct_num_workers=1')
-  state = _key(info['search_state_dir'])
-  keys = launched['keys']
-  for batch in info['beam']['batches']:
-    results = [k for k in keys if k.startswith(f'{state}/beam/')
-               and re.search(r'-batch\d+/trial_\w+\.json$', k)
-               and any(k.endswith(f'/trial_{t}.json') for t in batch['trials'])]
-    assert len(results) == len(batch['trials'])
-    workers = {json.loads(launched['read'](f'{info["tuner_project_dir"]}/trial_{t}/'
-                                           'trial_stats.json'))['beam_worker']
-               for t in batch['trials']}
-    assert len(workers) == len(batch['trials'])  # one worker process per trial of a batch
+  exchange = _key(info['beam']['exchange'])
+  results = [k for k in launched['keys']
+             if re.fullmatch(re.escape(exchange) + r'/slot-\d+/result-\d+\.json', k)]
+  assert len(results) == info['trials_completed']
+  project = _key(info['tuner_project_dir'])
+  stats = [json.loads(launched['read'](f'minio://{BUCKET}/{k}')) for k in launched['keys']
+           if re.fullmatch(re.escape(project) + r'/trial_\w+/trial_stats\.json', k)]
+  assert len(stats) == info['trials_completed']
+  assert {s['slot'] for s in stats} == {0, 1}  # both slots ran trials
+  assert len({s['beam_worker'] for s in stats}) == 2  # on two worker processes
 
 
 def test_run_two_was_compared_with_run_ones_pushed_model(launched):

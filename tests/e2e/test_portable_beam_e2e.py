@@ -1,6 +1,6 @@
 """The pipeline's Beam steps (CsvExampleGen, StatisticsGen, SchemaGen, Transform) on Beam's
 portability layer: PortableRunner with Beam's embedded job service and LOOPBACK workers, the
-path Flink and Spark take (their job servers replace `embed`; see README). A spy on
+path Flink and Spark take (their job servers replace `embed`; see docs/beam.md). A spy on
 PortableRunner.run_pipeline (it calls the real one) proves which Beam runner ran each step."""
 
 import glob

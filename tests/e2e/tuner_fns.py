@@ -6,6 +6,7 @@ them knows tfx-hypertune: each returns a stock TunerFnResult.
 
 import os
 import signal
+import time
 from typing import Any, Dict
 
 import keras
@@ -176,3 +177,31 @@ def raising_tuner_fn(fn_args) -> TunerFnResult:
                               failing=fn_args.custom_config.get('failing', ['1']),
                               **_common(fn_args))
   return TunerFnResult(tuner=tuner, fit_kwargs=_fit_kwargs(fn_args))
+
+
+class UnevenFaultyRandomSearch(FaultyRandomSearch):
+  """FaultyRandomSearch (trial 1 kills its own process once, trial 2 raises) whose trial 0
+  also takes `slow_seconds` longer than the others (a larger model, a slower machine)."""
+
+  slow_seconds = 8.0
+
+  def run_trial(self, trial, *args, **kwargs):
+    if trial.trial_id == '0':
+      time.sleep(self.slow_seconds)
+    return super().run_trial(trial, *args, **kwargs)
+
+
+def uneven_faulty_tuner_fn(fn_args) -> TunerFnResult:
+  tuner = UnevenFaultyRandomSearch(build_model,
+                                   max_trials=fn_args.custom_config.get('trials', 6),
+                                   **_common(fn_args))
+  tuner.slow_seconds = fn_args.custom_config.get('slow_seconds', 8.0)
+  return TunerFnResult(tuner=tuner, fit_kwargs=_fit_kwargs(fn_args))
+
+
+def asha_tuner_fn(fn_args) -> TunerFnResult:
+  """The public ASHA tuner, as a tuner_fn builds it (the shape of keras_tuner.Hyperband)."""
+  import tfx_hypertune
+  tuner = tfx_hypertune.ASHA(build_model, max_epochs=fn_args.custom_config.get('epochs', 3),
+                             factor=3, **_common(fn_args))
+  return TunerFnResult(tuner=tuner, fit_kwargs=_fit_kwargs(fn_args, epochs=False))

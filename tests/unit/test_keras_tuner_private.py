@@ -56,3 +56,10 @@ def test_the_oracles_display_still_records_a_trials_begin():
   assert 'self._display.on_trial_begin(trial)' in inspect.getsource(oracle_module.Oracle)
   assert 'self.trial_start[trial.trial_id]' in inspect.getsource(
       oracle_module.Display.on_trial_end)
+
+
+def test_a_reload_still_sends_the_ongoing_trials_for_retry():
+  from keras_tuner.src.engine import oracle as oracle_module
+  source = inspect.getsource(oracle_module.Oracle.reload)
+  assert 'self._retry_queue.append(trial.trial_id)' in source
+  assert 'self._random_values' in inspect.getsource(keras_tuner.oracles.HyperbandOracle)

@@ -4,6 +4,7 @@ built refused then in one line, and its lines logged as TFX components log (absl
 import inspect
 import json
 import logging
+import os
 import re
 
 import keras_tuner
@@ -14,7 +15,8 @@ from tfx.types import channel_utils, standard_artifacts
 
 import tfx_hypertune
 from tfx_hypertune.components import log
-from tfx_hypertune.components.tuner import files, oracle_mixin, oracles, progress, tuner_mixin
+from tfx_hypertune.components.tuner import (files, keras_tuner_private, oracle_mixin, oracles,
+                                            progress, tuner_mixin)
 
 EXAMPLES = channel_utils.as_channel([standard_artifacts.Examples()])
 
@@ -102,6 +104,52 @@ def test_a_run_interrupted_between_keras_tuners_writes_resumes_cleanly(tmp_path)
     _finish(again, trial)
   statuses = [t.status for t in again.trials.values()]
   assert statuses == ['COMPLETED'] * 5  # max_trials, each once
+
+
+def test_a_trial_that_ended_after_the_last_save_is_not_run_again(tmp_path):
+  """Interrupted after a trial's trial.json says COMPLETED but before oracle.json says it
+  ended: Keras Tuner's reload sends the trial for retry, and the next tuner would train it
+  again (a completed trial twice in the plan). The repair takes it off the retry queue."""
+  oracle = _oracle(str(tmp_path))
+  _finish(oracle, oracle.create_trial('tuner0'))
+  trial = oracle.create_trial('tuner0')
+  saved = open(oracle.state_file).read()  # as create_trial left it: the trial ongoing
+  _finish(oracle, trial)  # trial.json COMPLETED, then the interrupt
+  with open(oracle.state_file, 'w') as f:
+    f.write(saved)
+  again = _oracle(str(tmp_path))
+  again.reload()
+  assert again.repair_reload() == {'forgotten': [], 'closed': [trial.trial_id],
+                                   'run_again': []}
+  ran = []
+  while (next_trial := again.create_trial('tuner0')).status == 'RUNNING':
+    ran.append(next_trial.trial_id)
+    _finish(again, next_trial)
+  assert trial.trial_id not in ran and len(ran) == 3  # the rest of max_trials=5, once each
+  assert sorted(again.end_order) == sorted(set(again.end_order))
+
+
+def test_a_saved_oracle_without_the_tuners_file_is_resumed(tmp_path):
+  """Killed as its first trial ended, a serial search has oracle.json but not the tuner's
+  file, which Keras Tuner writes only after the trial (and without which it does not reload
+  the oracle): the next tuner resumes the saved oracle all the same, the trial not run twice,
+  and a tuner saves its file as its search begins."""
+  def tuner():
+    return keras_tuner.RandomSearch(lambda hp: hp.Int('units', 1, 100) and None,
+                                    objective=keras_tuner.Objective('score', 'max'),
+                                    max_trials=5, seed=1,
+                                    directory=str(tmp_path), project_name='p')
+  first = tuner()
+  tuner_mixin.instrument(first)
+  trial = first.oracle.create_trial('tuner0')
+  _finish(first.oracle, trial)  # oracle.json and trial.json: ended; no tuner0.json yet
+  assert not os.path.exists(keras_tuner_private.tuner_file(first))
+  again = tuner()
+  tuner_mixin.instrument(again)
+  assert [t.trial_id for t in again.oracle.completed_trials()] == [trial.trial_id]
+  assert again.oracle.create_trial('tuner0').trial_id != trial.trial_id
+  again.on_search_begin()
+  assert os.path.exists(keras_tuner_private.tuner_file(again))
 
 
 def test_a_lost_worker_trial_runs_again_then_fails(tmp_path):
