@@ -55,7 +55,7 @@ from tfx_hypertune.components.tuner import (beam_slot, exchange, files, local_po
 
 BEAM_DIR = 'beam'                 # in the search directory: one exchange per execution
 SLOT_PREFIX = 'slot'              # the driver's tuner ids: slot0, slot1, ...
-POLL_SECONDS = 0.5                # how often the driver looks at the exchange
+POLL_SECONDS = 0.5                # the longest pause between two looks at the exchange
 JOB_ATTEMPTS = 2                  # a failed job starts once more for the rest of the search
 # A slot whose heartbeat has not changed for this long is taken for lost (HEARTBEAT_SECONDS
 # apart: a dozen missed beats). The environment variable shortens it for tests.
@@ -100,6 +100,7 @@ def search(tuner, slots: int, input_dict, exec_properties: Dict[str, Any], worki
   progress.say(f'  [Tuner] trials on Beam ({runner}): one job, {slots} slots')
   job: Optional[Job] = None
   attempts, errors = 0, []
+  pause = exchange.Backoff(POLL_SECONDS)
   while not driver.finished():
     if job is None or not job.running():
       if job is not None and job.error:
@@ -116,8 +117,9 @@ def search(tuner, slots: int, input_dict, exec_properties: Dict[str, Any], worki
       attempts += 1
       job = Job(driver.exchange, slots, args_path, beam_args, exec_properties.get('tuner_fn'))
       job.start()
-    driver.step()
-    time.sleep(POLL_SECONDS)
+    if driver.step():
+      pause.reset()
+    pause.wait()
   driver.exchange.finish()
   ended = job.wait(JOB_END_SECONDS) if job else True
   if not ended:
@@ -155,7 +157,10 @@ class Driver:
     busy = any(s.trial is not None for s in self.slots.values())
     return not busy and self.oracle.search_is_over()
 
-  def step(self) -> None:
+  def step(self) -> bool:
+    """One look at the exchange, and what follows from it; returns whether anything changed
+    (a result, an epoch, an assignment, a lost slot)."""
+    before = self._snapshot()
     listing = self.exchange.look()
     for k, state in self.slots.items():
       self._heartbeat(k, state, k in listing.heartbeats)
@@ -168,6 +173,10 @@ class Driver:
       if state.trial is None and state.alive:
         self._assign(k, state)
     self.reporter.report_new()
+    return self._snapshot() != before
+
+  def _snapshot(self):
+    return [(s.seq, s.trial is None, len(s.epochs_read), s.lost) for s in self.slots.values()]
 
   def _heartbeat(self, k: int, state: SlotState, present: bool) -> None:
     if not present:
@@ -206,6 +215,9 @@ class Driver:
   def _result(self, k: int, state: SlotState) -> None:
     result = self.exchange.result(k, state.seq)
     one_trial.replay(self.oracle, state.trial, result)
+    # Its epoch reports are in the oracle now: off the exchange, so each look lists the
+    # trials running, not every epoch of the search.
+    self.exchange.forget_epochs(k, state.seq, state.epochs_read)
     if result.get('restarts'):
       self.restarts[state.trial.trial_id] = result['restarts']
     self.tuner.save()  # the oracle, and the tuner file a resumed run reloads it through
@@ -215,6 +227,9 @@ class Driver:
   def _lost(self, k: int, state: SlotState) -> None:
     """The slot's heartbeat stopped: its trial goes to the next free slot."""
     state.lost += 1
+    # If its trial process still runs (a slot cut off, not dead), it stops at its next epoch
+    # report instead of waiting for rulings nobody gives.
+    self.exchange.stop(k, state.seq)
     trial_id = self.oracle.run_again(f'{SLOT_PREFIX}{k}', f'slot {k} was lost (no heartbeat '
                                      f'for {LOST_AFTER_SECONDS:g} s)')
     progress.say(f'  [Tuner] slot {k} was lost (no heartbeat for {LOST_AFTER_SECONDS:g} s; '

@@ -10,7 +10,8 @@ every file has one writer:
       slot-<k>/stop-<seq>           driver: the rule for weak trials stops that trial
       slot-<k>/heard-<seq>.json     driver: the last epoch of that trial it has ruled on
       slot-<k>/heartbeat.json       slot: alive, and what it is doing (rewritten every few s)
-      slot-<k>/epoch-<seq>-<e>.json trial process: the objective at epoch e (one file an epoch)
+      slot-<k>/epoch-<seq>-<e>.json trial process: the objective at epoch e (one file an epoch;
+                                    the driver deletes them once the trial's result is in)
       slot-<k>/result-<seq>.json    slot: the trial's result (one_trial.result_of)
       slot-<k>/trial-<seq>.log      slot: the trial process's log
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 import re
+import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from tfx.dsl.io import fileio
@@ -38,6 +40,25 @@ _ASSIGN = re.compile(r'assign-(\d+)\.json$')
 _RESULT = re.compile(r'result-(\d+)\.json$')
 _EPOCH = re.compile(r'epoch-(\d+)-(\d+)\.json$')
 _SLOT = re.compile(r'slot-(\d+)$')
+
+
+class Backoff:
+  """The pause between two looks at the exchange: short right after something happened (a trial
+  just ended: its slot's next assignment is moments away), doubling while nothing does, up to
+  `longest` (a look is a list request on an object store: not many a second)."""
+
+  SHORTEST = 0.05
+
+  def __init__(self, longest: float):
+    self._longest = longest
+    self._next = self.SHORTEST
+
+  def reset(self) -> None:
+    self._next = self.SHORTEST
+
+  def wait(self) -> None:
+    time.sleep(self._next)
+    self._next = min(self._next * 2, self._longest)
 
 
 @dataclasses.dataclass
@@ -72,6 +93,13 @@ class Exchange:
 
   def heard(self, slot: int, seq: int, epoch: int) -> None:
     files.write_json(self._path(slot, f'heard-{seq:05d}.json'), {'epoch': epoch})
+
+  def forget_epochs(self, slot: int, seq: int, epochs) -> None:
+    """Deletes a finished trial's epoch reports (the driver has replayed them)."""
+    for epoch in epochs:
+      path = self._path(slot, f'epoch-{seq:05d}-{epoch:04d}.json')
+      if fileio.exists(path):
+        fileio.remove(path)
 
   def finish(self) -> None:
     files.write_text(files.join(self.root, DONE_FILE), 'done')
