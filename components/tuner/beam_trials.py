@@ -40,6 +40,7 @@ s3://, a shared volume; local paths only for runners on this machine).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import threading
 import time
@@ -76,6 +77,7 @@ class SlotState:
   trial: Any = None                     # the trial it runs (None: free)
   beat: Optional[Dict[str, Any]] = None  # its last heartbeat
   beat_changed: float = 0.0             # when (the driver's clock) the heartbeat last changed
+  beat_read: float = -math.inf          # when the driver last read it
   epochs_read: set = dataclasses.field(default_factory=set)
   lost: int = 0                         # times it was taken for lost
   trials_run: int = 0
@@ -161,7 +163,7 @@ class Driver:
     """One look at the exchange, and what follows from it; returns whether anything changed
     (a result, an epoch, an assignment, a lost slot)."""
     before = self._snapshot()
-    listing = self.exchange.look()
+    listing = self.exchange.look(self.slots)
     for k, state in self.slots.items():
       self._heartbeat(k, state, k in listing.heartbeats)
       if state.trial is not None:
@@ -179,8 +181,13 @@ class Driver:
     return [(s.seq, s.trial is None, len(s.epochs_read), s.lost) for s in self.slots.values()]
 
   def _heartbeat(self, k: int, state: SlotState, present: bool) -> None:
-    if not present:
+    # Read about once a beat, not every look: a read is a request on an object store, and a
+    # lost slot takes LOST_AFTER_SECONDS to tell anyway.
+    now = time.monotonic()
+    every = min(beam_slot.HEARTBEAT_SECONDS, LOST_AFTER_SECONDS / 4)
+    if not present or now - state.beat_read < every:
       return
+    state.beat_read = now
     beat = self.exchange.heartbeat(k)
     if beat is not None and beat != state.beat:
       state.beat, state.beat_changed = beat, time.monotonic()
