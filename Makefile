@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(VENV)/bin/hypertune run --config hypertune.yaml $(ARGS)
 
 # Two test processes, each test file whole in one of them (its module fixtures run once), the
-# longest files first (tests/conftest.py orders them): see README "Tests".
+# longest files first (tests/conftest.py orders them): see tests/README.md.
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
