@@ -248,6 +248,9 @@ def overhead(points):
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
   parser.add_argument('--seeds', type=int, default=1)
+  parser.add_argument('--first-seed', type=int, default=0,
+                      help='seeds first-seed .. first-seed + seeds - 1 (one process per seed '
+                           'with --save/--merge: a long process slows down search by search)')
   parser.add_argument('--datasets', default=','.join(DATASETS))
   parser.add_argument('--algorithms', default=','.join(ALGORITHMS),
                       help='besides hyperband, which always runs (it sets the epoch budget); '
@@ -257,14 +260,19 @@ def main():
   parser.add_argument('--per-trial-only', action='store_true',
                       help='only item 2: stock Hyperband first (its heap untouched by ours), '
                            'then ours, on digits, in this one fresh process')
+  parser.add_argument('--save', help='after each seed, write the rows so far to this JSON file '
+                      '(a long run cut short keeps what it measured)')
+  parser.add_argument('--merge', action='append', default=[],
+                      help='a --save file of an earlier invocation (other data sets): its rows '
+                           'are reported with this one\'s')
   args = parser.parse_args()
   if args.per_trial_only:
     per_trial_side_by_side()
     return
-  rows, costs = [], {}
-  for name in args.datasets.split(','):
+  rows, costs = load_saved(args.merge)
+  for name in filter(None, args.datasets.split(',')):
     x, y = DATASETS[name]()
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
       data = splits(x, y, seed)
       log(f'== {name}, seed {seed}: hyperband')
       hb_points, hb_tuner = run_search('hyperband', data, seed, 1)
@@ -289,12 +297,31 @@ def main():
         costs.setdefault((name, algorithm), []).append(overhead(points))
       rows.append({'dataset': name, 'seed': seed, 'algorithm': f'untuned {defaults}',
                    'best_val': untuned_val, 'test_accuracy': untuned_test})
-      log(json.dumps(rows[-4:], default=str))
+      log(json.dumps(rows[-len(results) - 1:], default=str))
+      if args.save:
+        save_rows(args.save, rows, costs)
   stock = None
   if not args.no_stock:
     log('== stock keras_tuner.Hyperband on digits (per-trial cost)')
     stock = stock_hyperband_overhead(splits(*digits(), 0), 0)
   report(rows, costs, stock, args)
+
+
+def save_rows(path, rows, costs):
+  with open(path, 'w') as f:
+    json.dump({'rows': rows, 'costs': [[list(key), value] for key, value in costs.items()]}, f,
+              default=str)
+
+
+def load_saved(paths):
+  rows, costs = [], {}
+  for path in paths:
+    with open(path) as f:
+      saved = json.load(f)
+    rows.extend(saved['rows'])
+    for key, value in saved['costs']:
+      costs.setdefault(tuple(key), []).extend(value)
+  return rows, costs
 
 
 def per_trial_side_by_side():
