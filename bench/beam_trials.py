@@ -54,10 +54,6 @@ SCHEDULE_PLANS = ((10, 3), (81, 3))  # (max_epochs, factor): our default, and Ke
 # A budget sized to the cluster: at least this many max_epochs-long trials' worth of epochs
 # per worker (a trial of max_epochs then spans at most a fifth of the search).
 CLUSTER_BUDGET = 5
-# Keras Tuner's Hyperband oracle slows with every trial it holds: planning the 81-epoch search
-# sized to 100 workers (about 5,000 Hyperband and 17,000 ASHA trials) took longer than every
-# other row together (killed after 20 minutes), so plans of more Hyperband trials are skipped.
-SCHEDULE_MAX_TRIALS = 2000
 
 
 def search_once(run_dir, workers, beam_args, max_epochs, algorithm):
@@ -94,8 +90,7 @@ def per_trial_costs(work, exchange_dir):
     rebuild.append(result.get('tuner_build_seconds') or 0.0)
   median = lambda values: statistics.median(values) if values else float('nan')  # noqa: E731
   return {'trial_process_seconds': median(process), 'per_trial_cost_seconds': median(outside),
-          # paid by a slot's first trial only (its trial process is kept): the largest
-          'tuner_rebuild_seconds': max(rebuild) if rebuild else float('nan')}
+          'tuner_rebuild_seconds': median(rebuild)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,7 +180,6 @@ def cluster_iterations(max_epochs, factor, workers):
 
 
 def print_schedules():
-  from tfx_hypertune.components.tuner import brackets
   print(common.machine_line('on paper: 1 epoch = 1 unit of time') + '\n')
   print('| max_epochs, factor | budget | workers | Hyperband iterations | '
         + ' | '.join(f'{name}: trials, span, busy' for name in SCHEDULES) + ' |')
@@ -195,10 +189,6 @@ def print_schedules():
       for workers in SCHEDULE_WORKERS:
         iterations = (1 if budget == 'one iteration'
                       else cluster_iterations(max_epochs, factor, workers))
-        if brackets.hyperband_trials(max_epochs, factor, iterations) > SCHEDULE_MAX_TRIALS:
-          print(f'| {max_epochs}, {factor} | {budget} | {workers} | {iterations} | '
-                + ' | '.join('not run (too slow to plan)' for _ in SCHEDULES) + ' |')
-          continue
         cells = []
         for algorithm, schedule in SCHEDULES.values():
           trials, work, span = schedule(_oracle(algorithm, max_epochs, factor, iterations),
@@ -214,68 +204,50 @@ def print_schedules():
 EXCHANGE_SLOTS = (2, 30, 100)
 TRIALS_PER_SLOT = 5     # assign and result files per slot (a search well under way)
 EPOCHS_PER_TRIAL = 4    # epoch reports per trial
-LOOKS = 3
+LOOKS = 5
 
 
 def fill_exchange(root, slots):
-  """Each slot as in a search well under way: its heartbeat, TRIALS_PER_SLOT assignments, the
-  results of all but the last, and the last one's epoch reports so far (the driver deletes a
-  trial's reports once its result is in)."""
   from tfx_hypertune.components.tuner import exchange
   ex = exchange.Exchange(root)
   for slot in range(slots):
     ex.beat(slot, {'count': 1})
     for seq in range(1, TRIALS_PER_SLOT + 1):
       ex.assign(slot, seq, {'trial_id': f'{slot}-{seq}'})
-      if seq < TRIALS_PER_SLOT:
-        ex.write_result(slot, seq, {'updates': [], 'status': 'COMPLETED'})
-    for epoch in range(1, EPOCHS_PER_TRIAL + 1):
-      ex.report_epoch(slot, TRIALS_PER_SLOT, epoch, {'metrics': {'score': 0.5}, 'step': epoch - 1})
+      ex.write_result(slot, seq, {'updates': [], 'status': 'COMPLETED'})
+      for epoch in range(1, EPOCHS_PER_TRIAL + 1):
+        ex.report_epoch(slot, seq, epoch, {'metrics': {'score': 0.5}, 'step': epoch - 1})
   return ex
 
 
-def look_seconds(look):
+def look_seconds(ex):
   import time
   times = []
   for _ in range(LOOKS):
     started = time.monotonic()
-    look()
+    ex.look()
     times.append(time.monotonic() - started)
   return statistics.median(times)
 
 
-def per_slot_listing(ex, slots):
-  """The driver's look: one listing of each slot's folder."""
-  return lambda: ex.look(range(slots))
-
-
-def one_glob(ex, slots):
-  """What the look was before: one glob over every slot's files (TensorFlow's filesystems
-  match it with a request per file on an object store)."""
-  from tfx.dsl.io import fileio
-  return lambda: fileio.glob(ex.root + '/slot-*/*')
-
-
 def print_exchange_looks():
-  """The driver's look on a local disk and on an S3 server (moto's, on 127.0.0.1: the
-  request path of MinIO or S3 without the network), against one glob over the exchange."""
+  """The driver's look (one listing of the exchange) on a local disk and on an S3 server
+  (moto's, on 127.0.0.1: the request path of MinIO or S3 without the network)."""
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   from tests.e2e import helpers
   from tfx_hypertune.components import filesystems
-  files_each = 1 + TRIALS_PER_SLOT + (TRIALS_PER_SLOT - 1) + EPOCHS_PER_TRIAL
+  files_each = 1 + TRIALS_PER_SLOT * (2 + EPOCHS_PER_TRIAL)  # a heartbeat, per trial the rest
   print(common.machine_line(f'{files_each} files per slot, median of {LOOKS} looks') + '\n')
-  print('| slots | files | local disk: look, glob (ms) | S3 server on 127.0.0.1: look, glob (ms) |')
+  print('| slots | files | look, local disk (ms) | look, S3 server on 127.0.0.1 (ms) |')
   print('|---|---|---|---|')
   with helpers.moto_s3_server('bench') as (env, _):
     os.environ.update({k: v for k, v in env.items() if k.startswith(('AWS_', 'S3_'))})
     filesystems.support('s3://bench')
     for slots in EXCHANGE_SLOTS:
-      cells = []
-      for root in (tempfile.mkdtemp(prefix='bench-exchange-'), f's3://bench/exchange-{slots}'):
-        ex = fill_exchange(root, slots)
-        cells.append(f'{look_seconds(per_slot_listing(ex, slots)) * 1000:.0f}, '
-                     f'{look_seconds(one_glob(ex, slots)) * 1000:.0f}')
-      print(f'| {slots} | {slots * files_each} | {cells[0]} | {cells[1]} |')
+      local = look_seconds(fill_exchange(tempfile.mkdtemp(prefix='bench-exchange-'), slots))
+      remote = look_seconds(fill_exchange(f's3://bench/exchange-{slots}', slots))
+      print(f'| {slots} | {slots * files_each} | {local * 1000:.0f} | '
+            f'{remote * 1000:.0f} |')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,24 +260,22 @@ def print_measured(measured, args):
   what = (f'{args.algorithm}, default settings' if not args.max_epochs
           else f'{args.algorithm}, max_epochs={args.max_epochs}')
   print('\n' + common.machine_line(f'{what}, {args.repeats} alternating repeat(s)') + '\n')
-  print('| trials run | trials | seconds end to end (median) | of which the job start, once '
-        '(median s) | speed-up vs 1 worker (per repeat) |')
-  print('|---|---|---|---|---|')
+  print('| trials run | trials | seconds end to end (median) | speed-up vs 1 worker '
+        '(per repeat) |')
+  print('|---|---|---|---|')
   serial = measured['1 worker']
   for name, results in measured.items():
     ratios = [a['seconds'] / b['seconds'] for a, b in zip(serial, results)]
-    job_start = ('-' if name != BEAM else
-                 f'{statistics.median(r["job_start_seconds"] for r in results):.1f}')
     print(f'| {name} | {results[0]["trials"]} | '
-          f'{statistics.median(r["seconds"] for r in results):.0f} | {job_start} | '
+          f'{statistics.median(r["seconds"] for r in results):.0f} | '
           f'{statistics.median(ratios):.2f} ({", ".join(f"{r:.2f}" for r in ratios)}) |')
   beam = measured[BEAM]
   median = lambda key: statistics.median(r[key] for r in beam)  # noqa: E731
-  print(f'\nBeam (medians over repeats): per trial, the trial process '
-        f'{median("trial_process_seconds"):.1f} s from assignment to result, of which '
-        f'{median("per_trial_cost_seconds"):.1f} s beyond its training (building the tuner, '
-        f'{median("tuner_rebuild_seconds"):.1f} s, is paid at a slot\'s first trial only); '
-        f'trials per slot {[r["trials_per_slot"] for r in beam]}; job attempts '
+  print(f'\nBeam (medians over repeats): job start {median("job_start_seconds"):.1f} s, once '
+        f'per search; per trial: process {median("trial_process_seconds"):.1f} s, of which '
+        f'{median("per_trial_cost_seconds"):.1f} s beyond training (tuner rebuild '
+        f'{median("tuner_rebuild_seconds"):.1f} s); trials per slot '
+        f'{[r["trials_per_slot"] for r in beam]}; job attempts '
         f'{[r["job_attempts"] for r in beam]}.')
 
 

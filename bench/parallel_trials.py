@@ -46,7 +46,7 @@ def pool(warm):
 
 def search_once(run_dir, workers, algorithm, trials, beam_args=None, max_epochs=None):
   """One search by our Tuner executor on the run's transformed data: `workers` local workers,
-  or with `beam_args` its trials on Beam, one job of `workers` slots (the arguments as TFX hands
+  or with `beam_args` its trials on Beam in batches of `workers` (the arguments as TFX hands
   them to a Beam executor). Returns its timings and `work`, the folder of its state."""
   from tfx.dsl.components.base import base_beam_executor
   from tfx_hypertune.components.tuner import executor

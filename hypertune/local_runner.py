@@ -70,7 +70,7 @@ def quiet_tensorflow_logs() -> None:
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   logging.getLogger('tensorflow').setLevel(logging.ERROR)
   logging.getLogger('apache_beam').setLevel(logging.WARNING)
-  # Relays the log of every Beam worker process (trials on Beam start a pipeline per search),
+  # Relays the log of every Beam worker process (trials on Beam start a pipeline per batch),
   # each with start-up warnings that say nothing to a user; its errors still show.
   logging.getLogger('apache_beam.runners.portability.local_job_service').setLevel(logging.ERROR)
 

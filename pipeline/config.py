@@ -168,14 +168,13 @@ class SearchConfig:
   # None: from the training rows, about 40 steps per epoch within 8..32 (model/datasets.py).
   batch_size: Optional[int] = None
   # Trials at a time: Keras Tuner workers side by side against one chief oracle (local
-  # processes), or the slots of the one Beam job (trials_on: beam).
+  # processes), or the size of a batch of trials on Beam.
   parallel_trials: int = 1
   # Stop weak trials while they train: none, or median (below the median of the other trials at
   # the same epoch: components/tuner/early_stopping.py).
   trial_stopping: str = policies.DEFAULT_TRIAL_STOPPING
-  # Where trials run: local (this machine) or beam (one Beam job on the Tuner's runner whose
-  # parallel_trials slots run trial after trial, the oracle in the Tuner:
-  # components/tuner/beam_trials.py).
+  # Where trials run: local (this machine) or beam (batches of parallel_trials trials as Beam
+  # pipelines on the Tuner's runner, the oracle in the Tuner: components/tuner/beam_trials.py).
   trials_on: str = 'local'
   # The Tuner's own Beam arguments, after the pipeline's (for trials_on: beam). None: the
   # DirectRunner's worker processes on this machine, parallel_trials of them.

@@ -40,7 +40,6 @@ s3://, a shared volume; local paths only for runners on this machine).
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import threading
 import time
@@ -56,7 +55,7 @@ from tfx_hypertune.components.tuner import (beam_slot, exchange, files, local_po
 
 BEAM_DIR = 'beam'                 # in the search directory: one exchange per execution
 SLOT_PREFIX = 'slot'              # the driver's tuner ids: slot0, slot1, ...
-POLL_SECONDS = 0.5                # the longest pause between two looks at the exchange
+POLL_SECONDS = 0.5                # how often the driver looks at the exchange
 JOB_ATTEMPTS = 2                  # a failed job starts once more for the rest of the search
 # A slot whose heartbeat has not changed for this long is taken for lost (HEARTBEAT_SECONDS
 # apart: a dozen missed beats). The environment variable shortens it for tests.
@@ -77,7 +76,6 @@ class SlotState:
   trial: Any = None                     # the trial it runs (None: free)
   beat: Optional[Dict[str, Any]] = None  # its last heartbeat
   beat_changed: float = 0.0             # when (the driver's clock) the heartbeat last changed
-  beat_read: float = -math.inf          # when the driver last read it
   epochs_read: set = dataclasses.field(default_factory=set)
   lost: int = 0                         # times it was taken for lost
   trials_run: int = 0
@@ -102,7 +100,6 @@ def search(tuner, slots: int, input_dict, exec_properties: Dict[str, Any], worki
   progress.say(f'  [Tuner] trials on Beam ({runner}): one job, {slots} slots')
   job: Optional[Job] = None
   attempts, errors = 0, []
-  pause = exchange.Backoff(POLL_SECONDS)
   while not driver.finished():
     if job is None or not job.running():
       if job is not None and job.error:
@@ -119,9 +116,8 @@ def search(tuner, slots: int, input_dict, exec_properties: Dict[str, Any], worki
       attempts += 1
       job = Job(driver.exchange, slots, args_path, beam_args, exec_properties.get('tuner_fn'))
       job.start()
-    if driver.step():
-      pause.reset()
-    pause.wait()
+    driver.step()
+    time.sleep(POLL_SECONDS)
   driver.exchange.finish()
   ended = job.wait(JOB_END_SECONDS) if job else True
   if not ended:
@@ -159,11 +155,8 @@ class Driver:
     busy = any(s.trial is not None for s in self.slots.values())
     return not busy and self.oracle.search_is_over()
 
-  def step(self) -> bool:
-    """One look at the exchange, and what follows from it; returns whether anything changed
-    (a result, an epoch, an assignment, a lost slot)."""
-    before = self._snapshot()
-    listing = self.exchange.look(self.slots)
+  def step(self) -> None:
+    listing = self.exchange.look()
     for k, state in self.slots.items():
       self._heartbeat(k, state, k in listing.heartbeats)
       if state.trial is not None:
@@ -175,19 +168,10 @@ class Driver:
       if state.trial is None and state.alive:
         self._assign(k, state)
     self.reporter.report_new()
-    return self._snapshot() != before
-
-  def _snapshot(self):
-    return [(s.seq, s.trial is None, len(s.epochs_read), s.lost) for s in self.slots.values()]
 
   def _heartbeat(self, k: int, state: SlotState, present: bool) -> None:
-    # Read about once a beat, not every look: a read is a request on an object store, and a
-    # lost slot takes LOST_AFTER_SECONDS to tell anyway.
-    now = time.monotonic()
-    every = min(beam_slot.HEARTBEAT_SECONDS, LOST_AFTER_SECONDS / 4)
-    if not present or now - state.beat_read < every:
+    if not present:
       return
-    state.beat_read = now
     beat = self.exchange.heartbeat(k)
     if beat is not None and beat != state.beat:
       state.beat, state.beat_changed = beat, time.monotonic()
@@ -222,9 +206,6 @@ class Driver:
   def _result(self, k: int, state: SlotState) -> None:
     result = self.exchange.result(k, state.seq)
     one_trial.replay(self.oracle, state.trial, result)
-    # Its epoch reports are in the oracle now: off the exchange, so each look lists the
-    # trials running, not every epoch of the search.
-    self.exchange.forget_epochs(k, state.seq, state.epochs_read)
     if result.get('restarts'):
       self.restarts[state.trial.trial_id] = result['restarts']
     self.tuner.save()  # the oracle, and the tuner file a resumed run reloads it through
@@ -234,9 +215,6 @@ class Driver:
   def _lost(self, k: int, state: SlotState) -> None:
     """The slot's heartbeat stopped: its trial goes to the next free slot."""
     state.lost += 1
-    # If its trial process still runs (a slot cut off, not dead), it stops at its next epoch
-    # report instead of waiting for rulings nobody gives.
-    self.exchange.stop(k, state.seq)
     trial_id = self.oracle.run_again(f'{SLOT_PREFIX}{k}', f'slot {k} was lost (no heartbeat '
                                      f'for {LOST_AFTER_SECONDS:g} s)')
     progress.say(f'  [Tuner] slot {k} was lost (no heartbeat for {LOST_AFTER_SECONDS:g} s; '

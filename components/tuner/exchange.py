@@ -10,8 +10,7 @@ every file has one writer:
       slot-<k>/stop-<seq>           driver: the rule for weak trials stops that trial
       slot-<k>/heard-<seq>.json     driver: the last epoch of that trial it has ruled on
       slot-<k>/heartbeat.json       slot: alive, and what it is doing (rewritten every few s)
-      slot-<k>/epoch-<seq>-<e>.json trial process: the objective at epoch e (one file an epoch;
-                                    the driver deletes them once the trial's result is in)
+      slot-<k>/epoch-<seq>-<e>.json trial process: the objective at epoch e (one file an epoch)
       slot-<k>/result-<seq>.json    slot: the trial's result (one_trial.result_of)
       slot-<k>/trial-<seq>.log      slot: the trial process's log
 
@@ -25,9 +24,9 @@ file again, which the driver reads once.
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import re
-import time
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from tfx.dsl.io import fileio
 
@@ -38,25 +37,7 @@ HEARTBEAT_FILE = 'heartbeat.json'
 _ASSIGN = re.compile(r'assign-(\d+)\.json$')
 _RESULT = re.compile(r'result-(\d+)\.json$')
 _EPOCH = re.compile(r'epoch-(\d+)-(\d+)\.json$')
-
-
-class Backoff:
-  """The pause between two looks at the exchange: short right after something happened (a trial
-  just ended: its slot's next assignment is moments away), doubling while nothing does, up to
-  `longest` (a look is a list request on an object store: not many a second)."""
-
-  SHORTEST = 0.05
-
-  def __init__(self, longest: float):
-    self._longest = longest
-    self._next = self.SHORTEST
-
-  def reset(self) -> None:
-    self._next = self.SHORTEST
-
-  def wait(self) -> None:
-    time.sleep(self._next)
-    self._next = min(self._next * 2, self._longest)
+_SLOT = re.compile(r'slot-(\d+)$')
 
 
 @dataclasses.dataclass
@@ -92,37 +73,26 @@ class Exchange:
   def heard(self, slot: int, seq: int, epoch: int) -> None:
     files.write_json(self._path(slot, f'heard-{seq:05d}.json'), {'epoch': epoch})
 
-  def forget_epochs(self, slot: int, seq: int, epochs) -> None:
-    """Deletes a finished trial's epoch reports (the driver has replayed them)."""
-    for epoch in epochs:
-      path = self._path(slot, f'epoch-{seq:05d}-{epoch:04d}.json')
-      if fileio.exists(path):
-        fileio.remove(path)
-
   def finish(self) -> None:
     files.write_text(files.join(self.root, DONE_FILE), 'done')
 
   # -------------------------------------------------------------------------------------------
   # The driver reads.
 
-  def look(self, slots: Iterable[int]) -> Listing:
-    """One listing per slot's folder: names only. (A glob over every slot's files costs a
-    request per file on an object store through TensorFlow's filesystems: 18x slower on an
-    S3 server for 30 slots; BENCHMARKS.md, "One job per search".)"""
+  def look(self) -> Listing:
     listing = Listing()
-    for slot in slots:
-      try:
-        names = fileio.listdir(self.slot_dir(slot))
-      except fileio.NotFoundError:  # the slot has written nothing yet
+    pattern = files.join(self.root, 'slot-*', '*')
+    for path in fileio.glob(pattern):
+      slot_match = _SLOT.search(posixpath.dirname(path))
+      if not slot_match:
         continue
-      for name in names:
-        name = name.rstrip('/')
-        if (match := _RESULT.match(name)):
-          listing.results.setdefault(slot, []).append(int(match.group(1)))
-        elif (match := _EPOCH.match(name)):
-          listing.epochs.setdefault(slot, []).append((int(match.group(1)), int(match.group(2))))
-        elif name == HEARTBEAT_FILE:
-          listing.heartbeats.append(slot)
+      slot, name = int(slot_match.group(1)), posixpath.basename(path)
+      if (match := _RESULT.match(name)):
+        listing.results.setdefault(slot, []).append(int(match.group(1)))
+      elif (match := _EPOCH.match(name)):
+        listing.epochs.setdefault(slot, []).append((int(match.group(1)), int(match.group(2))))
+      elif name == HEARTBEAT_FILE:
+        listing.heartbeats.append(slot)
     return listing
 
   def result(self, slot: int, seq: int) -> Dict[str, Any]:
@@ -148,11 +118,8 @@ class Exchange:
 
   def latest_assignment(self, slot: int) -> Tuple[Optional[int], Optional[Dict[str, Any]]]:
     """(seq, request) of the slot's newest assignment, or (None, None)."""
-    try:
-      names = fileio.listdir(self.slot_dir(slot))  # not a glob: see look()
-    except fileio.NotFoundError:
-      names = []
-    seqs = [int(m.group(1)) for name in names if (m := _ASSIGN.match(name.rstrip('/')))]
+    seqs = [int(m.group(1)) for path in fileio.glob(self._path(slot, 'assign-*.json'))
+            if (m := _ASSIGN.search(path))]
     if not seqs:
       return None, None
     seq = max(seqs)

@@ -1,17 +1,18 @@
-"""The trials of a Beam slot (beam_trials.py), in a process of its own, one at a time.
+"""One trial of a search whose trials run on Beam (beam_trials.py), in a process of its own.
 
 The driver (the Tuner's executor) owns the oracle. A Beam slot (beam_slot.py) forks this process
-from its worker's warm pool and sends it each trial the driver assigns the slot; the process
-builds the tuner once with the user's tuner_fn (the executor's fn_args, the shared search
-directory) and runs each trial through Keras Tuner's own trial path: `tuner.search`, so
-`on_trial_begin`, `run_trial` with its callbacks and checkpoints, Keras Tuner's handling of a
-trial that raises, `on_trial_end`. Only the oracle is replaced, by `OneTrialOracle`, which plays
-the part Keras Tuner's OracleClient plays for a parallel worker: it hands out the one trial the
-driver created, records what the tuner reports, and passes each epoch's report
-(early_stopping.EpochReporter) to the driver through the exchange, answering STOPPED once the
-driver has said so. The process writes its record (the result) to a local file; the slot puts it
-into the exchange, and the driver replays it into the real oracle (`update_trial`, `end_trial`),
-as the chief's servicer would have. """
+from its worker's warm pool for each trial the driver assigns it; the process rebuilds the tuner
+with the user's tuner_fn (the executor's fn_args, the shared search directory) and runs the
+trial through Keras Tuner's own trial path: `tuner.search`, so `on_trial_begin`, `run_trial`
+with its callbacks and checkpoints, Keras Tuner's handling of a trial that raises,
+`on_trial_end`. Only the oracle is replaced, by `OneTrialOracle`, which plays the part Keras
+Tuner's OracleClient plays for a parallel worker: it hands out the one trial the driver created,
+records what the tuner reports, and passes each epoch's report (early_stopping.EpochReporter)
+to the driver through the exchange, answering STOPPED once the driver has said so. The process
+writes its record (the result) to a local file; the slot puts it into the exchange, and the
+driver replays it into the real oracle (`update_trial`, `end_trial`), as the chief's servicer
+would have.
+"""
 
 from __future__ import annotations
 
@@ -111,11 +112,8 @@ class EpochChannel:
     while True:
       if self._exchange.is_stopped(self._slot, self._seq):
         return True
-      if self._exchange.last_heard(self._slot, self._seq) >= epoch:
-        # The driver writes a stop before the heard file: look again, or a stop written
-        # between the two looks above would wait for the next epoch.
-        return self._exchange.is_stopped(self._slot, self._seq)
-      if time.monotonic() >= deadline:
+      if (self._exchange.last_heard(self._slot, self._seq) >= epoch
+          or time.monotonic() >= deadline):
         return False
       time.sleep(self.POLL_SECONDS)
 
@@ -137,48 +135,31 @@ def failed_result(message: str) -> Dict[str, Any]:
           'message': message}
 
 
-def serve(connection, args_path: str) -> None:
-  """In the slot's trial process (beam_slot.TrialRunner forks it): builds the tuner once, then
-  runs each trial the slot sends (a request; None: no more) and writes its result to
-  request['local_result'] (the slot puts it, and the log, into the exchange), answering on
-  the connection when it is there."""
+def run(request: Dict[str, Any], args_path: str, log_file: str) -> None:
+  """In the trial process (beam_slot.py forks it): runs request['trial'] and writes its result
+  to request['local_result'] (the slot puts it, and the log, into the exchange)."""
   from tfx_hypertune.components import filesystems
-  from tfx_hypertune.components.tuner import files, worker
+  from tfx_hypertune.components.tuner import exchange, files, worker
   filesystems.support(args_path)
   started = time.monotonic()
   tuner, fit_kwargs = worker.build_tuner_from(files.read_json(args_path))
   build_seconds = time.monotonic() - started
-  oracle = tuner.oracle
-  while (request := connection.recv()) is not None:
-    result = run_one(tuner, oracle, fit_kwargs, request)
-    result['tuner_build_seconds'] = round(build_seconds, 2)
-    build_seconds = 0.0  # paid once per trial process, by its first trial
-    with open(request['local_result'], 'w') as f:
-      json.dump(result, f)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    connection.send(request['seq'])
-
-
-def run_one(tuner, oracle, fit_kwargs: Dict[str, Any], request: Dict[str, Any]) -> Dict[str, Any]:
-  """Runs request['trial'] through the tuner's own search, the oracle tuner_fn built standing
-  behind a OneTrialOracle; returns the trial's result."""
-  from tfx_hypertune.components.tuner import exchange, files
   trial = trial_module.Trial.from_state(request['trial'])
   channel = EpochChannel(exchange.Exchange(request['exchange']), request['slot'], request['seq'])
-  one = OneTrialOracle(oracle, trial, tuner.project_dir, channel)
-  tuner.oracle = one
+  oracle = OneTrialOracle(tuner.oracle, trial, tuner.project_dir, channel)
+  tuner.oracle = oracle
   tuner.tuner_id = request['tuner_id']
-  try:
-    tuner.search(**fit_kwargs)
-  finally:
-    tuner.oracle = oracle
+  tuner.search(**fit_kwargs)
   # Which Beam worker ran it, beside the trial process's own host:pid (tuner_mixin.py).
   files.update_json(files.join(tuner.get_trial_dir(trial.trial_id), files.TRIAL_STATS_FILE),
                     {'beam_worker': request['beam_worker'], 'slot': request['slot']})
-  return {**result_of(one), 'beam_worker': request['beam_worker'],
-          'restarts': request['restarts'],
-          'process_seconds': round(time.time() - request['requested_at'], 2)}
+  result = {**result_of(oracle), 'beam_worker': request['beam_worker'],
+            'restarts': request['restarts'], 'tuner_build_seconds': round(build_seconds, 2),
+            'process_seconds': round(time.time() - request['requested_at'], 2)}
+  sys.stdout.flush()
+  sys.stderr.flush()
+  with open(request['local_result'], 'w') as f:
+    json.dump(result, f)
 
 
 def replay(oracle: keras_tuner.Oracle, trial: trial_module.Trial,

@@ -8,8 +8,7 @@ IF_DATA_CHANGED = 'if-data-changed'  # reuse them while the training data is unc
 POLICIES = (ALWAYS, NEVER, IF_DATA_CHANGED)
 
 # Where trials run: `local` (the executor's process, or local_pool.py's worker processes) or
-# `beam` (one Beam job per search whose slots run trial after trial, on the Tuner's Beam runner:
-# beam_trials.py).
+# `beam` (one Beam pipeline per batch of trials, on the Tuner's Beam runner: beam_trials.py).
 TRIALS_LOCAL, TRIALS_BEAM = 'local', 'beam'
 TRIALS_ON = (TRIALS_LOCAL, TRIALS_BEAM)
 

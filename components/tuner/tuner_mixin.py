@@ -40,7 +40,6 @@ keras_tuner_private.quiet_trial_tracebacks()
 # worker would ask again at once, thousands of times, taking CPU from the other worker.
 IDLE_PAUSE_SECONDS = 0.1
 INSTRUMENTED_PREFIX = 'Instrumented'
-_frozen = False  # gc.freeze() done in this process (on_search_begin)
 
 
 class InstrumentedTuner:
@@ -66,14 +65,8 @@ class InstrumentedTuner:
     # Keras Tuner clears the Keras session before every model build, and Keras 3's
     # clear_session() runs a full gc.collect(): with TensorFlow and TFX loaded that walked
     # every live object, about 0.5 s, twice per trial (bench/search_efficiency.py). Freezing
-    # what exists at the first search (modules, graphs, data) takes it out of those
-    # collections. Once per process: a later freeze (a Beam slot's trial process runs a search
-    # per trial) would also freeze the garbage of the trials before it, for good.
-    global _frozen
-    if not _frozen:
-      gc.freeze()
-      _frozen = True
-    self._asked_without_trial = False  # the last search ended asking for a trial
+    # what exists now (modules, graphs, data) takes it out of those collections.
+    gc.freeze()
     self._search_started = time.monotonic()
     # A parallel worker's oracle is an OracleClient, which has no trials: it counts its own.
     oracle = self.oracle
